@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 5_000_000
     render_timeout_s: int = 900
     job_stale_after_s: int = 120
+    reaper_interval_s: int = 15
     schedule_horizon_days: int = 14
     freshness_days: int = 3
     feed_cache_max_age_s: int = 60

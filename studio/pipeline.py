@@ -1,0 +1,270 @@
+"""The render pipeline: script lines -> speech -> mixed, normalised media plus sidecars.
+
+Pure with respect to the database: it takes plain data and a work directory and returns files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from studio import speech
+from studio.render import audio, subtitles, video
+from studio.render._ffmpeg import Cancelled
+from studio.render.profiles import PROFILES
+from studio.tts import Engine, PhraseCache, speak
+
+PIPELINE_VERSION = "1"
+SENTENCE_PAUSE_MS = 250
+
+VOICES: dict[str, tuple[str, int]] = {
+    "presenter": ("vi", 50),
+    "expert": ("vi-VN-x-south", 38),
+    "citizen": ("vi-VN-x-central", 62),
+}
+
+VIDEO_PROFILES = {"video_16x9": (1280, 720, "video_web"), "video_9x16": (1080, 1920, "video_web")}
+FORMAT_PROFILES = {
+    "radio": ("radio", "podcast"),
+    "loudspeaker": ("loudspeaker",),
+    "video": ("video_16x9", "video_9x16"),
+}
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """Everything a render needs, as plain data."""
+
+    profile: str
+    title: str
+    album: str
+    artist: str
+    lines: Sequence[dict[str, object]]
+    lexicon: dict[str, str]
+    rate: int = 165
+    branding_left: str = "Sở Tư pháp"
+    branding_right: str = "Trung tâm Truyền thông"
+    logo_left: Path | None = None
+    logo_right: Path | None = None
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    """One file a render produced."""
+
+    kind: str
+    path: Path
+    extension: str
+    duration_s: float | None = None
+    loudness_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+
+
+@dataclass
+class Spoken:
+    """A synthesised sentence and where it came from."""
+
+    line_index: int
+    written: str
+    speaker: str
+    wav: Path
+    duration_s: float
+    pause_after_ms: int
+    bed: bool
+    chapter: str | None
+    engine: str
+
+
+@dataclass
+class Report:
+    """What the pipeline tells its caller as it goes."""
+
+    progress: Callable[[float, str], None] = lambda fraction, stage: None
+    cancel: Callable[[], bool] = lambda: False
+    engines_used: set[str] = field(default_factory=set)
+
+
+@lru_cache(maxsize=1)
+def assets_fingerprint() -> str:
+    """Hash of the bundled jingles, bed and fonts, so replacing one re-renders."""
+    digest = hashlib.sha256()
+    root = audio.default_asset("fonts").parent
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def profiles_for(format: str) -> tuple[str, ...]:
+    """Output profiles a production format renders to."""
+    return FORMAT_PROFILES[format]
+
+
+def voice_for(speaker: str) -> tuple[str, int]:
+    """Engine voice and pitch of a script speaker."""
+    return VOICES.get(speaker, VOICES["presenter"])
+
+
+def spoken_script(lines: Sequence[dict[str, object]], lexicon: dict[str, str]) -> list[tuple[int, str, str, str]]:
+    """(line index, speaker, written sentence, spoken sentence) for every sentence of the script."""
+    out = []
+    for index, line in enumerate(lines):
+        for sentence in speech.split_sentences(str(line["text"])):
+            spoken = speech.normalize(sentence, lexicon).text
+            if spoken.strip():
+                out.append((index, str(line["speaker"]), sentence, spoken))
+    return out
+
+
+def synthesise(spec: RenderSpec, *, engines: Sequence[Engine], cache: PhraseCache, report: Report) -> list[Spoken]:
+    """Speak every sentence through the phrase cache, one sentence at a time."""
+    sentences = spoken_script(spec.lines, spec.lexicon)
+    last_of_line = {index: pos for pos, (index, *_rest) in enumerate(sentences)}
+    chaptered: set[object] = set()
+    result: list[Spoken] = []
+    for pos, (index, speaker, written, spoken) in enumerate(sentences):
+        if report.cancel():
+            raise Cancelled("cancelled during speech synthesis")
+        line = spec.lines[index]
+        voice, pitch = voice_for(speaker)
+        phrase = speak(spoken, engines=engines, cache=cache, voice=voice, rate=spec.rate, pitch=pitch)
+        report.engines_used.add(phrase.engine)
+        chapter = _chapter_title(line, index, chaptered)
+        pause = int(line.get("pause_ms", 400)) if last_of_line[index] == pos else SENTENCE_PAUSE_MS  # type: ignore[call-overload]
+        result.append(
+            Spoken(index, written, speaker, phrase.path, phrase.duration_s, pause, bool(line.get("bed")), chapter, phrase.engine)
+        )
+        report.progress(0.5 * (pos + 1) / len(sentences), "speech")
+    if not result:
+        raise ValueError("Kịch bản không có câu nào để đọc (empty script)")
+    return result
+
+
+def _chapter_title(line: dict[str, object], index: int, seen: set[object]) -> str | None:
+    role = line.get("role")
+    key = line.get("provision_id") or (role if role in ("intro", "recap", "outro", "title") else None)
+    if key is None or key in seen:
+        return None
+    seen.add(key)
+    titles = {"intro": "Giới thiệu", "recap": "Tóm tắt", "outro": "Kết thúc", "title": "Mở đầu"}
+    return titles.get(str(key)) or str(line["text"]).split(":")[0][:80].rstrip(".")
+
+
+def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache: PhraseCache, report: Report) -> list[RenderedFile]:
+    """Render one profile: speech, mix, loudness, encode, then subtitles, transcript and chapters."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    spoken = synthesise(spec, engines=engines, cache=cache, report=report)
+    is_video = spec.profile in VIDEO_PROFILES
+    audio_profile = PROFILES[VIDEO_PROFILES[spec.profile][2] if is_video else spec.profile]
+    narration = [audio.NarrationLine(s.wav, s.duration_s, s.pause_after_ms, s.bed, s.chapter) for s in spoken]
+    audio_out = work_dir / f"audio.{audio_profile.extension}"
+    share = 0.4 if is_video else 0.45
+    mixed = audio.render_audio(
+        narration,
+        audio_profile,
+        audio_out,
+        intro=audio.default_asset("jingle-intro.flac"),
+        outro=audio.default_asset("jingle-outro.flac"),
+        bed=audio.default_asset("music-bed.flac"),
+        work_dir=work_dir,
+        title=spec.title,
+        artist=spec.artist,
+        album=spec.album,
+        cancel=report.cancel,
+        on_progress=lambda f: report.progress(0.5 + share * f, "mix"),
+    )
+    cues = subtitles.cues_from_timings(
+        [s.written for s in spoken],
+        [(t.start_s, t.end_s) for t in mixed.timings],
+        speakers=[s.speaker for s in spoken],
+    )
+    files = _sidecars(work_dir, cues, spoken, mixed.chapters, spec.title)
+    if is_video:
+        width, height, _ = VIDEO_PROFILES[spec.profile]
+        result = video.render_video(
+            mixed.path,
+            mixed.duration_s,
+            _slides(spec, spoken, mixed),
+            cues,
+            work_dir / "video.mp4",
+            width=width,
+            height=height,
+            work_dir=work_dir,
+            branding=video.Branding(spec.logo_left, spec.logo_right, spec.branding_left, spec.branding_right),
+            font=audio.default_asset("fonts/DejaVuSans.ttf"),
+            bold_font=audio.default_asset("fonts/DejaVuSans-Bold.ttf"),
+            cancel=report.cancel,
+            on_progress=lambda f: report.progress(0.9 + 0.09 * f, "video"),
+        )
+        files.insert(0, RenderedFile("video", result.path, "mp4", result.duration_s, mixed.loudness.integrated_lufs, mixed.loudness.true_peak_dbtp))
+    else:
+        files.insert(
+            0,
+            RenderedFile("audio", mixed.path, audio_profile.extension, mixed.duration_s, mixed.loudness.integrated_lufs, mixed.loudness.true_peak_dbtp),
+        )
+    report.progress(1.0, "done")
+    return files
+
+
+def _sidecars(work_dir: Path, cues: Sequence[subtitles.Cue], spoken: Sequence[Spoken], chapters: Sequence[tuple[float, str]], title: str) -> list[RenderedFile]:
+    vtt, srt, txt, chap = (work_dir / name for name in ("subs.vtt", "subs.srt", "transcript.txt", "chapters.json"))
+    subtitles.write_text_atomic(vtt, subtitles.to_webvtt(cues))
+    subtitles.write_text_atomic(srt, subtitles.to_srt(cues))
+    subtitles.write_text_atomic(txt, transcript_text(spoken))
+    subtitles.write_text_atomic(chap, chapters_json(chapters, title))
+    return [
+        RenderedFile("vtt", vtt, "vtt"),
+        RenderedFile("srt", srt, "srt"),
+        RenderedFile("transcript", txt, "txt"),
+        RenderedFile("chapters", chap, "chapters.json"),
+    ]
+
+
+SPEAKER_NAMES = {"presenter": "Người dẫn", "expert": "Chuyên gia pháp lý", "citizen": "Người dân"}
+
+
+def transcript_text(spoken: Sequence[Spoken]) -> str:
+    """Plain-text transcript, one paragraph per script line, with speaker names."""
+    paragraphs: list[str] = []
+    current = -1
+    for item in spoken:
+        name = SPEAKER_NAMES.get(item.speaker, item.speaker)
+        if item.line_index != current:
+            paragraphs.append(f"{name}: {item.written}")
+            current = item.line_index
+        else:
+            paragraphs[-1] += " " + item.written
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def chapters_json(chapters: Sequence[tuple[float, str]], title: str) -> str:
+    """Podcasting 2.0 JSON chapters."""
+    body = {
+        "version": "1.2.0",
+        "title": title,
+        "chapters": [{"startTime": round(start, 3), "title": name} for start, name in chapters],
+    }
+    return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+
+
+def _slides(spec: RenderSpec, spoken: Sequence[Spoken], mixed: audio.AudioResult) -> list[video.Slide]:
+    """Title card first, then one slide per provision discussed, each shown while it is spoken."""
+    slides = [video.Slide(spec.title, spec.album, 0.0, None)]
+    current: object = None
+    for item, timing in zip(spoken, mixed.timings, strict=True):
+        line = spec.lines[item.line_index]
+        key = line.get("provision_id") or line.get("role")
+        if key != current and line.get("role") in ("question", "answer", "heading", "body", "outro"):
+            current = key
+            heading = str(line["text"]) if line.get("role") != "answer" else str(line["text"]).split(":")[0]
+            slides.append(video.Slide(heading[:120], "", timing.start_s, None))
+    # Each slide runs until the next one starts; the last runs to the end.
+    timed = []
+    for index, slide in enumerate(slides):
+        end = slides[index + 1].start_s if index + 1 < len(slides) else mixed.duration_s
+        timed.append(video.Slide(slide.title, slide.body, slide.start_s, end))
+    return timed

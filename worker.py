@@ -1,0 +1,51 @@
+"""Celery app: configuration from settings, task discovery and the beat schedule."""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import worker_ready
+from kombu import Queue
+
+from settings import get_settings
+
+QUEUES = ("emergency", "render", "default")
+
+
+def make_celery() -> Celery:
+    """Build the Celery app for the configured broker (embedded SQLite by default)."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    celery = Celery("lawcast", broker=settings.celery_broker_url, include=["studio.tasks", "broadcast.tasks"])
+    celery.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue="default",
+        task_queues=[Queue(name) for name in QUEUES],
+        task_routes={"studio.render": {"queue": "render"}},
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"polling_interval": 0.2, "visibility_timeout": 3600},
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+        beat_schedule={
+            "requeue-stale-jobs": {"task": "studio.requeue_stale_jobs", "schedule": float(settings.reaper_interval_s)},
+        },
+    )
+    return celery
+
+
+celery_app = make_celery()
+
+
+def reload_celery() -> Celery:
+    """Rebuild the app after settings changed (a new broker URL); returns the new app."""
+    global celery_app
+    celery_app = make_celery()
+    return celery_app
+
+
+@worker_ready.connect
+def _recover_on_start(sender: object = None, **_: object) -> None:
+    # A worker that died mid-job leaves a 'running' row; recover it when any worker starts.
+    celery_app.send_task("studio.requeue_stale_jobs")
