@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from assets.routes import router as media_router
 from broadcast.routes import router as broadcast_router
+from broadcast.station import router as station_router
 from errors import ServiceError
 from feeds.routes import router as feeds_router
 from settings import get_settings
@@ -45,7 +46,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="lawcast", version="0.1.0", lifespan=lifespan)
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for router in (studio_router, broadcast_router, feeds_router, media_router):
+    for router in (studio_router, broadcast_router, station_router, feeds_router, media_router):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

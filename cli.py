@@ -22,6 +22,8 @@ db_app = typer.Typer(help="Database schema.")
 user_app = typer.Typer(help="Users and API tokens.")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+station_app = typer.Typer(help="Commune loudspeaker station agent.")
+app.add_typer(station_app, name="station")
 console = Console()
 
 
@@ -239,6 +241,29 @@ def follow_jobs(job_ids: list[int], timeout_s: float = 1800) -> dict[int, dict[s
                 break
             time.sleep(0.3)
     return states
+
+
+@station_app.command("run")
+def station_run(
+    server: Annotated[str, typer.Option(help="URL máy chủ lawcast")],
+    token: Annotated[str, typer.Option(help="Mã trạm")],
+    dir: Annotated[Path, typer.Option("--dir", help="Thư mục bộ nhớ đệm của trạm")],
+    player: Annotated[str | None, typer.Option(help="Lệnh phát, ví dụ 'mpv --no-video'; mặc định chỉ ghi nhật ký")] = None,
+    poll: Annotated[float, typer.Option(help="Chu kỳ đồng bộ (giây)")] = 30.0,
+) -> None:
+    """Run the reference station agent: sync, cache, play on time, report; keeps playing offline."""
+    import logging
+
+    from broadcast.agent import StationAgent
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    agent = StationAgent(server, token, dir, player=player)
+    try:
+        agent.run(poll_s=poll)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        agent.close()
 
 
 if __name__ == "__main__":

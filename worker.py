@@ -30,6 +30,7 @@ def make_celery() -> Celery:
         timezone="UTC",
         beat_schedule={
             "requeue-stale-jobs": {"task": "studio.requeue_stale_jobs", "schedule": float(settings.reaper_interval_s)},
+            "expand-occurrences": {"task": "broadcast.expand_occurrences", "schedule": 3600.0},
         },
     )
     return celery

@@ -1,0 +1,318 @@
+"""Getting plain text out of uploaded legal documents, and cleaning it.
+
+Private helper of `studio.legal` (import from there): file-type detection, .txt/.docx/.pdf/.html
+extraction, and `clean_text`, which strips editorial brackets and page furniture.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from collections import Counter
+
+ERROR_CODES = ("empty", "unsupported", "too_large", "undecodable", "no_structure")
+
+
+class DocumentError(ValueError):
+    """Input that cannot be ingested; .code is one of: empty, unsupported, too_large, undecodable, no_structure"""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- type detection ----------------------------------------------------------------------------
+
+_EXTENSIONS = {
+    "txt": "txt", "text": "txt", "md": "txt",
+    "docx": "docx",
+    "pdf": "pdf",
+    "html": "html", "htm": "html", "xhtml": "html",
+}
+_CONTENT_TYPES = {
+    "text/plain": "txt", "text/markdown": "txt",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/pdf": "pdf", "application/x-pdf": "pdf",
+    "text/html": "html", "application/xhtml+xml": "html",
+}
+_VAGUE_CONTENT_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/unknown"}
+
+
+def _unsupported(what: str) -> DocumentError:
+    return DocumentError(
+        "unsupported",
+        f"Định dạng tệp không được hỗ trợ: {what}; hãy dùng .txt, .docx, .pdf hoặc .html "
+        f"(unsupported file type: {what}; use .txt, .docx, .pdf or .html)",
+    )
+
+
+def detect_kind(data: bytes, filename: str | None, content_type: str | None) -> str:
+    """'txt' | 'docx' | 'pdf' | 'html': by extension, then content type, then magic bytes."""
+    if filename and "." in filename.rsplit("/", 1)[-1]:
+        ext = filename.rsplit(".", 1)[-1].lower().strip()
+        if ext in _EXTENSIONS:
+            return _EXTENSIONS[ext]
+        if ext == "doc":
+            raise DocumentError(
+                "unsupported",
+                "Tệp Word cũ (.doc) không được hỗ trợ; hãy lưu lại thành .docx hoặc .pdf "
+                "(legacy .doc is not supported; save it as .docx or .pdf)",
+            )
+        raise _unsupported(f".{ext}")
+    ctype = (content_type or "").split(";", 1)[0].strip().lower()
+    if ctype in _CONTENT_TYPES:
+        return _CONTENT_TYPES[ctype]
+    if ctype not in _VAGUE_CONTENT_TYPES:
+        raise _unsupported(ctype)
+    head = data[:1024]
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                if "word/document.xml" in zf.namelist():
+                    return "docx"
+        except zipfile.BadZipFile:
+            pass
+        raise _unsupported("zip")
+    sniff = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if sniff.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "html"
+    return "txt"
+
+
+# --- extraction --------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _undecodable(detail: str) -> DocumentError:
+    return DocumentError(
+        "undecodable",
+        f"Không đọc được nội dung văn bản: {detail} (cannot decode the text: {detail})",
+    )
+
+
+def _decode_txt(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        if b"\x00" in data:
+            raise _undecodable("tệp nhị phân (binary data)")
+        encoding = "utf-8"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise _undecodable(f"không phải {encoding.upper()} hợp lệ (not valid {encoding.upper()})") from exc
+    if len(_CONTROL.findall(text)) > max(2, len(text) // 1000):
+        raise _undecodable("tệp nhị phân (binary data)")
+    return text
+
+
+def _docx_text(data: bytes) -> str:
+    import docx
+    from docx.document import Document as _DocxDocument  # noqa: F401  (type only)
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises several types for damaged packages
+        raise _undecodable("tệp .docx hỏng (damaged .docx)") from exc
+
+    lines: list[str] = []
+
+    def walk(parent, element) -> None:  # type: ignore[no-untyped-def]
+        for child in element.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                lines.append(Paragraph(child, parent).text)
+            elif tag == "tbl":
+                table = Table(child, parent)
+                for row in table.rows:
+                    seen: set[int] = set()
+                    for cell in row.cells:
+                        if id(cell._tc) in seen:  # merged cells repeat
+                            continue
+                        seen.add(id(cell._tc))
+                        walk(cell, cell._tc)
+            elif tag == "sdt":  # content controls wrap ordinary paragraphs
+                content = child.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}sdtContent")
+                if content is not None:
+                    walk(parent, content)
+
+    walk(document, document.element.body)
+    return "\n".join(lines)
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError(
+                "unsupported", "PDF có mật khẩu, không đọc được (password-protected PDF)"
+            )
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise _undecodable("tệp PDF hỏng (damaged PDF)") from exc
+    text = "\n".join(pages)
+    if not text.strip():
+        raise DocumentError(
+            "unsupported",
+            "PDF không có lớp chữ (ảnh quét); hãy nhận dạng chữ (OCR) trước hoặc dán nội dung "
+            "(PDF has no extractable text, e.g. a scan; run OCR first or paste the text)",
+        )
+    return text
+
+
+_BLOCK_TAGS = {
+    "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "div", "dl", "dt",
+    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
+    "main", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+}
+_DROP_TAGS = {"script", "style", "nav", "noscript", "template", "head", "iframe", "svg", "button", "select"}
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.IGNORECASE)
+
+
+def _html_text(data: bytes) -> str:
+    import lxml.html
+    from lxml import etree
+
+    if data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8"
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data.decode("utf-16").encode("utf-8")
+        encoding = "utf-8"
+    else:
+        match = _CHARSET.search(data[:4096])
+        encoding = match.group(1).decode("ascii").lower() if match else "utf-8"
+    try:
+        "".encode(encoding)
+    except LookupError:
+        encoding = "utf-8"
+    try:
+        root = lxml.html.fromstring(data, parser=lxml.html.HTMLParser(encoding=encoding, remove_comments=True))
+    except (etree.ParserError, ValueError) as exc:
+        raise _undecodable("HTML không đọc được (unreadable HTML)") from exc
+
+    parts: list[str] = []
+
+    def walk(el, in_pre: bool) -> None:  # type: ignore[no-untyped-def]
+        tag = el.tag if isinstance(el.tag, str) else ""
+        tag = tag.rsplit("}", 1)[-1].lower()
+        if tag in _DROP_TAGS or not isinstance(el.tag, str):
+            if el.tail:
+                parts.append(el.tail if in_pre else re.sub(r"\s+", " ", el.tail))
+            return
+        block = tag in _BLOCK_TAGS
+        pre = in_pre or tag == "pre"
+        if block:
+            parts.append("\n")
+        if el.text:
+            parts.append(el.text if pre else re.sub(r"\s+", " ", el.text))
+        for child in el:
+            walk(child, pre)
+        if block:
+            parts.append("\n")
+        if el.tail:
+            parts.append(el.tail if in_pre else re.sub(r"\s+", " ", el.tail))
+
+    walk(root, False)
+    return "".join(parts)
+
+
+def _tidy(text: str) -> str:
+    """NFC, unified line ends and spaces, no trailing blanks, at most one blank line in a row."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    text = re.sub(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]", "", text)
+    text = re.sub(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+", " ", text)
+    lines = [line.strip() for line in text.split("\n")]
+    text = "\n".join(lines)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def extract_text(
+    data: bytes, filename: str | None = None, content_type: str | None = None, *, max_bytes: int = 5_000_000
+) -> str:
+    """Plain NFC text of an uploaded .txt/.docx/.pdf/.html file; raises DocumentError."""
+    if len(data) > max_bytes:
+        raise DocumentError(
+            "too_large",
+            f"Tệp quá lớn: {len(data):,} byte, tối đa {max_bytes:,} byte "
+            f"(file too large: {len(data):,} bytes, limit {max_bytes:,})",
+        )
+    if not data.strip():
+        raise DocumentError("empty", "Tệp rỗng (empty file)")
+    kind = detect_kind(data, filename, content_type)
+    raw = {"txt": _decode_txt, "docx": _docx_text, "pdf": _pdf_text, "html": _html_text}[kind](data)
+    text = _tidy(raw)
+    if not text:
+        raise DocumentError("empty", "Tệp không có nội dung chữ (the file contains no text)")
+    return text
+
+
+# --- cleaning ----------------------------------------------------------------------------------
+
+_FOOTNOTE = re.compile(r"[ \t]*\[\s*\d{1,3}\s*\]")
+_EDITORIAL_WORDS = (
+    r"sửa đổi|bổ sung|bãi bỏ|thay thế|hủy bỏ|huỷ bỏ|đình chỉ|hết hiệu lực|được hướng dẫn|hợp nhất"
+    r"|đính chính|bị thay|ngưng hiệu lực|được bổ sung|được sửa"
+)
+_EDITORIAL = re.compile(r"[ \t]*\[[^\[\]\n]{0,400}?(?:" + _EDITORIAL_WORDS + r")[^\[\]\n]{0,400}?\]", re.IGNORECASE)
+_FOOTNOTE_LINE = re.compile(r"^\[\s*\d{1,3}\s*\]\s+\S")
+_PAGE_LINE = re.compile(
+    r"^(?:(?:trang|page|tr\.)\s*\d{1,4}(?:\s*(?:/|of|trên|\|)\s*\d{1,4})?"
+    r"|[-–—]?\s*\d{1,4}\s*[-–—]?"
+    r"|\d{1,4}\s*/\s*\d{1,4})$",
+    re.IGNORECASE,
+)
+_STRUCTURAL_START = re.compile(
+    r"^(?:phần|chương|mục|tiểu mục|điều)\s+\S|^\d+[a-zđ]?\.\s|^[a-zđ]\)\s", re.IGNORECASE
+)
+
+
+def _is_furniture_candidate(line: str) -> bool:
+    return (
+        0 < len(line) <= 100
+        and not _STRUCTURAL_START.match(line)
+        and not line.endswith((".", ";", ":", ",", '"', "”"))
+    )
+
+
+def clean_text(text: str) -> str:
+    """NFC; drop editorial brackets, footnote markers and page furniture; tidy whitespace, keep lines."""
+    text = _tidy(text)
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if _FOOTNOTE_LINE.match(line):  # a footnote body ("[1] Khoản này được sửa đổi ...")
+            continue
+        stripped = _FOOTNOTE.sub("", _EDITORIAL.sub("", line))
+        if line and not stripped.strip():
+            continue  # the line was only a bracket
+        stripped = re.sub(r"[ \t]+([.,;:)])", r"\1", stripped) if stripped != line else stripped
+        if _PAGE_LINE.match(stripped.strip()):
+            continue
+        lines.append(stripped.strip())
+    # Header/footer lines repeat on every page (digits differ: "Công báo số 12 ... trang 3").
+    counts = Counter(re.sub(r"\d+", "#", line) for line in lines if _is_furniture_candidate(line))
+    repeated = {key for key, n in counts.items() if n >= 3}
+    if repeated:
+        lines = [
+            line for line in lines
+            if not (_is_furniture_candidate(line) and re.sub(r"\d+", "#", line) in repeated)
+        ]
+    out = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", out).strip()
