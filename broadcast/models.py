@@ -133,6 +133,9 @@ class Occurrence(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), index=True)
+    # Denormalised from the slot so PostgreSQL can refuse overlaps on a target with an exclusion constraint.
+    target_kind: Mapped[str] = mapped_column(String(10))
+    target_id: Mapped[int]
     start: Mapped[datetime] = mapped_column(index=True)
     end: Mapped[datetime]
     cancelled: Mapped[bool] = mapped_column(default=False)

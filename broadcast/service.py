@@ -205,7 +205,11 @@ def expand(session: Session, *, slots: Iterable[Slot] | None = None, now: dateti
         wanted = recurrence.expand_pattern(pattern, window_start=now, window_end=window_end)
         have = existing.get(slot.id, set())
         starts = {occ.start for occ in wanted}
-        rows += [{"slot_id": slot.id, "start": occ.start, "end": occ.end, "cancelled": False} for occ in wanted if occ.start not in have]
+        rows += [
+            {"slot_id": slot.id, "target_kind": slot.target_kind, "target_id": slot.target_id, "start": occ.start, "end": occ.end, "cancelled": False}
+            for occ in wanted
+            if occ.start not in have
+        ]
         gone = [start for start in have if start not in starts]
         if gone:
             session.execute(delete(Occurrence).where(Occurrence.slot_id == slot.id, Occurrence.start.in_(gone)))

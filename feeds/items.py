@@ -61,7 +61,7 @@ class AlternateEnclosure:
 
 @dataclass(frozen=True)
 class Episode:
-    """One feed item; datetimes are timezone-aware."""
+    """One feed item; datetimes should be timezone-aware (naive ones are read as UTC)."""
 
     guid: str
     title: str

@@ -26,8 +26,8 @@ PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "lawcast"
 CAPTION_MIMES = frozenset({"text/vtt", "application/x-subrip", "application/srt"})
-# feedgen's date formatting flips the process-wide locale to "C" and back; serialise it across threads.
-_FEEDGEN_LOCK = threading.Lock()
+# feedgen's RFC 822 dates flip the process-wide locale to "C" and back; serialise RSS builds across threads.
+FEEDGEN_LOCK = threading.Lock()
 
 
 def podcast_guid(feed_url: str) -> str:
@@ -40,7 +40,7 @@ def podcast_guid(feed_url: str) -> str:
 
 def last_build(episodes: Sequence[Episode]) -> datetime | None:
     """When the feed's content last changed: the newest updated_at, or None for no episodes."""
-    return max((e.updated_at for e in episodes), default=None)
+    return max((_utc(e.updated_at) for e in episodes), default=None)
 
 
 def build_podcast_rss(show: ShowInfo, episodes: Sequence[Episode]) -> bytes:
@@ -50,7 +50,7 @@ def build_podcast_rss(show: ShowInfo, episodes: Sequence[Episode]) -> bytes:
     fg = _rss_channel(show, last_build(episodes) or EMPTY_FEED_DATE)
     for ep in _newest_first(episodes):
         _rss_item(fg.add_entry(order="append"), ep, show.language)
-    with _FEEDGEN_LOCK:
+    with FEEDGEN_LOCK:
         return fg.rss_str(pretty=True)
 
 
@@ -76,8 +76,7 @@ def build_atom(show: ShowInfo, episodes: Sequence[Episode]) -> bytes:
     fg.updated(_utc(last_build(episodes) or EMPTY_FEED_DATE))
     for ep in _newest_first(episodes):
         _atom_entry(fg.add_entry(order="append"), ep, feed_id)
-    with _FEEDGEN_LOCK:
-        return fg.atom_str(pretty=True)
+    return fg.atom_str(pretty=True)
 
 
 class ItunesFixesExtension(BaseExtension):
@@ -220,9 +219,8 @@ def _atom_url(feed_url: str) -> str | None:
 
 
 def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"feed datetimes must be timezone-aware, got {value!r}")
-    return value.astimezone(UTC)
+    # Naive values are UTC, as SQLite hands them back elsewhere in lawcast.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _check_media_urls(ep: Episode) -> None:

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from assets import service as assets_service
 from broadcast import service as broadcast_service
-from broadcast.models import Channel
-from feeds.items import AlternateEnclosure, Episode, Person, ShowInfo, Transcript
+from broadcast.models import Airing, AiringStatus, Channel
+from feeds.items import AlternateEnclosure, CalendarEvent, Episode, Person, ShowInfo, Transcript
 from settings import get_settings
 from studio.models import JobStatus, Output, Production, ProductionStatus, RenderJob
 
@@ -135,9 +135,12 @@ def feed_state(session: Session, channel: Channel) -> tuple[str, datetime]:
         .join(Production, Output.production_id == Production.id)
         .where(Production.channel_slug == channel.slug)
     ).one()
-    stamps = [channel.updated_at, *(_aware(t) for t in (productions[1], outputs[1]) if t is not None)]
+    airings = session.execute(
+        select(func.count(Airing.id), func.max(Airing.updated_at)).where(Airing.target_kind == "channel", Airing.target_id == channel.id)
+    ).one()
+    stamps = [channel.updated_at, *(_aware(t) for t in (productions[1], outputs[1], airings[1]) if t is not None)]
     changed = max(stamps)
-    version = f"{changed.isoformat()}|{productions[0]}|{outputs[0]}"
+    version = f"{changed.isoformat()}|{productions[0]}|{outputs[0]}|{airings[0]}"
     return version, changed
 
 
@@ -151,3 +154,25 @@ def _aware(value: datetime) -> datetime:
 def channel(session: Session, slug: str) -> Channel:
     """A channel by slug, or 404."""
     return broadcast_service.channel_by_slug(session, slug)
+
+
+def calendar_events(session: Session, channel: Channel) -> list[CalendarEvent]:
+    """One event per live airing on a channel (the programme schedule)."""
+    rows = session.execute(
+        select(Airing, Production.title)
+        .join(Production, Airing.production_id == Production.id)
+        .where(
+            Airing.target_kind == "channel",
+            Airing.target_id == channel.id,
+            Airing.status.in_((AiringStatus.planned.value, AiringStatus.published.value, AiringStatus.aired.value)),
+        )
+        .order_by(Airing.start)
+    ).all()
+    return [
+        CalendarEvent(
+            uid=f"airing-{airing.id}@lawcast", summary=title, description=airing.reason,
+            start=_aware(airing.start), end=_aware(airing.end), location=channel.name,
+            url=f"{base_url()}/episodes/{airing.production_id}", last_modified=_aware(airing.updated_at),
+        )
+        for airing, title in rows
+    ]

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from feedgen.feed import FeedGenerator
 
+from feeds.podcast import FEEDGEN_LOCK
+
 EPOCH = datetime.fromisoformat("2024-01-01T00:00:00+00:00")
 
 
@@ -26,4 +28,5 @@ def build_station_rss(station_id: int, station_name: str, items: Sequence[dict[s
         entry.description(f"Ưu tiên: {item['priority']}. {item['reason']}")
         entry.pubDate(start)
         entry.enclosure(str(item["media_url"]), str(item["bytes"]), "audio/mpeg")
-    return fg.rss_str(pretty=True)
+    with FEEDGEN_LOCK:  # feedgen flips the process locale while formatting dates
+        return fg.rss_str(pretty=True)

@@ -1,0 +1,323 @@
+"""Parse Vietnamese legal documents: header metadata and the Phần/Chương/Mục/Tiểu mục/Điều/Khoản/Điểm tree.
+
+`extract_text` turns an upload into text, `clean_text` strips editorial brackets and page furniture,
+`parse_document` builds a `ParsedDocument`.
+
+Conventions:
+- `DocumentMeta.title` is in sentence case when the document writes it in capitals ("Quy định một số
+  nội dung về ... tỉnh Quảng Ninh"); the document's place name and common abbreviations (HĐND, UBND,
+  ...) keep their capitals. A title already in mixed case is kept as written.
+- `DocumentMeta.issuer` is likewise turned into ordinary case ("Hội đồng nhân dân tỉnh Quảng Ninh").
+- A Provision's `text` holds its own lines joined by "\\n"; quoted amendment bodies ("Điều 26a. ..."
+  inside quotes) stay in the own text of the khoản/điểm/điều that introduces them.
+- `key` is the path of kind-number steps, e.g. "chuong-I/dieu-3a/khoan-2/diem-đ"; a Phần is keyed by
+  its ordinal as a digit ("phan-1" for "Phần thứ nhất"). Provisions that restart after a signature
+  block (a regulation issued together with a Quyết định) are keyed under "kem-theo/" and
+  any remaining clash gets a "~2", "~3" suffix.
+- Text after the last article (the adoption line, signature block, "Nơi nhận:") is not a provision.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from studio._legal_extract import DocumentError, _is_caps, clean_text, extract_text, parse_header
+
+__all__ = [
+    "PROVISION_KINDS", "DocumentError", "DocumentMeta", "ParsedDocument", "Provision",
+    "clean_text", "extract_text", "parse_document",
+]
+
+PROVISION_KINDS = ("phan", "chuong", "muc", "tieu_muc", "dieu", "khoan", "diem")
+POINT_LETTERS = "abcdđeghiklmnopqrstuvxy"
+_LEVEL = {kind: i for i, kind in enumerate(PROVISION_KINDS)}
+_LABEL = {"phan": "Phần", "chuong": "Chương", "muc": "Mục", "tieu_muc": "Tiểu mục", "dieu": "Điều", "khoan": "Khoản", "diem": "Điểm"}
+
+
+@dataclass
+class Provision:
+    kind: str
+    number: str
+    label: str
+    heading: str
+    text: str
+    key: str
+    children: list[Provision] = field(default_factory=list)
+
+    def walk(self) -> Iterator[Provision]:
+        """This provision, then its descendants in document order."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass
+class DocumentMeta:
+    doc_type: str | None = None
+    number: str | None = None
+    issuer: str | None = None
+    place: str | None = None
+    issued_on: date | None = None
+    title: str | None = None
+    effective_on: date | None = None
+    legal_bases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParsedDocument:
+    meta: DocumentMeta
+    provisions: list[Provision]
+    text: str
+
+    def walk(self) -> Iterator[Provision]:
+        for root in self.provisions:
+            yield from root.walk()
+
+    def articles(self) -> list[Provision]:
+        """Every Điều, in document order."""
+        return [p for p in self.walk() if p.kind == "dieu"]
+
+
+# --- line patterns -----------------------------------------------------------------------------
+
+_ROMAN = r"[IVXLC]+"
+_ORDINALS = {
+    "nhất": 1, "một": 1, "hai": 2, "ba": 3, "tư": 4, "bốn": 4, "năm": 5, "sáu": 6, "bảy": 7,
+    "tám": 8, "chín": 9, "mười": 10,
+}
+_TAIL = r"(?:\s*[.:–-]\s*(?P<title>.*))?$"
+_RE_PHAN = re.compile(r"^phần\s+(?P<num>thứ\s+(?:mười\s+)?\w+|" + _ROMAN + r"|\d+)" + _TAIL, re.IGNORECASE)
+_RE_CHUONG = re.compile(r"^chương\s+(?P<num>" + _ROMAN + r"|\d+)(?P<suffix>[a-z]?)" + _TAIL, re.IGNORECASE)
+_RE_MUC = re.compile(r"^mục\s+(?P<num>\d+[a-z]?|" + _ROMAN + r")" + _TAIL, re.IGNORECASE)
+_RE_TIEU_MUC = re.compile(r"^tiểu\s+mục\s+(?P<num>\d+[a-z]?|" + _ROMAN + r")" + _TAIL, re.IGNORECASE)
+_RE_DIEU = re.compile(r"^điều\s+(?P<num>\d+[a-zđ]?)(?:\s*[.:]\s*(?P<title>.*))?$", re.IGNORECASE)
+_RE_KHOAN = re.compile(r"^(?P<num>\d{1,3})(?P<suffix>[a-zđ]?)\.\s+(?P<text>\S.*)$")
+_RE_DIEM = re.compile(r"^(?P<num>[a-zđ])\)\s+(?P<text>\S.*)$")
+_HEADINGS = (("phan", _RE_PHAN), ("chuong", _RE_CHUONG), ("muc", _RE_MUC), ("tieu_muc", _RE_TIEU_MUC), ("dieu", _RE_DIEU))
+
+_OPEN_QUOTES = ('"', "“")
+_QUOTE_CHARS = ('"', "“", "”")
+_CLOSING_QUOTE_END = re.compile(r"[\"”][.;,:)]*$")
+_ADOPTED = re.compile(
+    r"^(?:luật|bộ luật|pháp lệnh|nghị quyết|hiến pháp)\s+này\s+(?:đã\s+)?được\b.*\bthông qua\b", re.IGNORECASE
+)
+_SIGNATURE = re.compile(
+    r"^(?:(?:TM|KT|TL|TUQ|Q|T/M|K/T)\.?\s+\S.*"
+    r"|(?:PHÓ\s+)?(?:CHỦ TỊCH|BỘ TRƯỞNG|THỨ TRƯỞNG|THỦ TƯỚNG|GIÁM ĐỐC|CHÁNH ÁN|VIỆN TRƯỞNG|TỔNG GIÁM ĐỐC"
+    r"|CHỦ NHIỆM|TRƯỞNG BAN|TỔNG KIỂM TOÁN|CHÁNH VĂN PHÒNG)(?:\s+[A-ZĐÀ-Ỹ ]+)?"
+    r"|NƠI NHẬN:?|Nơi nhận:?.*|\((?:Đã ký|đã ký|Ký|ký)[^)]*\).*)$"
+)
+
+
+def _heading_match(line: str) -> tuple[str, re.Match[str]] | None:
+    for kind, pattern in _HEADINGS:
+        m = pattern.match(line)
+        if m:
+            return kind, m
+    return None
+
+
+def _slug(number: str) -> str:
+    return re.sub(r"\s+", "-", number.strip())
+
+
+def _phan_number(raw: str) -> tuple[str, str]:
+    words = raw.lower().split()
+    if words[0] == "thứ":
+        value = sum(_ORDINALS.get(w, 0) for w in words[1:])
+        return (str(value) if value else "-".join(words[1:])), "Phần " + " ".join(words)
+    return raw.upper() if re.fullmatch(_ROMAN, raw, re.IGNORECASE) else raw, f"Phần {raw.upper()}"
+
+
+# --- tree --------------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.roots: list[Provision] = []
+        self.stack: list[Provision] = []  # open provisions, outermost first
+        self.own: dict[int, list[str]] = {}
+        self.keys: set[str] = set()
+        self.prefix = ""
+
+    def open(self, kind: str, number: str, label: str, heading: str) -> Provision:
+        while self.stack and _LEVEL[self.stack[-1].kind] >= _LEVEL[kind]:
+            self.stack.pop()
+        parent = self.stack[-1] if self.stack else None
+        step = f"{kind.replace('_', '-')}-{_slug(number)}"
+        key = f"{parent.key}/{step}" if parent else self.prefix + step
+        base, n = key, 1
+        while key in self.keys:
+            n += 1
+            key = f"{base}~{n}"
+        self.keys.add(key)
+        node = Provision(kind=kind, number=number, label=label, heading=heading, text="", key=key)
+        (parent.children if parent else self.roots).append(node)
+        self.stack.append(node)
+        self.own[id(node)] = []
+        return node
+
+    def add_text(self, line: str) -> None:
+        if self.stack:
+            self.own[id(self.stack[-1])].append(line)
+
+    def current(self, kind: str) -> Provision | None:
+        for node in reversed(self.stack):
+            if node.kind == kind:
+                return node
+        return None
+
+    def finish(self) -> list[Provision]:
+        for root in self.roots:
+            for node in root.walk():
+                node.text = _join_lines(self.own.get(id(node), []))
+        return self.roots
+
+
+def _join_lines(lines: list[str]) -> str:
+    """Own lines joined by newlines; a line wrapped mid-sentence (next starts in lower case) is rejoined."""
+    out: list[str] = []
+    for line in lines:
+        if out and line[:1].islower() and not out[-1].endswith((".", ";", ":", "!", "?", '"', "”")):
+            out[-1] += " " + line
+        else:
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _quote_end(lines: list[str], start: int) -> int | None:
+    """Index of the line closing a quotation opened at lines[start], or None if it never closes."""
+    count = 0
+    for i in range(start, len(lines)):
+        count += sum(lines[i].count(q) for q in _QUOTE_CHARS)
+        if count % 2 == 0 and _CLOSING_QUOTE_END.search(lines[i]):
+            return i
+        if i - start > 400:
+            return None
+    return None
+
+
+def _parse_body(lines: list[str], start: int) -> list[Provision]:
+    b = _Builder()
+    i = start
+    closed = False  # after a signature block: wait for a new structural heading
+    seen_article = False
+    pending_heading: Provision | None = None  # Phần/Chương/Mục waiting for its title line
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line:
+            continue
+        article = b.current("dieu")
+        # A quotation (amending text) opened at the start of a line stays in the current node.
+        if article is not None and not closed and line.startswith(_OPEN_QUOTES):
+            end = _quote_end(lines, i - 1)
+            if end is not None:
+                for quoted in lines[i - 1:end + 1]:
+                    if quoted:
+                        b.add_text(quoted)
+                i = end + 1
+                pending_heading = None
+                continue
+        hm = _heading_match(line)
+        if hm is None and seen_article and (_ADOPTED.match(line) or _SIGNATURE.match(line)):
+            closed = True
+            pending_heading = None
+            b.stack.clear()
+            continue
+        if hm is not None:
+            kind, m = hm
+            if closed:
+                closed = False
+                b.prefix = "kem-theo/"
+            title = (m.group("title") or "").strip()
+            if kind == "phan":
+                number, label = _phan_number(m.group("num"))
+            elif kind == "chuong":
+                number = m.group("num").upper() + m.group("suffix").lower()
+                label = f"Chương {number}"
+            else:
+                number = m.group("num")
+                number = number.upper() if re.fullmatch(_ROMAN, number, re.IGNORECASE) and kind != "dieu" else number.lower()
+                label = f"{_LABEL[kind]} {number}"
+            node = b.open(kind, number, label, title)
+            if kind == "dieu":
+                seen_article = True
+                pending_heading = None
+            else:
+                pending_heading = None if title else node
+            continue
+        if closed:
+            continue
+        if pending_heading is not None:
+            if not pending_heading.heading:
+                pending_heading.heading = line
+                if not _is_caps(line):
+                    pending_heading = None
+                continue
+            if _is_caps(line) and _is_caps(pending_heading.heading):
+                pending_heading.heading += " " + line  # a capitalised title wrapped over lines
+                continue
+            pending_heading = None
+        if article is not None and _accept_khoan(b, article, line):
+            continue
+        if article is not None and _accept_diem(b, article, line):
+            continue
+        b.add_text(line)
+    return b.finish()
+
+
+def _accept_khoan(b: _Builder, article: Provision, line: str) -> bool:
+    m = _RE_KHOAN.match(line)
+    if not m:
+        return False
+    value, suffix = int(m.group("num")), m.group("suffix")
+    numbers = [int(re.match(r"\d+", c.number).group()) for c in article.children if c.kind == "khoan"]  # type: ignore[union-attr]
+    last = numbers[-1] if numbers else 0
+    ok = (value == last and suffix != "") or (last < value <= last + 3) if numbers else (value <= 3)
+    if not ok:
+        return False
+    while b.stack[-1] is not article:
+        b.stack.pop()
+    number = f"{value}{suffix}"
+    b.open("khoan", number, f"Khoản {number}", "")
+    b.add_text(m.group("text"))
+    return True
+
+
+def _accept_diem(b: _Builder, article: Provision, line: str) -> bool:
+    m = _RE_DIEM.match(line)
+    if not m or m.group("num") not in POINT_LETTERS:
+        return False
+    khoan = b.current("khoan")
+    parent = khoan if khoan is not None else article
+    letters = [POINT_LETTERS.index(c.number) for c in parent.children if c.kind == "diem"]
+    index = POINT_LETTERS.index(m.group("num"))
+    last = letters[-1] if letters else -1
+    if not (last < index <= last + 3):
+        return False
+    while b.stack[-1] is not parent:
+        b.stack.pop()
+    b.open("diem", m.group("num"), f"Điểm {m.group('num')}", "")
+    b.add_text(m.group("text"))
+    return True
+
+
+# --- document ----------------------------------------------------------------------------------
+
+
+def parse_document(text: str) -> ParsedDocument:
+    """Clean `text` and parse its header metadata and provision tree; raises DocumentError('empty')."""
+    cleaned = clean_text(text or "")
+    if not cleaned:
+        raise DocumentError("empty", "Văn bản rỗng (empty document)")
+    lines = cleaned.split("\n")
+    body_start = next((i for i, line in enumerate(lines) if _heading_match(line)), len(lines))
+    provisions = _parse_body(lines, body_start) if body_start < len(lines) else []
+    if not any(p.kind == "dieu" for root in provisions for p in root.walk()):
+        provisions = []
+    meta = DocumentMeta(**parse_header(lines[:body_start], cleaned))
+    return ParsedDocument(meta=meta, provisions=provisions, text=cleaned)
