@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from studio._legal_extract import DocumentError, _is_caps, clean_text, extract_text, parse_header
+from studio._legal_extract import DocumentError, clean_text, extract_text
+from studio._legal_header import _is_caps, parse_header
 
 __all__ = [
     "PROVISION_KINDS", "DocumentError", "DocumentMeta", "ParsedDocument", "Provision",

@@ -1,0 +1,282 @@
+"""Audio rendering: narration lines + jingles + ducked music bed -> one loudness-normalised, tagged file.
+
+Three ffmpeg passes: (1) measure the raw narration, jingles and bed; (2) mix and process at 48 kHz
+into a float WAV while measuring it (EBU R128 with true peak); (3) loudnorm in linear mode with
+those measurements, resample, encode. Tags are written into the temp file before it is renamed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from studio.render import _ffmpeg as ff
+from studio.render._ffmpeg import MIX_RATE, R128, Cancelled, FFmpegError
+from studio.render.profiles import AudioProfile
+from studio.render.tags import write_tags
+
+__all__ = [
+    "AudioResult", "Cancelled", "FFmpegError", "Loudness", "NarrationLine", "Timed",
+    "default_asset", "measure_loudness", "place_lines", "probe_duration", "render_audio",
+]
+
+DEFAULTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "defaults"
+JINGLE_BELOW_SPEECH_LU = 2.0
+BED_BELOW_SPEECH_LU = 15.0
+DUCK_KEY_LUFS = -20.0
+GAIN_LIMIT_DB = 40.0
+# Pass weights in the overall progress, roughly their share of wall time.
+PASS_SPANS = ((0.0, 0.1), (0.1, 0.4), (0.4, 0.97))
+
+
+@dataclass(frozen=True)
+class NarrationLine:
+    """One synthesised sentence and what follows it."""
+
+    wav: Path
+    duration_s: float
+    pause_after_ms: int = 400
+    bed: bool = False  # music bed under this line (presenter lines)
+    chapter: str | None = None  # starts a chapter with this title
+
+
+@dataclass(frozen=True)
+class Timed:
+    """Where a narration line's speech sits in the final output."""
+
+    index: int
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """EBU R128 measurement of a file."""
+
+    integrated_lufs: float
+    true_peak_dbtp: float
+    lra: float
+
+
+@dataclass(frozen=True)
+class AudioResult:
+    """A rendered audio file, where each line sits in it, its chapters and its loudness."""
+
+    path: Path
+    duration_s: float
+    timings: list[Timed]
+    chapters: list[tuple[float, str]]
+    loudness: Loudness
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Narration lines laid out in samples at the mix rate."""
+
+    segments: list[ff.Segment]
+    starts: list[int]
+    total_samples: int
+
+
+def place_lines(lines: Sequence[NarrationLine]) -> Placement:
+    """Exact sample positions of the lines: cumulative durations and pauses, rounded once so nothing drifts."""
+    starts, segments = [], []
+    clock = 0.0
+    for line in lines:
+        begin = round(clock * MIX_RATE)
+        clock += max(0.0, line.duration_s) + max(0, line.pause_after_ms) / 1000
+        starts.append(begin)
+        segments.append(ff.Segment(Path(line.wav), round(clock * MIX_RATE) - begin))
+    return Placement(segments, starts, round(clock * MIX_RATE))
+
+
+def bed_ranges(lines: Sequence[NarrationLine], placement: Placement) -> tuple[tuple[float, float], ...]:
+    """Spans of the narration timeline (seconds) under which the bed plays; neighbouring bed lines merge."""
+    ranges: list[tuple[float, float]] = []
+    for line, start, segment in zip(lines, placement.starts, placement.segments, strict=True):
+        if not line.bed:
+            continue
+        begin, end = start / MIX_RATE, (start + segment.length) / MIX_RATE
+        if ranges and begin - ranges[-1][1] < 2.0:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((begin, end))
+    return tuple(ranges)
+
+
+def default_asset(name: str) -> Path:
+    """Path of a bundled default in assets/defaults (a .wav name also finds the .flac of that name)."""
+    path = DEFAULTS_DIR / name
+    if path.exists():
+        return path
+    for suffix in (".flac", ".wav", ".ogg", ".mp3"):
+        alternative = path.with_suffix(suffix)
+        if alternative.exists():
+            return alternative
+    raise FileNotFoundError(f"no bundled asset {name!r} in {DEFAULTS_DIR}")
+
+
+def probe_duration(path: Path) -> float:
+    """Duration of a media file in seconds (container header, else a full decode)."""
+    try:
+        import mutagen
+
+        info = mutagen.File(path)
+        if info is not None and info.info.length > 0:
+            return float(info.info.length)
+    except Exception:  # noqa: BLE001 - an unreadable header falls back to decoding
+        pass
+    length = ff.parse_out_time(ff.run(ff.decode_length_args(Path(path))))
+    if length is None:
+        raise FFmpegError(f"cannot tell the duration of {path}")
+    return length
+
+
+def measure_loudness(path: Path) -> Loudness:
+    """Integrated loudness, true peak and LRA of a file (ffmpeg ebur128, peak=true)."""
+    summary = ff.parse_ebur128(ff.run(ff.measure_args(Path(path))))["ebur128@file"]
+    return Loudness(summary.integrated, summary.peak if summary.peak is not None else float("-inf"), summary.lra)
+
+
+class _Progress:
+    """Monotone 0..1 progress over passes that each report 0..1."""
+
+    def __init__(self, sink: Callable[[float], None] | None):
+        self.sink = sink
+        self.value = 0.0
+
+    def set(self, value: float) -> None:
+        value = max(self.value, min(1.0, value))
+        if value > self.value or value == 1.0:
+            self.value = value
+            if self.sink is not None:
+                self.sink(value)
+
+    def span(self, index: int) -> Callable[[float], None]:
+        low, high = PASS_SPANS[index]
+        return lambda fraction: self.set(low + (high - low) * fraction)
+
+
+def _gain_to(target: float, measured: R128 | None) -> float:
+    if measured is None or not math.isfinite(measured.integrated) or measured.integrated < -70:
+        return 0.0
+    return max(-GAIN_LIMIT_DB, min(GAIN_LIMIT_DB, target - measured.integrated))
+
+
+
+def plan_mix(lines: Sequence[NarrationLine], placement: Placement, profile: AudioProfile, levels: dict[str, R128], assets: dict[str, Path]) -> ff.Mix:
+    """Gains that put narration at the target, jingles just under it and the bed well under it."""
+    reference = profile.lufs
+    return ff.Mix(
+        narration_gain=_gain_to(reference, levels.get("ebur128@narration")),
+        narration_samples=placement.total_samples,
+        intro=assets.get("intro"),
+        intro_gain=_gain_to(reference - JINGLE_BELOW_SPEECH_LU, levels.get("ebur128@intro")),
+        outro=assets.get("outro"),
+        outro_gain=_gain_to(reference - JINGLE_BELOW_SPEECH_LU, levels.get("ebur128@outro")),
+        bed=assets.get("bed"),
+        bed_gain=_gain_to(reference - BED_BELOW_SPEECH_LU, levels.get("ebur128@bed")),
+        bed_ranges=bed_ranges(lines, placement),
+        duck_key_gain=max(1 / 64, min(64.0, 10 ** ((DUCK_KEY_LUFS - reference) / 20))),
+    )
+
+
+def linear_target(profile: AudioProfile, measured: R128 | None) -> float:
+    """Integrated target for loudnorm: the profile's, lowered only if a static gain would break the true-peak limit."""
+    if measured is None or measured.peak is None:
+        return profile.lufs
+    # loudnorm silently turns dynamic (pumping, and 20x slower) when measured TP + gain > TP target.
+    headroom = profile.encoder_true_peak - (measured.peak + profile.lufs - measured.integrated)
+    return profile.lufs + min(0.0, headroom - 0.05)
+
+
+def _jingle_samples(path: Path | None) -> int:
+    return 0 if path is None else round(probe_duration(path) * MIX_RATE)
+
+
+def render_audio(
+    lines: Sequence[NarrationLine],
+    profile: AudioProfile,
+    out_path: Path,
+    *,
+    intro: Path | None,
+    outro: Path | None,
+    bed: Path | None,
+    work_dir: Path,
+    title: str = "",
+    artist: str = "",
+    album: str = "",
+    cancel: Callable[[], bool] | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> AudioResult:
+    """Mix, normalise, encode and tag narration lines into out_path (atomically)."""
+    if not lines:
+        raise ValueError("render_audio needs at least one narration line")
+    out_path = Path(out_path)
+    progress = _Progress(on_progress)
+    placement = place_lines(lines)
+    assets = {name: Path(p) for name, p in (("intro", intro), ("outro", outro), ("bed", bed)) if p is not None}
+    intro_samples, outro_samples = _jingle_samples(intro), _jingle_samples(outro)
+    total_samples = intro_samples + placement.total_samples + outro_samples
+    duration_s = total_samples / MIX_RATE
+    work_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".audio-", dir=work_dir))
+    temp_out = out_path.parent / f".{out_path.name}.{uuid.uuid4().hex[:8]}.part"
+    try:
+        levels = ff.parse_ebur128(
+            _step(ff.analyse_args(placement.segments, assets), cancel, progress.span(0), placement.total_samples / MIX_RATE)
+        )
+        mix = plan_mix(lines, placement, profile, levels, assets)
+        processing = ff.Processing(profile.bandlimit, profile.compress, profile.channels, profile.encoder_true_peak - 1.0)
+        mix_wav = scratch / "mix.wav"
+        measured = ff.parse_ebur128(_step(ff.mix_args(placement.segments, mix, processing, mix_wav), cancel, progress.span(1), duration_s))
+        program = measured["ebur128@mix"]
+        usable = program if math.isfinite(program.integrated) and program.integrated > -70 else None
+        target = ff.Encode(
+            linear_target(profile, usable), profile.encoder_true_peak, profile.lra, profile.sample_rate,
+            profile.channels, profile.codec, profile.bitrate, profile.container, duration_s,
+        )
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        log = _step(ff.encode_args(mix_wav, target, usable, temp_out), cancel, progress.span(2), duration_s)
+        loudness = _encoded_loudness(log, usable)
+        timings = [
+            Timed(i, (intro_samples + start) / MIX_RATE, (intro_samples + start) / MIX_RATE + max(0.0, line.duration_s))
+            for i, (line, start) in enumerate(zip(lines, placement.starts, strict=True))
+        ]
+        chapters = [(t.start_s, line.chapter) for t, line in zip(timings, lines, strict=True) if line.chapter]
+        _check_cancel(cancel)
+        write_tags(temp_out, kind=profile.extension, title=title, artist=artist, album=album, chapters=chapters, duration_s=duration_s)
+        os.replace(temp_out, out_path)
+    except BaseException:
+        temp_out.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    progress.set(1.0)
+    return AudioResult(out_path, duration_s, timings, chapters, loudness)
+
+
+def _step(args: list[str], cancel: Callable[[], bool] | None, on_progress: Callable[[float], None], total_s: float) -> str:
+    _check_cancel(cancel)
+    log = ff.run(args, cancel=cancel, on_progress=on_progress, total_s=total_s)
+    on_progress(1.0)
+    return log
+
+
+def _check_cancel(cancel: Callable[[], bool] | None) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled("audio render cancelled")
+
+
+def _encoded_loudness(log: str, measured: R128 | None) -> Loudness:
+    """Loudness loudnorm reports for its output (what was handed to the encoder)."""
+    if measured is None:
+        return Loudness(float("-inf"), float("-inf"), 0.0)
+    stats = ff.parse_loudnorm_json(log)
+    return Loudness(float(stats["output_i"]), float(stats["output_tp"]), float(stats["output_lra"]))

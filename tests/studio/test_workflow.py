@@ -1,0 +1,90 @@
+"""Scripts and the co-production workflow over the API: roles, four eyes, audit, versions."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Stack
+
+
+@pytest.fixture
+def production(client: TestClient, stack: Stack, sample_law_text: str) -> dict[str, object]:
+    doc = client.post("/api/documents", json={"text": sample_law_text}, headers=stack.headers("editor")).json()
+    body = {"document_id": doc["id"], "format": "radio"}
+    return client.post("/api/productions", json=body, headers=stack.headers("editor")).json()
+
+
+def _act(client: TestClient, stack: Stack, production_id: int, action: str, role: str, comment: str | None = None):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/api/productions/{production_id}/transitions", json={"action": action, "comment": comment}, headers=stack.headers(role)
+    )
+
+
+def test_full_workflow_records_every_transition(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+    pid = production["id"]
+    steps = [("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer"), ("publish", "producer")]
+    for action, role in steps:
+        response = _act(client, stack, pid, action, role, comment=f"{action} ok")
+        assert response.status_code == 200, response.json()
+    final = client.get(f"/api/productions/{pid}", headers=stack.headers("editor")).json()
+    assert final["status"] == "published"
+    assert [(e["action"], e["actor_name"], e["comment"], e["script_version"]) for e in final["audit"]] == [
+        (action, f"test-{role}", f"{action} ok", 1) for action, role in steps
+    ]
+    assert [e["to_status"] for e in final["audit"]] == ["in_review", "legally_approved", "approved", "published"]
+
+
+def test_illegal_transition_is_409_naming_the_state(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+    response = _act(client, stack, production["id"], "approve", "producer")
+    assert response.status_code == 409
+    assert "'draft'" in response.json()["detail"]
+
+
+def test_wrong_role_cannot_take_an_action(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+    assert _act(client, stack, production["id"], "submit", "editor").status_code == 200
+    response = _act(client, stack, production["id"], "approve_legal", "producer")
+    assert response.status_code == 403
+    assert "legal_reviewer" in response.json()["detail"]
+
+
+def test_four_eyes_author_cannot_approve_own_script(client: TestClient, stack: Stack, sample_law_text: str) -> None:
+    admin = stack.headers("admin")
+    doc = client.post("/api/documents", json={"text": sample_law_text}, headers=admin).json()
+    made = client.post("/api/productions", json={"document_id": doc["id"], "format": "video"}, headers=admin).json()
+    assert _act(client, stack, made["id"], "submit", "admin").status_code == 200
+    response = _act(client, stack, made["id"], "approve_legal", "admin")
+    assert response.status_code == 403
+    assert "bốn mắt" in response.json()["detail"]
+    assert _act(client, stack, made["id"], "approve_legal", "legal_reviewer").status_code == 200
+
+
+def test_changes_requested_loop_and_script_versions(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+    pid = production["id"]
+    editor = stack.headers("editor")
+    assert _act(client, stack, pid, "submit", "editor").status_code == 200
+    locked = client.put(f"/api/productions/{pid}/script", json={"lines": [{"speaker": "presenter", "text": "Thử."}]}, headers=editor)
+    assert locked.status_code == 409
+    assert _act(client, stack, pid, "request_changes", "legal_reviewer", "Sửa Điều 2").status_code == 200
+    new_lines = [{"speaker": "presenter", "text": "Theo khoản 2 Điều 7 Nghị định số 15/2020/NĐ-CP, UBND xã phải báo cáo."}]
+    saved = client.put(f"/api/productions/{pid}/script", json={"lines": new_lines}, headers=editor)
+    assert saved.status_code == 200
+    assert saved.json()["current_version"] == 2
+    old = client.get(f"/api/productions/{pid}/script?version=1", headers=editor).json()
+    assert old["version"] == 1 and old["lines"] == production["script"]
+    current = client.get(f"/api/productions/{pid}/script", headers=editor).json()
+    spoken = current["spoken"][0]["spoken"]
+    assert "ủy ban nhân dân" in spoken.lower() and "15/2020" not in spoken
+    assert _act(client, stack, pid, "submit", "editor").status_code == 200
+    audit = client.get(f"/api/productions/{pid}", headers=editor).json()["audit"]
+    assert [e["script_version"] for e in audit] == [1, 1, 2]
+
+
+def test_bad_requests_name_the_problem(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+    editor = stack.headers("editor")
+    missing = client.post("/api/productions", json={"document_id": 999999, "format": "radio"}, headers=editor)
+    assert missing.status_code == 404
+    wrong_format = client.post("/api/productions", json={"document_id": production["document_id"], "format": "tv"}, headers=editor)
+    assert wrong_format.status_code == 422 and "format" in wrong_format.json()["detail"]
+    bad_action = _act(client, stack, production["id"], "launch", "editor")
+    assert bad_action.status_code == 422
