@@ -5,17 +5,41 @@ from __future__ import annotations
 from celery import Celery
 from celery.signals import worker_ready
 from kombu import Queue
+from kombu.transport import TRANSPORT_ALIASES
+from kombu.transport import sqlalchemy as sqla_transport
 
 from settings import get_settings
 
 QUEUES = ("emergency", "render", "default")
+EMBEDDED_TRANSPORT = "lawcast-sqla"
+
+
+class EmbeddedTransport(sqla_transport.Transport):
+    """kombu's SQLAlchemy transport, polled every 0.2 s.
+
+    Its transport options are handed to create_engine, so the polling interval cannot go there.
+    """
+
+    polling_interval = 0.2
+
+
+TRANSPORT_ALIASES[EMBEDDED_TRANSPORT] = "worker:EmbeddedTransport"
+
+
+def broker_connection(url: str) -> tuple[str, dict[str, object]]:
+    """The broker URL Celery connects to, and its transport options."""
+    if url.startswith("sqla+"):
+        return f"{EMBEDDED_TRANSPORT}+{url.removeprefix('sqla+')}", {}
+    # Redis and SQS redeliver an unacked task after the visibility timeout; renders take minutes at most.
+    return url, {"visibility_timeout": 3600, "polling_interval": 0.2}
 
 
 def make_celery() -> Celery:
     """Build the Celery app for the configured broker (embedded SQLite by default)."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    celery = Celery("lawcast", broker=settings.celery_broker_url, include=["studio.tasks", "broadcast.tasks"])
+    broker_url, transport_options = broker_connection(settings.celery_broker_url)
+    celery = Celery("lawcast", broker=broker_url, include=["studio.tasks", "broadcast.tasks"])
     celery.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -25,7 +49,7 @@ def make_celery() -> Celery:
         task_queues=[Queue(name) for name in QUEUES],
         task_routes={"studio.render": {"queue": "render"}},
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"polling_interval": 0.2, "visibility_timeout": 3600},
+        broker_transport_options=transport_options,
         worker_hijack_root_logger=False,
         timezone="UTC",
         beat_schedule={

@@ -42,16 +42,15 @@ def jingle(notes: list[tuple[float, int]], chord_at: float, chord: list[int], du
 def bed(out: Path) -> None:
     """A soft pad: a few partials of an Fmaj9 voicing, each with its own slow tremolo."""
     partials = [(53, 1), (60, 2), (64, 3), (67, 2), (69, 4)]  # F3 C4 E4 G4 A4; tremolo cycles per loop
-    def voice(offset: float) -> str:
-        terms = []
-        for index, (midi, cycles) in enumerate(partials):
-            # Snap to a whole number of cycles per loop so the end meets the start.
-            f = round(hz(midi) * BED_LOOP_S) / BED_LOOP_S
-            rate = cycles / BED_LOOP_S
-            terms.append(f"(0.6+0.4*sin(2*PI*{rate:.5f}*t+{index + offset:.2f}))*sin(2*PI*{f:.5f}*t)")
-        return "0.018*(" + "+".join(terms) + ")"
+    terms = []
+    for index, (midi, cycles) in enumerate(partials):
+        # Snap to a whole number of cycles per loop so the end meets the start.
+        f = round(hz(midi) * BED_LOOP_S) / BED_LOOP_S
+        rate = cycles / BED_LOOP_S
+        terms.append(f"(0.6+0.4*sin(2*PI*{rate:.5f}*t+{index}))*sin(2*PI*{f:.5f}*t)")
+    pad = "0.018*(" + "+".join(terms) + ")"
     # Same pad in both channels: FLAC codes the zero side channel almost for free, keeping the file small.
-    ff.run(ff.tone_args(f"{voice(0.0)}|{voice(0.0)}", BED_LOOP_S, out))
+    ff.run(ff.tone_args(f"{pad}|{pad}", BED_LOOP_S, out))
 
 
 def main() -> None:

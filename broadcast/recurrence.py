@@ -58,6 +58,11 @@ def _body(rrule: str) -> str:
 
 def validate_rrule(rrule: str) -> None:
     """Raise ValueError with a clear (Vietnamese + English) message unless `rrule` is a usable RRULE body."""
+    _check(rrule)
+
+
+@lru_cache(maxsize=1024)
+def _check(rrule: str) -> None:
     body = _body(rrule)
     if not body:
         raise ValueError("Quy tắc lặp trống; ví dụ hợp lệ: FREQ=DAILY hoặc FREQ=WEEKLY;BYDAY=SU (empty RRULE)")
@@ -105,32 +110,43 @@ def _parse(body: str, dtstart: datetime) -> RRule:
     return rule
 
 
-@lru_cache(maxsize=4096)
-def _local_dates(body: str, dtstart: datetime, lo: datetime, hi: datetime) -> tuple[date, ...]:
-    return tuple(moment.date() for moment in _parse(body, dtstart).between(lo, hi, inc=True))
-
-
 def expand(
     rrule: str, *, start_time: time, duration_s: int, tz: str, dtstart: date, window_start: datetime,
     window_end: datetime, exdates: Iterable[date] = (), rdates: Iterable[date] = (),
 ) -> list[Occurrence]:
     """Occurrences overlapping [window_start, window_end), sorted, expanded in local wall time then put in UTC."""
     validate_rrule(rrule)
-    zone = validate_timezone(tz)
+    validate_timezone(tz)
+    return list(
+        _expand(
+            _body(rrule), start_time, int(duration_s), tz, dtstart, window_start, window_end,
+            tuple(sorted(set(exdates))), tuple(sorted(set(rdates))),
+        )
+    )
+
+
+@lru_cache(maxsize=1024)
+def _expand(
+    body: str, start_time: time, duration_s: int, tz: str, dtstart: date, window_start: datetime,
+    window_end: datetime, exdates: tuple[date, ...], rdates: tuple[date, ...],
+) -> tuple[Occurrence, ...]:
+    # Thousands of stations share a few slot patterns; equal inputs give equal (immutable) occurrences.
+    zone = ZoneInfo(tz)
     span = timedelta(seconds=duration_s)
     # Local search bounds padded by a day so offsets and durations never clip an occurrence.
     lo = (window_start - span).astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
     hi = window_end.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
-    days = set(_local_dates(_body(rrule), datetime.combine(dtstart, start_time), lo, hi))
-    days.update(d for d in rdates if lo.date() <= d <= hi.date())
-    days.difference_update(exdates)
+    days = set(_parse(body, datetime.combine(dtstart, start_time)).between(lo, hi, inc=True))
+    local_days = {moment.date() for moment in days}
+    local_days.update(d for d in rdates if lo.date() <= d <= hi.date())
+    local_days.difference_update(exdates)
     out = []
-    for day in sorted(days):
+    for day in sorted(local_days):
         start = datetime.combine(day, start_time, tzinfo=zone).astimezone(UTC)
         end = start + span
         if start < window_end and end > window_start:
             out.append(Occurrence(start, end, day))
-    return out
+    return tuple(out)
 
 
 def expand_pattern(pattern: SlotPattern, *, window_start: datetime, window_end: datetime) -> list[Occurrence]:

@@ -25,11 +25,14 @@ No database, no clock: callers pass plain data and `now`. Contract:
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 PRIORITIES = ("emergency", "priority", "normal")
 MIN_GAP_S = 1.0
@@ -37,6 +40,7 @@ ONE_US = timedelta(microseconds=1)
 NEVER = datetime.min.replace(tzinfo=UTC)
 
 Key = tuple[str, int]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,10 @@ class _Targets:
                 seen.update(dict.fromkeys(self.station_keys[station]))
             self.related[key] = list(seen)
 
+    def isolated(self, key: Key) -> bool:
+        """True when no other target shares a station with this one."""
+        return len(self.related[key]) == 1
+
     def keys_reached(self, slot_id: int, station_ids: Sequence[int]) -> list[Key]:
         """Target keys an airing on this slot and these stations touches."""
         seen: dict[Key, None] = {}
@@ -230,17 +238,19 @@ class _Planner:
         self.min_dur_us = min((item.dur_us for item in self.items.values()), default=0)
         self.order = self._orders()
         self.campaigns = self._campaign_states(campaigns, candidates)
-        self.campaigns_by_key: dict[Key, list[_CampaignState]] = defaultdict(list)
         self.campaigns_by_pid: dict[int, list[_CampaignState]] = defaultdict(list)
         for state in self.campaigns:
-            for key in state.lacking:
-                self.campaigns_by_key[key].append(state)
             for pid in state.pids:
                 self.campaigns_by_pid[pid].append(state)
         self.kept: dict[tuple[int, datetime], list[Existing]] = defaultdict(list)
         self.events: list[tuple[datetime, int, list[Key]]] = []
+        self.key_events: dict[Key, list[tuple[datetime, int]]] = defaultdict(list)
         self.ahead: dict[Key, dict[int, list[datetime]]] = {}
         self._load_existing(occurrences, existing)
+        self.campaigns_by_key: dict[Key, list[_CampaignState]] = defaultdict(list)
+        for state in self.campaigns:
+            for key in state.lacking:
+                self.campaigns_by_key[key].append(state)
         self.reasons: dict[tuple[object, ...], str] = {}
         self.airings: list[PlannedAiring] = []
         self.underfilled: list[Underfill] = []
@@ -259,7 +269,7 @@ class _Planner:
         """Per target and priority level: allowed productions, least recently aired first."""
         cache: dict[tuple[int, ...], frozenset[int]] = {}
         unrestricted = [[pid for pid, item in self.items.items() if item.level == level] for level in range(3)]
-        restricted = any(item.candidate.area_ids for item in self.items.values())
+        restricted = self.restricted = any(item.candidate.area_ids for item in self.items.values())
         orders: dict[Key, list[dict[int, datetime]]] = {}
         for key, stations in self.targets.stations.items():
             if restricted:
@@ -285,6 +295,7 @@ class _Planner:
             self._init_campaign_need()
             return
         filled = {(occ.slot_id, occ.start) for occ in occurrences}
+        first = min((occ.start for occ in occurrences), default=self.now)
         for airing in sorted(existing, key=lambda e: e.start):
             in_fill = (airing.slot_id, airing.occurrence_start) in filled
             if in_fill and (airing.pinned or airing.start < self.now):
@@ -292,8 +303,13 @@ class _Planner:
             elif in_fill:
                 continue  # replaced by this fill
             keys = self.targets.keys_reached(airing.slot_id, airing.station_ids)
-            self.events.append((airing.start, airing.production_id, keys))
+            shared = [key for key in keys if not self.targets.isolated(key)]
+            if shared:
+                self.events.append((airing.start, airing.production_id, shared))
             for key in keys:
+                if self.targets.isolated(key):
+                    self.key_events[key].append((airing.start, airing.production_id))
+            for key in keys if airing.start >= first else ():  # only later airings can clash ahead of a slot
                 self.ahead.setdefault(key, {}).setdefault(airing.production_id, []).append(airing.start)
             self._count_campaign(airing.production_id, airing.start, airing.station_ids, seeding=True)
         self._init_campaign_need()
@@ -309,7 +325,7 @@ class _Planner:
                     state.missing[key] = sum(n for n in short if n > 0)
 
     def _count_campaign(self, pid: int, start: datetime, stations: Sequence[int], *, seeding: bool = False) -> None:
-        for state in self.campaigns_by_pid.get(pid, ()) if not seeding else [s for s in self.campaigns if pid in s.pids]:
+        for state in self.campaigns_by_pid.get(pid, ()):
             if not state.campaign.start <= start < state.campaign.end:
                 continue
             need = state.campaign.min_airings_per_station
@@ -337,19 +353,69 @@ class _Planner:
                 rotation[pid] = start if start > last else last
 
     def run(self, occurrences: Sequence[SlotOccurrence]) -> FillResult:
-        """Fill every occurrence in time order."""
-        ordered = list(occurrences)
-        if any(ordered[i].start > ordered[i + 1].start for i in range(len(ordered) - 1)):
-            ordered.sort(key=lambda o: (o.start, o.slot_id))
+        """Fill every occurrence in time order: shared targets together, isolated ones per group."""
+        by_key: dict[Key, list[SlotOccurrence]] = defaultdict(list)
+        for occ in occurrences:
+            if occ.end > self.now:
+                by_key[(occ.target_kind, occ.target_id)].append(occ)
+        shared: list[SlotOccurrence] = []
+        groups: dict[tuple[object, ...], list[Key]] = defaultdict(list)
+        for key, occs in by_key.items():
+            if any(occs[i].start > occs[i + 1].start for i in range(len(occs) - 1)):
+                occs.sort(key=lambda o: (o.start, o.slot_id))
+            if self.targets.isolated(key):
+                groups[self._signature(key, occs)].append(key)
+            else:
+                shared += occs
+        shared.sort(key=lambda o: (o.start, o.slot_id))
+        with _gc_paused():
+            self._fill_shared(shared)
+            for keys in groups.values():
+                self._fill_group([by_key[key] for key in keys])
+        return FillResult(self.airings, self.underfilled)
+
+    def _fill_shared(self, ordered: list[SlotOccurrence]) -> None:
+        """Targets that share stations interact through freshness, so they are filled in one time-ordered sweep."""
         events, next_event = self.events, 0
         for occ in ordered:
-            if occ.end <= self.now:
-                continue
             while next_event < len(events) and events[next_event][0] <= occ.start:
                 self._record(events[next_event][1], events[next_event][0], events[next_event][2])
                 next_event += 1
             self._fill_one(occ)
-        return FillResult(self.airings, self.underfilled)
+
+    def _signature(self, key: Key, occs: list[SlotOccurrence]) -> tuple[object, ...]:
+        """Everything an isolated target's plan depends on; targets with equal signatures get equal plans."""
+        kept = ()
+        if self.kept:
+            kept = tuple(
+                (i, max(e.end for e in self.kept[(o.slot_id, o.start)]))
+                for i, o in enumerate(occs) if (o.slot_id, o.start) in self.kept
+            )
+        need = tuple(
+            (id(state), state.lacking[key], state.missing[key]) for state in self.campaigns_by_key.get(key, ())
+        )
+        allowed = tuple(tuple(rotation) for rotation in self.order[key]) if self.restricted else ()
+        return (tuple((o.start, o.end) for o in occs), tuple(self.key_events.get(key, ())), kept, need, allowed)
+
+    def _fill_group(self, members: list[list[SlotOccurrence]]) -> None:
+        """Plan the first target of a group, then copy its plan to the others under their own slot ids."""
+        first = members[0]
+        key = (first[0].target_kind, first[0].target_id)
+        a0, u0 = len(self.airings), len(self.underfilled)
+        events, next_event = self.key_events.get(key, []), 0
+        for occ in first:
+            while next_event < len(events) and events[next_event][0] <= occ.start:
+                self._record(events[next_event][1], events[next_event][0], [key])
+                next_event += 1
+            self._fill_one(occ)
+        if len(members) == 1:
+            return
+        index = {(o.slot_id, o.start): i for i, o in enumerate(first)}
+        airings = [(a, index[(a.slot_id, a.occurrence_start)]) for a in self.airings[a0:]]
+        gaps = [(u, index[(u.slot_id, u.occurrence_start)]) for u in self.underfilled[u0:]]
+        for occs in members[1:]:
+            self.airings += _relabel(airings, occs)
+            self.underfilled += _relabel(gaps, occs)
 
     def _boosts(self, key: Key, start: datetime) -> dict[int, _CampaignState]:
         boosts: dict[int, _CampaignState] = {}
@@ -449,7 +515,7 @@ class _Planner:
             if self.campaigns:
                 self._count_campaign(pid, start, occ.station_ids)
         if left >= MIN_GAP_S * 1_000_000:
-            self._underfill(occ, key, left / 1_000_000, ranked, chosen, held)
+            self._underfill(occ, key, left / 1_000_000, ranked, held)
 
     def _reason(
         self, item: _Item, campaign: _CampaignState | None, key: Key, last: datetime, start: datetime,
@@ -463,7 +529,7 @@ class _Planner:
             reason = self.reasons[cache_key] = _explain(item, campaign, key, last, start, total, free, swapped)
         return reason
 
-    def _underfill(self, occ: SlotOccurrence, key: Key, left_s: float, ranked: list[int], chosen: list[int], held: int) -> None:
+    def _underfill(self, occ: SlotOccurrence, key: Key, left_s: float, ranked: list[int], held: int) -> None:
         allowed = sum(len(rotation) for rotation in self.order[key])
         gap = clock(left_s)
         if not allowed:
@@ -499,6 +565,32 @@ def _explain(
         fit = "chọn để lấp khung sát nhất: " + fit
     parts.append(fit)
     return "; ".join(parts)
+
+
+def _relabel(planned: list[tuple[_T, int]], occs: list[SlotOccurrence]) -> list[_T]:
+    """Copies of planned items under the slot ids of another target's occurrences (same positions)."""
+    new, set_attr = object.__new__, object.__setattr__
+    out = []
+    for item, position in planned:
+        fields = item.__dict__.copy()
+        fields["slot_id"] = occs[position].slot_id
+        # Frozen dataclass __init__ sets each field through object.__setattr__; one dict swap is ~3x faster.
+        copy = new(type(item))
+        set_attr(copy, "__dict__", fields)
+        out.append(copy)
+    return out
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while millions of acyclic results are allocated (it would rescan them repeatedly)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def fill(

@@ -7,6 +7,7 @@ Builders are pure: they return the argument list that follows the ffmpeg executa
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -155,15 +156,6 @@ def parse_loudnorm_json(log: str) -> dict[str, str]:
     return dict(json.loads(blocks[-1]))
 
 
-def parse_duration(log: str) -> float | None:
-    """Duration from `ffmpeg -i` ("Duration: 00:01:02.50"), or None."""
-    match = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", log)
-    if not match:
-        return None
-    hours, minutes, seconds = match.groups()
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-
-
 def parse_out_time(log: str) -> float | None:
     """Last `time=` an ffmpeg run reported (decoded length when the output is `-f null`)."""
     times = re.findall(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)", log)
@@ -198,24 +190,27 @@ class Processing:
     compress: bool
     channels: int
     ceiling_db: float  # sample-peak ceiling of the safety limiter, dBFS
+    speech_lufs: float = -20.0  # level the narration was normalised to; the compressor threshold follows it
 
 
 def _to_mix_format(label: str) -> str:
     return f"{label}aresample={MIX_RATE},aformat=sample_fmts=flt:channel_layouts=stereo"
 
 
-def _narration_graph(segments: Sequence[Segment], first_input: int, out: str) -> list[str]:
-    """Concatenate the lines, each cut/padded to its exact slot; mono speech is placed in both channels."""
+def _narration_graph(segments: Sequence[Segment], out: str) -> list[str]:
+    """Concatenate the mono lines at MIX_RATE, each cut/padded to its exact slot."""
     parts = []
-    for offset, segment in enumerate(segments):
-        index = first_input + offset
+    for index, segment in enumerate(segments):
         parts.append(
             f"[{index}:a]aresample={MIX_RATE},aformat=sample_fmts=flt:channel_layouts=mono,"
-            f"atrim=end_sample={segment.length},apad=whole_len={segment.length},pan=stereo|c0=c0|c1=c0[n{offset}]"
+            f"atrim=end_sample={segment.length},apad=whole_len={segment.length}[n{index}]"
         )
     labels = "".join(f"[n{i}]" for i in range(len(segments)))
     parts.append(f"{labels}concat=n={len(segments)}:v=0:a=1{out}")
     return parts
+
+
+DUAL_MONO_DB = 10 * math.log10(2)  # BS.1770 loudness of mono x played as L=R=x, relative to x alone
 
 
 def _inputs(paths: Sequence[Path]) -> list[str]:
@@ -225,11 +220,13 @@ def _inputs(paths: Sequence[Path]) -> list[str]:
     return args
 
 
-def analyse_args(segments: Sequence[Segment], extras: dict[str, Path]) -> list[str]:
-    """One pass measuring the raw narration and each extra (jingles, bed) as heard in the mix."""
-    parts = _narration_graph(segments, 0, "[narr]")
-    parts.append("[narr]ebur128@narration=framelog=quiet[mnarr]")
-    outputs = ["-map", "[mnarr]", "-f", "null", "-"]
+def narration_args(segments: Sequence[Segment], extras: dict[str, Path], narration_wav: Path, bandlimit: tuple[int, int] | None = None) -> list[str]:
+    """Lay the lines out into one exact mono WAV and measure it (mono: add DUAL_MONO_DB) and each extra as mixed."""
+    parts = _narration_graph(segments, "[narr]")
+    # Band-limiting is linear, so measuring after it lets the narration gain make up what it removes.
+    band = "".join(f"{step}," for step in bandlimit_steps(bandlimit))
+    parts.append(f"[narr]asplit=2[nout][nmeas];[nmeas]{band}ebur128@narration=framelog=quiet[mnarr]")
+    outputs = ["-map", "[nout]", "-c:a", "pcm_f32le", "-f", "wav", str(narration_wav), "-map", "[mnarr]", "-f", "null", "-"]
     for offset, name in enumerate(extras):
         index = len(segments) + offset
         parts.append(f"{_to_mix_format(f'[{index}:a]')},ebur128@{name}=framelog=quiet[m{name}]")
@@ -237,12 +234,21 @@ def analyse_args(segments: Sequence[Segment], extras: dict[str, Path]) -> list[s
     return [*_inputs([s.wav for s in segments]), *_inputs(list(extras.values())), "-filter_complex", ";".join(parts), *outputs]
 
 
-def bed_envelope(ranges: Sequence[tuple[float, float]], fade_s: float) -> str:
-    """volume expression: 1 inside each (start, end) range, linear fades of fade_s outside it, else 0."""
+def bed_envelope(ranges: Sequence[tuple[float, float]], fade_s: float, origin: float = 0.0) -> str:
+    """volume expression: 1 inside each (start, end) range, linear fades of fade_s outside it, else 0.
+
+    `origin` is the timeline position of the stream's t=0 (bed pieces start late).
+    """
     if not ranges:
         return "0"
-    terms = [f"clip((t-{a - fade_s:.4f})/{fade_s:.4f},0,1)*clip(({b + fade_s:.4f}-t)/{fade_s:.4f},0,1)" for a, b in ranges]
+    terms = [
+        f"clip((t-{a - fade_s - origin:.4f})/{fade_s:.4f},0,1)*clip(({b + fade_s - origin:.4f}-t)/{fade_s:.4f},0,1)"
+        for a, b in ranges
+    ]
     return "min(1," + "+".join(terms) + ")"
+
+
+BED_FADE_S = 0.8
 
 
 @dataclass(frozen=True)
@@ -257,41 +263,68 @@ class Mix:
     outro_gain: float = 0.0
     bed: Path | None = None
     bed_gain: float = 0.0
+    bed_samples: int = 0  # length of one pass of the bed at MIX_RATE (the loop size)
     bed_ranges: tuple[tuple[float, float], ...] = ()
     duck_key_gain: float = 1.0  # brings the sidechain key to about -20 LUFS whatever the target
 
 
-def mix_args(segments: Sequence[Segment], mix: Mix, processing: Processing, out_wav: Path) -> list[str]:
-    """Narration + ducked bed, between the jingles, processed; written as float WAV and measured (true peak)."""
-    parts = _narration_graph(segments, 0, "[narr]")
-    inputs = _inputs([s.wav for s in segments])
-    next_input = len(segments)
-    parts.append(f"[narr]volume={mix.narration_gain:.3f}dB[body]")
-    if mix.bed is not None and mix.bed_ranges:
-        inputs += ["-stream_loop", "-1", "-i", str(mix.bed)]
-        envelope = bed_envelope(mix.bed_ranges, 0.8)
-        parts[-1] = f"[narr]volume={mix.narration_gain:.3f}dB,asplit=2[nmain][nkey]"
+def _bed_pieces(mix: Mix, first_input: int) -> tuple[list[str], list[str], list[str]]:
+    """Inputs, graph parts and output labels of the bed, built only where it plays (sidechain work is the cost)."""
+    inputs: list[str] = []
+    parts: list[str] = []
+    labels: list[str] = []
+    for offset, (a, b) in enumerate(mix.bed_ranges):
+        start = max(0, round((a - BED_FADE_S) * MIX_RATE))
+        stop = min(mix.narration_samples, round((b + BED_FADE_S) * MIX_RATE))
+        if stop <= start:
+            continue
+        length = stop - start
+        inputs += ["-i", str(mix.bed)]
+        loop = f",aloop=loop=-1:size={mix.bed_samples}" if 0 < mix.bed_samples < length else ""
+        envelope = bed_envelope([(a, b)], BED_FADE_S, origin=start / MIX_RATE)
         parts.append(
-            f"{_to_mix_format(f'[{next_input}:a]')},atrim=end_sample={mix.narration_samples},"
-            f"volume={mix.bed_gain:.3f}dB,volume='{envelope}':eval=frame[bedlevel]"
+            f"{_to_mix_format(f'[{first_input + offset}:a]')}{loop},atrim=end_sample={length},"
+            f"volume={mix.bed_gain:.3f}dB,volume='{envelope}':eval=frame[bed{offset}]"
         )
+        parts.append(f"[key{offset}]atrim=start_sample={start}:end_sample={stop},asetpts=PTS-STARTPTS[k{offset}]")
         # Threshold and ratio duck the bed about 10-12 dB under speech at -20 LUFS; RMS detection follows syllables.
         parts.append(
-            f"[bedlevel][nkey]sidechaincompress=threshold=0.02:ratio=5:attack=15:release=350:level_sc={mix.duck_key_gain:.4f}[ducked]"
+            f"[bed{offset}][k{offset}]sidechaincompress=threshold=0.02:ratio=5:attack=15:release=350"
+            f":level_sc={mix.duck_key_gain:.4f},adelay=delays={start}S:all=1[ducked{offset}]"
         )
-        parts.append("[nmain][ducked]amix=inputs=2:normalize=0:duration=first[body]")
-        next_input += 1
-    pieces = []
+        labels.append(f"[ducked{offset}]")
+    return inputs, parts, labels
+
+
+def mix_args(narration_wav: Path, mix: Mix, processing: Processing, out_wav: Path) -> list[str]:
+    """Narration + ducked bed, between the jingles, processed; written as float WAV and measured."""
+    parts = ["[0:a]pan=stereo|c0=c0|c1=c0[narr]"]
+    inputs = _inputs([narration_wav])
+    next_input = 1
+    bed_inputs, bed_parts, bed_labels = _bed_pieces(mix, next_input) if mix.bed is not None else ([], [], [])
+    keys = "".join(f"[key{i}]" for i in range(len(mix.bed_ranges))) if bed_labels else ""
+    if bed_labels:
+        parts.append(f"[narr]volume={mix.narration_gain:.3f}dB,asplit={1 + len(mix.bed_ranges)}[nmain]{keys}")
+        parts += bed_parts
+        parts.append(f"[nmain]{''.join(bed_labels)}amix=inputs={1 + len(bed_labels)}:normalize=0:duration=first[body]")
+        # asplit outputs whose range was empty still need a sink.
+        used = {label[len('[ducked'):-1] for label in bed_labels}
+        parts += [f"[key{i}]anullsink" for i in range(len(mix.bed_ranges)) if str(i) not in used]
+        inputs += bed_inputs
+        next_input += len(bed_inputs) // 2
+    else:
+        parts.append(f"[narr]volume={mix.narration_gain:.3f}dB[body]")
+    order = ["body"]
     for name, path, gain in (("intro", mix.intro, mix.intro_gain), ("outro", mix.outro, mix.outro_gain)):
         if path is None:
             continue
         inputs += _inputs([path])
         parts.append(f"{_to_mix_format(f'[{next_input}:a]')},volume={gain:.3f}dB[{name}]")
         next_input += 1
-        pieces.append(name)
-    order = [p for p in ("intro",) if p in pieces] + ["body"] + [p for p in ("outro",) if p in pieces]
+        order = ["intro", *order] if name == "intro" else [*order, "outro"]
     parts.append("".join(f"[{p}]" for p in order) + f"concat=n={len(order)}:v=0:a=1,{processing_chain(processing)},asplit=2[out][meas]")
-    parts.append("[meas]ebur128@mix=framelog=quiet:peak=true[mmix]")
+    # Sample peak is enough here: it only keeps loudnorm linear; the limiter in the encode pass holds the true peak.
+    parts.append("[meas]ebur128@mix=framelog=quiet:peak=sample[mmix]")
     return [
         *inputs,
         "-filter_complex", ";".join(parts),
@@ -300,18 +333,30 @@ def mix_args(segments: Sequence[Segment], mix: Mix, processing: Processing, out_
     ]
 
 
+def bandlimit_steps(bandlimit: tuple[int, int] | None) -> list[str]:
+    """High- and low-pass filters of a band-limited profile (24 dB/oct: horns reproduce nothing outside the band)."""
+    if bandlimit is None:
+        return []
+    low, high = bandlimit
+    return [f"highpass=f={low}:poles=2", f"highpass=f={low}:poles=2", f"lowpass=f={high}:poles=2", f"lowpass=f={high}:poles=2"]
+
+
+COMPRESSOR_MAKEUP_DB = 9.0
+
+
 def processing_chain(processing: Processing) -> str:
-    """Band-limit, compression, channel layout and a safety peak limiter, as one filter chain."""
+    """Channel layout, band-limit, compression and a safety peak limiter, as one filter chain."""
     steps = []
-    if processing.bandlimit is not None:
-        low, high = processing.bandlimit
-        steps += [f"highpass=f={low}:poles=2", f"lowpass=f={high}:poles=2"]
-    if processing.compress:
-        # Horn speakers outdoors: lift quiet syllables, hold loud ones; makeup keeps speech near its level.
-        steps.append("acompressor=threshold=0.1:ratio=3:attack=5:release=120:knee=4:makeup=2")
     if processing.channels == 1:
-        # Sum of dual-mono at -3 dB per side keeps the BS.1770 loudness of the stereo mix.
+        # First, so the filters below do half the work. Dual-mono at -3 dB per side keeps the BS.1770 loudness.
         steps.append("pan=mono|c0=0.7071*c0+0.7071*c1")
+    steps += bandlimit_steps(processing.bandlimit)
+    if processing.compress:
+        # Horn speakers outdoors: hold the loud syllables 3:1 from just under the speech level, so the
+        # quiet ones carry. Set relative to the known speech level, it takes off a predictable ~9 LU
+        # from TTS speech, which the makeup gain gives back.
+        threshold = min(1.0, max(0.001, 10 ** ((processing.speech_lufs - 4) / 20)))
+        steps.append(f"acompressor=threshold={threshold:.5f}:ratio=3:attack=5:release=120:knee=4:makeup={10 ** (COMPRESSOR_MAKEUP_DB / 20):.3f}")
     limit = min(1.0, max(0.0625, 10 ** (processing.ceiling_db / 20)))
     steps.append(f"alimiter=limit={limit:.5f}:attack=2:release=60:level=false:latency=true")
     return ",".join(steps)
@@ -333,34 +378,51 @@ class Encode:
 
 
 def loudnorm_linear(target: Encode, measured: R128) -> str:
-    """Second loudnorm pass in linear mode, from a first-pass measurement."""
+    """Second loudnorm pass in linear mode (a static gain), from a first-pass measurement."""
     peak = measured.peak if measured.peak is not None else 0.0
-    # loudnorm only stays linear when measured LRA <= target LRA; the LRA is the script's, keep it.
+    gain = target.lufs - measured.integrated
+    # loudnorm silently turns dynamic (pumping, 192 kHz, ~20x slower) unless measured TP + gain <= TP and
+    # measured LRA <= LRA (and LRA != 0); the limiter after it holds the real ceiling, so relax both here.
+    tp = min(0.0, max(target.true_peak, peak + gain + 0.05))
     lra = min(50.0, max(target.lra, measured.lra + 0.1))
     return (
-        f"loudnorm=I={target.lufs:.2f}:TP={target.true_peak:.2f}:LRA={lra:.1f}"
-        f":measured_I={measured.integrated:.2f}:measured_TP={peak:.2f}:measured_LRA={measured.lra:.2f}"
+        f"loudnorm=I={target.lufs:.2f}:TP={tp:.2f}:LRA={lra:.1f}"
+        f":measured_I={measured.integrated:.2f}:measured_TP={peak:.2f}:measured_LRA={max(measured.lra, 0.01):.2f}"
         f":measured_thresh={measured.threshold:.2f}:offset=0:linear=true:print_format=json"
     )
 
 
+INTERSAMPLE_MARGIN_DB = 0.5  # how far a true peak may sit above the sample peak measured at 48 kHz
+
+
+def needs_limiter(target: Encode, measured: R128 | None) -> bool:
+    """Whether the linear gain could push true peaks past the target (then a limiter follows loudnorm)."""
+    if measured is None or measured.peak is None:
+        return True
+    return measured.peak + INTERSAMPLE_MARGIN_DB + target.lufs - measured.integrated > target.true_peak
+
+
 def encode_args(mix_wav: Path, target: Encode, measured: R128 | None, out_path: Path) -> list[str]:
-    """Loudness pass 2 (linear) then resample and encode to the profile, cut to the exact duration."""
+    """Loudness pass 2 (linear), resample, a peak limiter only if needed, encode, cut to the exact duration."""
     steps = [loudnorm_linear(target, measured)] if measured is not None else []
     layout = "mono" if target.channels == 1 else "stereo"
-    steps.append(f"aresample={target.sample_rate},aformat=channel_layouts={layout}")
+    steps += [f"aresample={target.sample_rate}", f"aformat=sample_fmts=flt:channel_layouts={layout}"]
+    if needs_limiter(target, measured):
+        ceiling = min(1.0, max(0.0625, 10 ** ((target.true_peak - INTERSAMPLE_MARGIN_DB) / 20)))
+        steps.append(f"alimiter=limit={ceiling:.5f}:attack=1:release=50:level=false:latency=true")
     args = ["-i", str(mix_wav), "-af", ",".join(steps), "-t", f"{target.duration_s:.6f}", "-c:a", target.codec]
     if target.bitrate:
         args += ["-b:a", target.bitrate]
     if target.codec == "libmp3lame":
-        args += ["-compression_level", "7"]  # LAME's speed/quality knob; 7 is ~30% faster with no audible loss at these rates
+        args += ["-compression_level", "7"]  # LAME's speed/quality knob: ~35% faster than its default, fine for speech
     args += ["-ar", str(target.sample_rate), "-ac", str(target.channels), "-map_metadata", "-1", "-f", target.container, str(out_path)]
     return args
 
 
-def measure_args(path: Path) -> list[str]:
-    """Decode a file and measure its loudness (EBU R128, true peak)."""
-    return ["-i", str(path), "-filter_complex", "[0:a:0]ebur128@file=framelog=quiet:peak=true[m]", "-map", "[m]", "-f", "null", "-"]
+def measure_args(path: Path, *, true_peak: bool = True) -> list[str]:
+    """Decode a file and measure its loudness (EBU R128; true peak optional, it costs 4x oversampling)."""
+    peak = ":peak=true" if true_peak else ""
+    return ["-i", str(path), "-filter_complex", f"[0:a:0]ebur128@file=framelog=quiet{peak}[m]", "-map", "[m]", "-f", "null", "-"]
 
 
 def decode_length_args(path: Path) -> list[str]:

@@ -1,8 +1,12 @@
 """Audio rendering: narration lines + jingles + ducked music bed -> one loudness-normalised, tagged file.
 
-Three ffmpeg passes: (1) measure the raw narration, jingles and bed; (2) mix and process at 48 kHz
-into a float WAV while measuring it (EBU R128 with true peak); (3) loudnorm in linear mode with
-those measurements, resample, encode. Tags are written into the temp file before it is renamed.
+Three ffmpeg passes: (1) lay the lines out into one exact narration WAV and measure it (and the
+jingles and bed, once per process); (2) mix and process at 48 kHz into a float WAV while measuring
+it (EBU R128); (3) loudnorm in linear mode with that measurement, resample, encode. Tags go into
+the temp file before it is renamed onto out_path.
+
+loudnorm's own first pass is not used for measuring: it runs its dynamic path at 192 kHz, about
+18x real time (10 s for 3 minutes); ebur128 is the same BS.1770 meter at ~400x.
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ DEFAULTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "defaults"
 JINGLE_BELOW_SPEECH_LU = 2.0
 BED_BELOW_SPEECH_LU = 15.0
 DUCK_KEY_LUFS = -20.0
+MIX_ABOVE_TARGET_LU = 1.0
 GAIN_LIMIT_DB = 40.0
 # Pass weights in the overall progress, roughly their share of wall time.
-PASS_SPANS = ((0.0, 0.1), (0.1, 0.4), (0.4, 0.97))
+PASS_SPANS = ((0.0, 0.15), (0.15, 0.45), (0.45, 0.97))
 
 
 @dataclass(frozen=True)
@@ -169,10 +174,15 @@ def _gain_to(target: float, measured: R128 | None) -> float:
     return max(-GAIN_LIMIT_DB, min(GAIN_LIMIT_DB, target - measured.integrated))
 
 
+def _reference(profile: AudioProfile) -> float:
+    """Narration level in the mix (LUFS)."""
+    # A little above target: the final linear gain is then a cut, so the safety limiter after it stays idle.
+    return profile.lufs + MIX_ABOVE_TARGET_LU
+
 
 def plan_mix(lines: Sequence[NarrationLine], placement: Placement, profile: AudioProfile, levels: dict[str, R128], assets: dict[str, Path]) -> ff.Mix:
     """Gains that put narration at the target, jingles just under it and the bed well under it."""
-    reference = profile.lufs
+    reference = _reference(profile)
     return ff.Mix(
         narration_gain=_gain_to(reference, levels.get("ebur128@narration")),
         narration_samples=placement.total_samples,
@@ -182,22 +192,52 @@ def plan_mix(lines: Sequence[NarrationLine], placement: Placement, profile: Audi
         outro_gain=_gain_to(reference - JINGLE_BELOW_SPEECH_LU, levels.get("ebur128@outro")),
         bed=assets.get("bed"),
         bed_gain=_gain_to(reference - BED_BELOW_SPEECH_LU, levels.get("ebur128@bed")),
+        bed_samples=_samples(assets.get("bed")),
         bed_ranges=bed_ranges(lines, placement),
         duck_key_gain=max(1 / 64, min(64.0, 10 ** ((DUCK_KEY_LUFS - reference) / 20))),
     )
 
 
 def linear_target(profile: AudioProfile, measured: R128 | None) -> float:
-    """Integrated target for loudnorm: the profile's, lowered only if a static gain would break the true-peak limit."""
+    """Integrated target for loudnorm: the profile's, lowered only if a static gain would push peaks past 0 dBTP."""
     if measured is None or measured.peak is None:
         return profile.lufs
-    # loudnorm silently turns dynamic (pumping, and 20x slower) when measured TP + gain > TP target.
-    headroom = profile.encoder_true_peak - (measured.peak + profile.lufs - measured.integrated)
-    return profile.lufs + min(0.0, headroom - 0.05)
+    # Above 0 dBTP loudnorm cannot stay linear; below it the limiter after loudnorm holds the profile's ceiling.
+    headroom = -0.1 - (measured.peak + profile.lufs - measured.integrated)
+    return profile.lufs + min(0.0, headroom)
 
 
-def _jingle_samples(path: Path | None) -> int:
+def _samples(path: Path | None) -> int:
     return 0 if path is None else round(probe_duration(path) * MIX_RATE)
+
+
+_ASSET_LEVELS: dict[tuple[str, int, int], R128] = {}
+
+
+def _asset_key(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def lay_out_narration(
+    placement: Placement,
+    assets: dict[str, Path],
+    bandlimit: tuple[int, int] | None,
+    narration_wav: Path,
+    *,
+    cancel: Callable[[], bool] | None = None,
+    on_progress: Callable[[float], None] = lambda fraction: None,
+) -> dict[str, R128]:
+    """Write the exact narration WAV; return loudness of it and of each asset (assets measured once per process)."""
+    unknown = {name: path for name, path in assets.items() if _asset_key(path) not in _ASSET_LEVELS}
+    args = ff.narration_args(placement.segments, unknown, narration_wav, bandlimit)
+    log = _step(args, cancel, on_progress, placement.total_samples / MIX_RATE)
+    levels = ff.parse_ebur128(log)
+    narration = levels["ebur128@narration"]
+    levels["ebur128@narration"] = R128(narration.integrated + ff.DUAL_MONO_DB, narration.threshold + ff.DUAL_MONO_DB, narration.lra, narration.peak)
+    for name, path in unknown.items():
+        _ASSET_LEVELS[_asset_key(path)] = levels[f"ebur128@{name}"]
+    return {**levels, **{f"ebur128@{name}": _ASSET_LEVELS[_asset_key(path)] for name, path in assets.items()}}
 
 
 def render_audio(
@@ -222,20 +262,19 @@ def render_audio(
     progress = _Progress(on_progress)
     placement = place_lines(lines)
     assets = {name: Path(p) for name, p in (("intro", intro), ("outro", outro), ("bed", bed)) if p is not None}
-    intro_samples, outro_samples = _jingle_samples(intro), _jingle_samples(outro)
+    intro_samples, outro_samples = _samples(intro), _samples(outro)
     total_samples = intro_samples + placement.total_samples + outro_samples
     duration_s = total_samples / MIX_RATE
     work_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".audio-", dir=work_dir))
     temp_out = out_path.parent / f".{out_path.name}.{uuid.uuid4().hex[:8]}.part"
     try:
-        levels = ff.parse_ebur128(
-            _step(ff.analyse_args(placement.segments, assets), cancel, progress.span(0), placement.total_samples / MIX_RATE)
-        )
+        narration_wav = scratch / "narration.wav"
+        levels = lay_out_narration(placement, assets, profile.bandlimit, narration_wav, cancel=cancel, on_progress=progress.span(0))
         mix = plan_mix(lines, placement, profile, levels, assets)
-        processing = ff.Processing(profile.bandlimit, profile.compress, profile.channels, profile.encoder_true_peak - 1.0)
+        processing = ff.Processing(profile.bandlimit, profile.compress, profile.channels, profile.encoder_true_peak, _reference(profile))
         mix_wav = scratch / "mix.wav"
-        measured = ff.parse_ebur128(_step(ff.mix_args(placement.segments, mix, processing, mix_wav), cancel, progress.span(1), duration_s))
+        measured = ff.parse_ebur128(_step(ff.mix_args(narration_wav, mix, processing, mix_wav), cancel, progress.span(1), duration_s))
         program = measured["ebur128@mix"]
         usable = program if math.isfinite(program.integrated) and program.integrated > -70 else None
         target = ff.Encode(
@@ -243,8 +282,7 @@ def render_audio(
             profile.channels, profile.codec, profile.bitrate, profile.container, duration_s,
         )
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        log = _step(ff.encode_args(mix_wav, target, usable, temp_out), cancel, progress.span(2), duration_s)
-        loudness = _encoded_loudness(log, usable)
+        loudness = encode(mix_wav, target, usable, temp_out, cancel=cancel, on_progress=progress.span(2))
         timings = [
             Timed(i, (intro_samples + start) / MIX_RATE, (intro_samples + start) / MIX_RATE + max(0.0, line.duration_s))
             for i, (line, start) in enumerate(zip(lines, placement.starts, strict=True))
@@ -274,9 +312,19 @@ def _check_cancel(cancel: Callable[[], bool] | None) -> None:
         raise Cancelled("audio render cancelled")
 
 
-def _encoded_loudness(log: str, measured: R128 | None) -> Loudness:
-    """Loudness loudnorm reports for its output (what was handed to the encoder)."""
+def encode(
+    mix_wav: Path,
+    target: ff.Encode,
+    measured: R128 | None,
+    out_file: Path,
+    *,
+    cancel: Callable[[], bool] | None = None,
+    on_progress: Callable[[float], None] = lambda fraction: None,
+) -> Loudness:
+    """Loudnorm (linear) + encode; return the loudness handed to the encoder, as loudnorm measured it."""
+    log = _step(ff.encode_args(mix_wav, target, measured, out_file), cancel, on_progress, target.duration_s)
     if measured is None:
         return Loudness(float("-inf"), float("-inf"), 0.0)
     stats = ff.parse_loudnorm_json(log)
-    return Loudness(float(stats["output_i"]), float(stats["output_tp"]), float(stats["output_lra"]))
+    # If a limiter ran after loudnorm it holds peaks at the ceiling.
+    return Loudness(float(stats["output_i"]), min(float(stats["output_tp"]), target.true_peak), float(stats["output_lra"]))

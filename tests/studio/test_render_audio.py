@@ -1,0 +1,247 @@
+"""Audio rendering on tiny real files with the real ffmpeg: profiles, loudness, timings, chapters, cancel."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3
+from scipy.signal import resample_poly
+
+from studio.render import _ffmpeg as ff
+from studio.render.audio import (
+    AudioResult,
+    NarrationLine,
+    default_asset,
+    measure_loudness,
+    place_lines,
+    probe_duration,
+    render_audio,
+)
+from studio.render.profiles import PROFILES
+
+LINES = [  # (duration s, pause ms, bed, chapter)
+    (1.3, 300, True, "Mở đầu"),
+    (2.1, 400, False, "Điều 1"),
+    (1.6, 250, False, None),
+    (1.2, 500, True, "Kết thúc"),
+]
+
+
+def _speechlike(path: Path, duration: float, seed: int) -> None:
+    """Band-limited noise with a syllable-rate envelope, 22.05 kHz mono, like a TTS sentence."""
+    graph = (
+        f"anoisesrc=d={duration}:r=22050:a=0.6:seed={seed},bandpass=f=900:width_type=h:w=1400,"
+        f"volume='0.15+0.85*abs(sin(2*PI*{3 + seed % 3}*t))':eval=frame"
+    )
+    ff.run(["-f", "lavfi", "-i", graph, "-ac", "1", "-c:a", "pcm_s16le", str(path)])
+
+
+@pytest.fixture(scope="module")
+def lines(tmp_path_factory: pytest.TempPathFactory) -> list[NarrationLine]:
+    root = tmp_path_factory.mktemp("tts")
+    result = []
+    for index, (duration, pause, bed, chapter) in enumerate(LINES):
+        wav = root / f"line{index}.wav"
+        _speechlike(wav, duration, index + 1)
+        result.append(NarrationLine(wav, duration, pause, bed, chapter))
+    return result
+
+
+def _render(lines: list[NarrationLine], profile: str, root: Path, **kwargs: object) -> AudioResult:
+    return render_audio(
+        lines,
+        PROFILES[profile],
+        root / "out" / f"{profile}.{PROFILES[profile].extension}",
+        intro=default_asset("jingle-intro.flac"),
+        outro=default_asset("jingle-outro.flac"),
+        bed=default_asset("music-bed.flac"),
+        work_dir=root / "work",
+        title="Tìm hiểu pháp luật",
+        artist="Sở Tư pháp",
+        album="Chuyên mục pháp luật",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+def rendered(lines: list[NarrationLine], tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[AudioResult, list[float]]]:
+    root = tmp_path_factory.mktemp("render")
+    out = {}
+    for profile in ("radio", "loudspeaker", "podcast"):
+        seen: list[float] = []
+        out[profile] = (_render(lines, profile, root, on_progress=seen.append), seen)
+    return out
+
+
+def _decode(path: Path, rate: int, channels: int) -> np.ndarray:
+    raw = subprocess.run(
+        [ff.ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, channels).astype(np.float64)
+
+
+def _expected_duration(lines: list[NarrationLine]) -> float:
+    intro, outro = probe_duration(default_asset("jingle-intro.flac")), probe_duration(default_asset("jingle-outro.flac"))
+    return intro + sum(line.duration_s + line.pause_after_ms / 1000 for line in lines) + outro
+
+
+@pytest.mark.parametrize("profile", ["radio", "loudspeaker", "podcast"])
+def test_encoding_matches_profile(rendered: dict, profile: str) -> None:
+    result, _ = rendered[profile]
+    spec = PROFILES[profile]
+    info = MP3(result.path).info
+    assert result.path.exists() and result.path.suffix == ".mp3"
+    assert info.sample_rate == spec.sample_rate
+    assert info.channels == spec.channels
+    assert info.bitrate == int(spec.bitrate.rstrip("k")) * 1000  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("profile", ["radio", "loudspeaker", "podcast"])
+def test_duration_is_intro_lines_pauses_outro(rendered: dict, lines: list[NarrationLine], profile: str) -> None:
+    result, _ = rendered[profile]
+    expected = _expected_duration(lines)
+    assert result.duration_s == pytest.approx(expected, abs=0.002)
+    # mutagen counts whole MP3 frames (encoder delay and padding included); decoders trim them.
+    assert MP3(result.path).info.length == pytest.approx(expected, abs=0.1)
+    decoded = _decode(result.path, PROFILES[profile].sample_rate, PROFILES[profile].channels)
+    assert len(decoded) / PROFILES[profile].sample_rate == pytest.approx(expected, abs=0.05)
+
+
+@pytest.mark.parametrize("profile", ["radio", "loudspeaker", "podcast"])
+def test_loudness_meets_target(rendered: dict, profile: str) -> None:
+    result, _ = rendered[profile]
+    spec = PROFILES[profile]
+    samples = _decode(result.path, spec.sample_rate, spec.channels)
+    loudness = pyloudnorm.Meter(spec.sample_rate).integrated_loudness(samples)
+    assert loudness == pytest.approx(spec.lufs, abs=1.0)
+    true_peak = 20 * np.log10(np.max(np.abs(resample_poly(samples, 4, 1, axis=0))))
+    assert true_peak <= spec.true_peak
+    assert result.loudness.integrated_lufs == pytest.approx(loudness, abs=1.0)
+
+
+def test_loudspeaker_is_band_limited(rendered: dict) -> None:
+    result, _ = rendered["loudspeaker"]
+    samples = _decode(result.path, 24000, 1)[:, 0]
+    spectrum = np.abs(np.fft.rfft(samples)) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / 24000)
+    in_band = spectrum[(freqs > 300) & (freqs < 3400)].sum()
+    above = spectrum[freqs > 6000].sum()
+    assert above < in_band * 1e-3
+
+
+def test_timings_follow_line_durations(rendered: dict, lines: list[NarrationLine]) -> None:
+    result, _ = rendered["radio"]
+    intro = probe_duration(default_asset("jingle-intro.flac"))
+    assert [t.index for t in result.timings] == list(range(len(lines)))
+    assert result.timings[0].start_s == pytest.approx(intro, abs=1e-3)
+    for timing, line in zip(result.timings, lines, strict=True):
+        assert timing.end_s - timing.start_s == pytest.approx(line.duration_s, abs=1e-3)
+    for before, after, line in zip(result.timings, result.timings[1:], lines, strict=False):
+        assert after.start_s == pytest.approx(before.end_s + line.pause_after_ms / 1000, abs=1e-3)
+        assert after.start_s > before.end_s
+
+
+def test_speech_sits_where_timings_say(rendered: dict) -> None:
+    result, _ = rendered["podcast"]
+    samples = _decode(result.path, 44100, 1)[:, 0]
+    second = result.timings[1]
+    inside = samples[int((second.start_s + 0.2) * 44100) : int((second.end_s - 0.2) * 44100)]
+    pause = samples[int((second.end_s + 0.08) * 44100) : int((second.end_s + 0.32) * 44100)]
+    # Line 2 has no bed, so its pause is near silence while its speech is loud.
+    assert np.sqrt(np.mean(inside**2)) > 30 * np.sqrt(np.mean(pause**2))
+
+
+@pytest.mark.parametrize("profile", ["radio", "podcast"])
+def test_id3_tags_and_chapters(rendered: dict, profile: str) -> None:
+    result, _ = rendered[profile]
+    tags = ID3(result.path)
+    assert str(tags["TIT2"]) == "Tìm hiểu pháp luật"
+    assert str(tags["TPE1"]) == "Sở Tư pháp"
+    assert str(tags["TALB"]) == "Chuyên mục pháp luật"
+    assert str(tags["TLAN"]) == "vie"
+    chapters = sorted(tags.getall("CHAP"), key=lambda frame: frame.start_time)
+    expected = [(t.start_s, line[3]) for t, line in zip(result.timings, LINES, strict=True) if line[3]]
+    assert result.chapters == expected
+    assert [str(c.sub_frames["TIT2"]) for c in chapters] == [name for _, name in expected]
+    assert [c.start_time for c in chapters] == [round(start * 1000) for start, _ in expected]
+    assert chapters[-1].end_time == round(result.duration_s * 1000)
+    toc = tags.getall("CTOC")
+    assert len(toc) == 1 and list(toc[0].child_element_ids) == [c.element_id for c in chapters]
+
+
+def test_progress_is_monotone_and_ends_at_one(rendered: dict) -> None:
+    for _, seen in rendered.values():
+        assert seen, "no progress reported"
+        assert all(b >= a for a, b in zip(seen, seen[1:], strict=False))
+        assert 0.0 <= seen[0] and seen[-1] == 1.0
+
+
+def test_reported_loudness_matches_ffmpeg_measure(rendered: dict) -> None:
+    result, _ = rendered["radio"]
+    measured = measure_loudness(result.path)
+    assert measured.integrated_lufs == pytest.approx(-23.0, abs=1.0)
+    assert measured.true_peak_dbtp <= -1.0
+
+
+def test_video_audio_is_tagged_aac(lines: list[NarrationLine], tmp_path: Path) -> None:
+    from mutagen.mp4 import MP4
+
+    result = render_audio(lines[:2], PROFILES["video_web"], tmp_path / "a.m4a", intro=None, outro=None, bed=None, work_dir=tmp_path, title="Tiểu phẩm")
+    mp4 = MP4(result.path)
+    assert mp4.info.codec.startswith("mp4a") and mp4.info.sample_rate == 48000 and mp4.info.channels == 2
+    assert mp4.tags["\xa9nam"] == ["Tiểu phẩm"]
+    assert result.timings[0].start_s == 0.0
+    assert result.duration_s == pytest.approx(sum(line.duration_s + line.pause_after_ms / 1000 for line in lines[:2]), abs=1e-3)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_cancel_leaves_nothing_behind(lines: list[NarrationLine], tmp_path: Path) -> None:
+    state = {"calls": 0}
+
+    def cancel() -> bool:
+        state["calls"] += 1
+        return state["calls"] > 2  # lets the first pass start, then stops mid-render
+
+    with pytest.raises(ff.Cancelled):
+        _render(lines, "radio", tmp_path, cancel=cancel)
+    out_dir, work_dir = tmp_path / "out", tmp_path / "work"
+    assert not (out_dir / "radio.mp3").exists()
+    assert (list(out_dir.iterdir()) if out_dir.exists() else []) == []
+    assert list(work_dir.iterdir()) == []
+
+
+def test_cancel_kills_a_running_ffmpeg(tmp_path: Path) -> None:
+    args = ["-f", "lavfi", "-i", "anoisesrc=d=600:r=48000", "-af", "loudnorm", "-f", "null", "-"]
+    flags = iter([False, False, True])
+    with pytest.raises(ff.Cancelled):
+        ff.run(args, cancel=lambda: next(flags, True), timeout_s=30)
+
+
+def test_ffmpeg_error_carries_stderr_tail(tmp_path: Path) -> None:
+    with pytest.raises(ff.FFmpegError) as info:
+        ff.run(["-i", str(tmp_path / "missing.wav"), "-f", "null", "-"])
+    assert "missing.wav" in info.value.stderr
+
+
+def test_place_lines_is_exact_and_does_not_drift() -> None:
+    lines = [NarrationLine(Path(f"{i}.wav"), 1 / 3, 333) for i in range(300)]
+    placement = place_lines(lines)
+    assert placement.total_samples == round(300 * (1 / 3 + 0.333) * 48000)
+    assert sum(s.length for s in placement.segments) == placement.total_samples
+    assert placement.starts[150] == round(150 * (1 / 3 + 0.333) * 48000)
+
+
+def test_default_assets_are_small_and_findable() -> None:
+    for name in ("jingle-intro", "jingle-outro", "music-bed"):
+        path = default_asset(f"{name}.wav")  # the .wav name finds the bundled .flac
+        assert path.suffix == ".flac" and path.stat().st_size < 600_000
+    assert 3.0 <= probe_duration(default_asset("jingle-intro.flac")) <= 4.0
+    assert 2.0 <= probe_duration(default_asset("jingle-outro.flac")) <= 3.0
+    assert (default_asset("LICENSE-audio.txt")).read_text().count("CC0") >= 1
