@@ -29,8 +29,8 @@ worker: $(STAMP)
 	$(VENV)/bin/lawcast worker
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,services,bench]'
-	$(PY) -m bench
+	@$(PY) -m pip install --quiet -e '.[test,services,bench]'
+	@$(PY) -m bench
 
 clean:
 	rm -rf var .pytest_cache

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from assets.routes import router as media_router
+from broadcast.asgi import StationFastPath
 from broadcast.routes import router as broadcast_router
 from broadcast.station import router as station_router
 from errors import ServiceError
+from feeds.asgi import FeedFastPath
 from feeds.routes import router as feeds_router
 from settings import get_settings
 from studio.routes import router as studio_router
+from web import STATIC
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Make sure the data directory exists before serving."""
     get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+    # Everything loaded so far lives as long as the process; keep full collections from rescanning it
+    # on every cycle, which stalls every open connection at once under polling load.
+    gc.freeze()
     yield
 
 
@@ -48,6 +56,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     for router in (studio_router, broadcast_router, station_router, feeds_router, media_router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(FeedFastPath)
+    app.add_middleware(StationFastPath)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

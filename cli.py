@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -78,13 +77,24 @@ def _project_env() -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    # uvicorn re-raises SIGTERM/SIGINT after its shutdown, so `serve` can die before its finally block;
+    # on Linux the kernel then stops the workers it started.
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def start_workers(log_path: Path) -> list[subprocess.Popen[bytes]]:
-    """Start a render worker with beat and a dedicated emergency worker."""
+    """Start a render worker with beat and a dedicated emergency worker; they stop when this process ends."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("ab")
+    options = {"stdout": log, "stderr": log, "env": _project_env(), "start_new_session": True, "preexec_fn": _die_with_parent}
     return [
-        subprocess.Popen(worker_command("render,default", beat=True), stdout=log, stderr=log, env=_project_env(), start_new_session=True),
-        subprocess.Popen(worker_command("emergency", concurrency=1), stdout=log, stderr=log, env=_project_env(), start_new_session=True),
+        subprocess.Popen(worker_command("render,default", beat=True), **options),  # type: ignore[call-overload]
+        subprocess.Popen(worker_command("emergency", concurrency=1), **options),  # type: ignore[call-overload]
     ]
 
 
@@ -248,7 +258,7 @@ def station_run(
     server: Annotated[str, typer.Option(help="URL máy chủ lawcast")],
     token: Annotated[str, typer.Option(help="Mã trạm")],
     dir: Annotated[Path, typer.Option("--dir", help="Thư mục bộ nhớ đệm của trạm")],
-    player: Annotated[str | None, typer.Option(help="Lệnh phát, ví dụ 'mpv --no-video'; mặc định chỉ ghi nhật ký")] = None,
+    player: Annotated[str | None, typer.Option(help="Lệnh phát, ví dụ 'mpv --no-video'; có thể dùng {path} {seconds} {fade_start} {fade} để cắt và giảm dần âm lượng khi hết khung; mặc định chỉ ghi nhật ký")] = None,
     poll: Annotated[float, typer.Option(help="Chu kỳ đồng bộ (giây)")] = 30.0,
 ) -> None:
     """Run the reference station agent: sync, cache, play on time, report; keeps playing offline."""

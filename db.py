@@ -55,6 +55,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Worker threads anyio gives sync endpoints and run_in_threadpool (its default limiter).
+THREAD_LIMIT = 40
+POOL_MARGIN = 5  # PostgreSQL connections beyond THREAD_LIMIT and LAWCAST_STATION_THREADS
 _engines: dict[str, Engine] = {}
 _sessionmakers: dict[str, sessionmaker[Session]] = {}
 
@@ -76,10 +79,19 @@ def get_engine(url: str | None = None) -> Engine:
     if engine is None:
         if url.startswith("sqlite"):
             get_settings().data_dir.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            # Unbounded overflow: a request that holds a connection while it waits for a worker thread (sync
+            # dependency, then sync endpoint) must never wait on requests that wait for a connection.
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10, max_overflow=-1)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            # A server limits connections, so the pool stays bounded, but never below the threads that can hold
+            # one at once: THREAD_LIMIT for sync endpoints plus the station-pull threads (LAWCAST_STATION_THREADS;
+            # the margin covers their default of 4). Station pulls and feeds do all their database work inside
+            # one thread hop, so they never hold a connection while they wait for a thread and can never exhaust
+            # the pool. Routes that read in a sync dependency and then run a sync endpoint do hold one between
+            # their two hops; that is staff traffic, and pool_timeout turns its worst case into an error, not a hang.
+            max_overflow = THREAD_LIMIT + get_settings().station_threads + POOL_MARGIN - 10
+            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=max_overflow, pool_timeout=30)
         _engines[url] = engine
     return engine
 

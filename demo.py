@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import time
+from datetime import time as clock_time
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -13,17 +15,29 @@ from sqlalchemy import select
 
 import auth
 from assets import storage
+from broadcast import airings as broadcast_airings
 from broadcast import service as broadcast_service
-from db import session_scope
+from broadcast.models import Area, Slot, Station
+from db import session_scope, utcnow
 from feeds import service as feeds_service
 from feeds.podcast import build_podcast_rss
 from settings import get_settings
-from studio import jobs, service
+from studio import jobs, service, workflow
 from studio.models import Document, Production
 from studio.render.audio import measure_loudness
 
 SAMPLE = Path(__file__).resolve().parent / "assets" / "defaults" / "sample-law.txt"
 CHANNEL = "tim-hieu-phap-luat"
+SCHEDULE_DAYS = 7
+# (channel slug, name, kind), then slots as (name, target, RRULE, start, seconds); "area" is the demo commune.
+CHANNELS = (("qnr1", "QNR1 - Đài Phát thanh Quảng Ninh (97,8 MHz)", "radio"), ("qtv1", "QTV1 - Truyền hình Quảng Ninh", "tv"))
+SLOTS = (
+    ("Bản tin pháp luật buổi sáng", "area", "FREQ=DAILY", clock_time(6, 0), 900),
+    ("Bản tin pháp luật buổi chiều", "area", "FREQ=DAILY", clock_time(17, 30), 900),
+    ("Tìm hiểu pháp luật (QNR1)", "qnr1", "FREQ=WEEKLY;BYDAY=SA", clock_time(19, 30), 900),
+    ("Tiểu phẩm pháp luật (QTV1)", "qtv1", "FREQ=DAILY", clock_time(20, 0), 300),
+)
+LIMITS_S = {"radio": (300, 900), "loudspeaker": (0, 180), "video": (60, 90)}
 DEMO_USERS = {
     "demo-editor": auth.Role.editor,
     "demo-reviewer": auth.Role.legal_reviewer,
@@ -64,8 +78,8 @@ def _productions(session, doc: Document, users: dict[str, auth.User]) -> list[Pr
 def _approve(session, production: Production, users: dict[str, auth.User]) -> None:  # type: ignore[no-untyped-def]
     steps = [("submit", "demo-editor"), ("approve_legal", "demo-reviewer"), ("approve", "demo-producer")]
     for action, who in steps:
-        if production.status in service.RULES[action].sources:
-            service.transition(session, production=production, action=action, user=users[who], comment="demo")
+        if production.status in workflow.RULES[action].sources:
+            workflow.transition(session, production=production, action=action, user=users[who], comment="demo")
 
 
 def run_demo(out: Path, *, console: Console) -> dict[str, object]:
@@ -110,6 +124,14 @@ def run_demo(out: Path, *, console: Console) -> dict[str, object]:
     with session_scope() as session:
         users = _users(session)
         summary = _publish_and_summarise(session, out, [p.id for p in productions], users)
+    with session_scope() as session:
+        station_id, token, schedule = _schedule(session)
+    schedule["station"].update(_pull_station(out, station_id, token))
+    summary["schedule"] = schedule
+    console.print(
+        f"Lịch {SCHEDULE_DAYS} ngày: {schedule['airings']} lượt phát; trạm {station_id} nhận {schedule['station']['items']} mục. "
+        f"Mã trạm (chỉ hiện một lần): {token}"
+    )
     summary["elapsed_s"] = round(time.monotonic() - started, 2)
     _write_json(out / "summary.json", summary)
     return summary
@@ -117,11 +139,14 @@ def run_demo(out: Path, *, console: Console) -> dict[str, object]:
 
 def _publish_and_summarise(session, out: Path, production_ids: list[int], users) -> dict[str, object]:  # type: ignore[no-untyped-def]
     outputs = []
+    notes: list[str] = []
     for production_id in production_ids:
         production = service.get_production(session, production_id)
         if production.status == "approved":
-            service.transition(session, production=production, action="publish", user=users["demo-producer"], comment="demo")
-        for item in jobs.outputs_of(session, production):
+            workflow.transition(session, production=production, action="publish", user=users["demo-producer"], comment="demo")
+        rendered = jobs.outputs_of(session, production)
+        notes += _notes(production, rendered)
+        for item in rendered:
             src = storage.path_for(item.media_key)
             entry: dict[str, object] = {
                 "kind": item.kind, "profile": item.profile, "format": production.format, "production_id": production.id,
@@ -143,7 +168,89 @@ def _publish_and_summarise(session, out: Path, production_ids: list[int], users)
         "url": f"{settings_base()}/feeds/{CHANNEL}.rss", "items": len(episodes),
         "sha256": hashlib.sha256(xml).hexdigest(), "enclosures": [e.enclosure_url for e in episodes],
     }
-    return {"database": get_settings().sqlalchemy_url, "data_dir": str(get_settings().data_dir.resolve()), "outputs": outputs, "feeds": [feed]}
+    return {
+        "database": get_settings().sqlalchemy_url, "data_dir": str(get_settings().data_dir.resolve()),
+        "outputs": outputs, "feeds": [feed], "notes": notes,
+    }
+
+
+def _area(session, *, code: str, name: str, kind: str, parent_id: int | None = None, quiet: tuple[clock_time, clock_time] | None = None) -> Area:  # type: ignore[no-untyped-def]
+    area = session.scalar(select(Area).where(Area.code == code))
+    if area is None:
+        quiet_start, quiet_end = quiet or (None, None)
+        area = broadcast_service.create_area(
+            session, name=name, kind=kind, parent_id=parent_id, code=code, quiet_start=quiet_start, quiet_end=quiet_end,
+        )
+    return area
+
+
+def _schedule(session) -> tuple[int, str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """A commune with one loudspeaker station, radio and TV slots, expanded and filled for a week."""
+    province = _area(session, code="QN", name="Tỉnh Quảng Ninh", kind="province", quiet=(clock_time(21, 30), clock_time(5, 30)))
+    commune = _area(session, code="QN-HONGGAI", name="Phường Hồng Gai", kind="commune", parent_id=province.id)
+    station = session.scalar(select(Station).where(Station.code == "QN-HONGGAI-01"))
+    if station is None:
+        station, _ = broadcast_service.create_station(session, area_id=commune.id, name="Cụm loa khu phố 1, phường Hồng Gai", code="QN-HONGGAI-01")
+    # A re-run shows a fresh token: the previous one was shown once and is not stored.
+    station, token = broadcast_service.rotate_station_token(session, station_id=station.id)
+    channels = {slug: broadcast_service.ensure_channel(session, slug=slug, name=name, kind=kind) for slug, name, kind in CHANNELS}
+    today = utcnow().date()
+    for name, target, rule, start, seconds in SLOTS:
+        kind, target_id = ("area", commune.id) if target == "area" else ("channel", channels[target].id)
+        if session.scalar(select(Slot).where(Slot.name == name, Slot.target_kind == kind, Slot.target_id == target_id)) is None:
+            broadcast_service.create_slot(
+                session, name=name, target_kind=kind, target_id=target_id, rrule=rule, start_time=start, duration_s=seconds, dtstart=today,
+            )
+    now = utcnow()
+    broadcast_service.expand(session, now=now, horizon_days=SCHEDULE_DAYS)
+    filled = broadcast_airings.fill(session, start=now, end=now + timedelta(days=SCHEDULE_DAYS), freshness_days=get_settings().freshness_days, now=now)
+    underfilled = [
+        {"slot_id": gap.underfill.slot_id, "start": gap.underfill.occurrence_start.isoformat(), "remaining_s": round(gap.underfill.remaining_s, 1),
+         "reason": gap.underfill.reason}
+        for gap in filled.underfilled
+    ]
+    schedule: dict[str, object] = {
+        "window": {"start": now.isoformat(), "days": SCHEDULE_DAYS},
+        "airings": filled.placed,
+        "underfilled": underfilled,
+        "calendars": [{"channel": slug, "url_path": f"/feeds/{slug}.ics"} for slug in channels],
+        "station": {"id": station.id, "name": station.name, "area": commune.name},
+    }
+    return station.id, token, schedule
+
+
+def _pull_station(out: Path, station_id: int, token: str) -> dict[str, object]:
+    """Fetch the station's schedule.json through the real API in-process, as the station agent would."""
+    import asyncio
+
+    import httpx
+
+    from app import create_app
+
+    url_path = f"/stations/{station_id}/schedule.json"
+
+    async def pull() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url=settings_base()) as api:
+            return await api.get(url_path, headers={"Authorization": f"Bearer {token}"})
+
+    response = asyncio.run(pull())
+    response.raise_for_status()
+    path = out / "stations" / f"{station_id}-schedule.json"
+    _write_bytes(path, response.content)
+    items = response.json()["items"]
+    return {"url_path": url_path, "path": str(path), "items": len(items), "first": items[0] if items else None}
+
+
+def _notes(production, rendered) -> list[str]:  # type: ignore[no-untyped-def]
+    """Where a rendered output misses its format's length (the radio column is 5-15 minutes, for example)."""
+    low, high = LIMITS_S[production.format]
+    media = [o for o in rendered if o.kind in ("audio", "video") and o.duration_s]
+    return [
+        f"{production.title} ({o.profile}): {o.duration_s:.0f} s, ngoài khoảng {low}-{high} s của định dạng {production.format}"
+        for o in media
+        if not low <= o.duration_s <= high
+    ]
 
 
 def settings_base() -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assets import storage
+from assets import cover, storage
 from assets.models import MediaFile
 from settings import get_settings
 
@@ -46,3 +46,22 @@ def get(session: Session, key: str) -> MediaFile | None:
 def public_url(key: str) -> str:
     """Absolute URL at which a media key is served."""
     return f"{get_settings().base_url.rstrip('/')}/media/{key}"
+
+
+def media_path(key: str) -> str:
+    """Site-relative URL of a media key, for pages served from the same host."""
+    return f"/media/{key}"
+
+
+def read_text(key: str) -> str | None:
+    """A stored text file (transcript, subtitles, chapters), or None when it is missing."""
+    try:
+        return storage.path_for(key).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+
+
+def cover_url(*, title: str, subtitle: str, credits: tuple[str, ...]) -> str:
+    """Absolute URL of a square cover with this text, drawing it on first use."""
+    path = cover.ensure_cover(cover.CoverText(title, subtitle, credits))
+    return f"{get_settings().base_url.rstrip('/')}/covers/{path.name}"

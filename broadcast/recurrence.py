@@ -195,6 +195,29 @@ def quiet_hours_conflict(start_time: time, duration_s: int, quiet_start: time | 
     )
 
 
+def _has_dst(zone: ZoneInfo) -> bool:
+    return any(datetime(2026, month, 1, tzinfo=zone).utcoffset() != datetime(2026, 1, 1, tzinfo=zone).utcoffset()
+               for month in (4, 7, 10))
+
+
+def quiet_hours_clash(
+    pattern: SlotPattern, quiet_start: time | None, quiet_end: time | None, zone: str, *, horizon_days: int = 366
+) -> str | None:
+    """Like quiet_hours_conflict, for a slot in any timezone against quiet hours kept in `zone` (DST included)."""
+    if quiet_start is None or quiet_end is None or quiet_start == quiet_end:
+        return None
+    local = ZoneInfo(zone)
+    if pattern.tz == zone and not _has_dst(local):
+        return quiet_hours_conflict(pattern.start_time, pattern.duration_s, quiet_start, quiet_end)
+    first = datetime.combine(pattern.dtstart - timedelta(days=1), time(0), tzinfo=UTC)
+    for occ in expand_pattern(pattern, window_start=first, window_end=first + timedelta(days=horizon_days + 2)):
+        start = occ.start.astimezone(local)
+        reason = quiet_hours_conflict(start.time().replace(tzinfo=None), pattern.duration_s, quiet_start, quiet_end)
+        if reason:
+            return f"{reason} (ngày {start:%d/%m/%Y} giờ {zone})"
+    return None
+
+
 def _clock_apart(a: SlotPattern, b: SlotPattern) -> bool:
     """True when the two slots' wall-clock intervals are far apart on every day, even allowing for DST shifts."""
     a_lo, b_lo = _seconds(a.start_time), _seconds(b.start_time)

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from auth import CurrentUser, Scheduler
 from broadcast import airings as airings_service
-from broadcast import asrun
-from broadcast import service
-from broadcast.models import Airing, Campaign, Station
+from broadcast import asrun, placements, reach, service
+from broadcast.models import Airing, Channel, Occurrence, Slot, Station
 from broadcast.schemas import (
     AiringOut,
     AreaIn,
@@ -22,6 +22,7 @@ from broadcast.schemas import (
     ChannelOut,
     EmergencyIn,
     FillIn,
+    OccurrenceOut,
     PinIn,
     SlotExceptionIn,
     SlotIn,
@@ -30,10 +31,19 @@ from broadcast.schemas import (
     StationOut,
 )
 from db import SessionDep, utcnow
-from errors import NotFound
+from errors import Conflict, Invalid, NotFound
 from settings import get_settings
 
 router = APIRouter(prefix="/api", tags=["broadcast"])
+UNDERFILLED_SHOWN = 500
+OVERLAP_REFUSED = "Khung giờ trùng với một khung khác trên cùng đích; cơ sở dữ liệu đã từ chối (overlapping slot)"
+
+
+def _airing_out(placed: reach.Placed) -> AiringOut:
+    out = AiringOut.model_validate(placed.airing)
+    out.occurrence_id, out.slot_id = placed.occurrence_id, placed.slot_id
+    out.target_kind, out.target_id = placed.target_kind, placed.target_id
+    return out
 
 
 @router.post("/channels", status_code=status.HTTP_201_CREATED, response_model=ChannelOut)
@@ -64,85 +74,151 @@ def create_station(body: StationIn, session: SessionDep, user: Scheduler) -> Sta
 
 @router.get("/stations/{station_id}", response_model=StationOut)
 def get_station(station_id: int, session: SessionDep, user: CurrentUser) -> StationOut:
-    """A station with its last-seen time."""
+    """A station with its last-seen time and last heartbeat."""
     station = session.get(Station, station_id)
     if station is None:
-        raise NotFound(f"Không có trạm {station_id}")
+        raise NotFound(f"Không có trạm {station_id} (station not found)")
     return StationOut.model_validate(station)
+
+
+@router.post("/stations/{station_id}/token", response_model=StationOut)
+def rotate_station_token(station_id: int, session: SessionDep, user: Scheduler) -> StationOut:
+    """Issue a new station token (a lost or leaked one stops working at once); it is shown only in this response."""
+    station, token = service.rotate_station_token(session, station_id=station_id)
+    session.commit()
+    out = StationOut.model_validate(station)
+    out.token = token
+    return out
 
 
 @router.post("/slots", status_code=status.HTTP_201_CREATED, response_model=SlotOut)
 def create_slot(body: SlotIn, session: SessionDep, user: Scheduler) -> SlotOut:
-    """Create a recurring slot; overlaps on the same target and quiet-hours clashes get 409."""
-    slot = service.create_slot(session, **body.model_dump())
-    session.commit()
+    """Create a recurring slot and expand it to the horizon; overlaps and quiet-hours clashes get 409 saying why."""
+    try:
+        slot = service.create_slot(session, **body.model_dump())
+        # Expanding now lets the database refuse a clash with a slot created at the same moment.
+        service.expand(session, slots=[slot], horizon_days=get_settings().schedule_horizon_days)
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        if not service.is_overlap_refusal(exc):
+            raise
+        # The clashing slot is committed by now, so the service check can name it.
+        service.create_slot(session, **body.model_dump())
+        raise Conflict(OVERLAP_REFUSED) from exc
     return SlotOut.model_validate(slot)
+
+
+@router.get("/slots/{slot_id}", response_model=SlotOut)
+def get_slot(slot_id: int, session: SessionDep, user: CurrentUser) -> SlotOut:
+    """A slot with its rule and exceptions."""
+    return SlotOut.model_validate(service.get_slot(session, slot_id))
 
 
 @router.post("/slots/{slot_id}/exceptions", response_model=SlotOut)
 def slot_exception(slot_id: int, body: SlotExceptionIn, session: SessionDep, user: Scheduler) -> SlotOut:
-    """Cancel one date of a slot or add an extra one."""
-    slot = service.set_exception(session, slot=service.get_slot(session, slot_id), day=body.date, add=body.action == "add")
-    service.expand(session, slots=[slot], horizon_days=get_settings().schedule_horizon_days)
-    session.commit()
+    """Cancel one date of a slot or add an extra one (refused if it overlaps); its occurrences follow."""
+    slot = service.get_slot(session, slot_id)
+    try:
+        service.set_exception(session, slot=slot, day=body.date, add=body.action == "add")
+        service.expand(session, slots=[slot], horizon_days=get_settings().schedule_horizon_days)
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        if not service.is_overlap_refusal(exc):
+            raise
+        raise Conflict(OVERLAP_REFUSED) from exc
     return SlotOut.model_validate(slot)
+
+
+@router.get("/occurrences", response_model=list[OccurrenceOut])
+def list_occurrences(
+    session: SessionDep, user: CurrentUser, slot_id: int | None = None, start: datetime | None = None,
+    end: datetime | None = None, limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[OccurrenceOut]:
+    """Occurrences the beat task has expanded (reading never expands)."""
+    query = select(Occurrence).order_by(Occurrence.start, Occurrence.id)
+    if slot_id is not None:
+        query = query.where(Occurrence.slot_id == slot_id)
+    if start is not None:
+        query = query.where(Occurrence.end > start)
+    if end is not None:
+        query = query.where(Occurrence.start < end)
+    return [OccurrenceOut.model_validate(o) for o in session.scalars(query.limit(limit))]
 
 
 @router.post("/schedule/fill")
 def fill(body: FillIn, session: SessionDep, user: Scheduler) -> dict[str, object]:
-    """Fill occurrences in a window with approved content; returns airings made and under-filled slots."""
-    result = airings_service.fill(
-        session, start=body.start, end=body.end, freshness_days=body.freshness_days if body.freshness_days is not None else get_settings().freshness_days
-    )
+    """Fill occurrences in a window with approved content; returns what was placed and the under-filled slots."""
+    freshness = body.freshness_days if body.freshness_days is not None else get_settings().freshness_days
+    result = airings_service.fill(session, start=body.start, end=body.end, freshness_days=freshness)
     session.commit()
+    gaps = sorted(result.underfilled, key=lambda g: (g.underfill.occurrence_start, g.underfill.slot_id))
     return {
+        "occurrences": result.occurrences,
+        "placed": result.placed,
         "created": result.created,
+        "plans": result.plans,
+        "unchanged": result.unchanged,
         "kept_pinned": result.kept_pinned,
+        "freshness_days": freshness,
+        "underfilled_total": result.underfilled_total,
+        # Occurrences sharing a plan share its gap: each entry names one and says how many are alike.
         "underfilled": [
-            {"slot_id": u.slot_id, "occurrence_start": u.occurrence_start, "remaining_s": round(u.remaining_s, 3), "reason": u.reason}
-            for u in result.underfilled
+            {"slot_id": g.underfill.slot_id, "occurrence_start": g.underfill.occurrence_start,
+             "remaining_s": round(g.underfill.remaining_s, 3), "reason": g.underfill.reason, "occurrences": g.occurrences}
+            for g in gaps[:UNDERFILLED_SHOWN]
         ],
     }
 
 
 @router.post("/schedule/pins", status_code=status.HTTP_201_CREATED, response_model=AiringOut)
 def pin(body: PinIn, session: SessionDep, user: Scheduler) -> AiringOut:
-    """Place a production in an occurrence by hand; later fills keep it."""
-    airing = airings_service.pin(session, occurrence_id=body.occurrence_id, production_id=body.production_id)
+    """Place a production in an occurrence by hand; this and later fills keep it."""
+    airing, occurrence = placements.pin(
+        session, occurrence_id=body.occurrence_id, production_id=body.production_id,
+        freshness_days=get_settings().freshness_days, by=user.display_name or user.name,
+    )
     session.commit()
-    return AiringOut.model_validate(airing)
+    slot = session.get(Slot, occurrence.slot_id)
+    return _airing_out(reach.Placed(airing, occurrence.target_kind, occurrence.target_id, occurrence.id, occurrence.slot_id,
+                                    occurrence.end, slot.overrun if slot else "cut"))
 
 
 @router.get("/airings", response_model=list[AiringOut])
 def list_airings(
     session: SessionDep, user: CurrentUser, station_id: int | None = None, channel_id: int | None = None,
-    start: datetime | None = None, end: datetime | None = None, limit: Annotated[int, Query(le=5000)] = 500,
+    area_id: int | None = None, start: datetime | None = None, end: datetime | None = None,
+    include_withdrawn: bool = False, limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[AiringOut]:
-    """Airings by station (everything that reaches it) or channel, in a window, each with its reason."""
+    """Airings that reach a station, a channel or an area in a window (default: yesterday to the horizon), with reasons."""
+    now = utcnow()
+    start = start or now - timedelta(days=1)
+    end = end or now + timedelta(days=get_settings().schedule_horizon_days)
     if station_id is not None:
         station = session.get(Station, station_id)
         if station is None:
-            raise NotFound(f"Không có trạm {station_id}")
-        now = utcnow()
-        rows = airings_service.airings_for_station(
-            session, station, start=start or now - timedelta(days=1), end=end or now + timedelta(days=get_settings().schedule_horizon_days)
-        )
+            raise NotFound(f"Không có trạm {station_id} (station not found)")
+        rows = reach.for_station(session, station, start=start, end=end, include_withdrawn=include_withdrawn)
+    elif channel_id is not None:
+        if session.get(Channel, channel_id) is None:
+            raise NotFound(f"Không có kênh {channel_id} (channel not found)")
+        rows = reach.placed(session, [("channel", [channel_id])], start=start, end=end, include_withdrawn=include_withdrawn)
+    elif area_id is not None:
+        service.get_area(session, area_id)
+        rows = reach.placed(session, [("area", [area_id])], start=start, end=end, include_withdrawn=include_withdrawn)
     else:
-        query = select(Airing).order_by(Airing.start)
-        if channel_id is not None:
-            query = query.where(Airing.target_kind == "channel", Airing.target_id == channel_id)
-        if start is not None:
-            query = query.where(Airing.end > start)
-        if end is not None:
-            query = query.where(Airing.start < end)
-        rows = list(session.scalars(query.limit(limit)))
-    return [AiringOut.model_validate(a) for a in rows[:limit]]
+        direct = session.scalars(
+            select(Airing).where(Airing.end > start, Airing.start < end).order_by(Airing.start, Airing.id).limit(limit)
+        )
+        return [AiringOut.model_validate(a) for a in direct]
+    return [_airing_out(p) for p in rows[:limit]]
 
 
 @router.post("/emergency", status_code=status.HTTP_201_CREATED, response_model=AiringOut)
 def emergency(body: EmergencyIn, session: SessionDep, user: Scheduler) -> AiringOut:
     """Air an approved production at once at the head of every station in an area."""
-    airing = airings_service.emergency(session, production_id=body.production_id, area_id=body.area_id)
+    airing = placements.emergency(session, production_id=body.production_id, area_id=body.area_id)
     session.commit()
     return AiringOut.model_validate(airing)
 
@@ -150,8 +226,7 @@ def emergency(body: EmergencyIn, session: SessionDep, user: Scheduler) -> Airing
 @router.post("/campaigns", status_code=status.HTTP_201_CREATED)
 def create_campaign(body: CampaignIn, session: SessionDep, user: Scheduler) -> dict[str, object]:
     """A campaign the scheduler honours: each station in the areas gets the minimum airings in the window."""
-    campaign = Campaign(**body.model_dump())
-    session.add(campaign)
+    campaign = service.create_campaign(session, **body.model_dump())
     session.commit()
     return {"id": campaign.id, **body.model_dump(mode="json")}
 
@@ -161,9 +236,27 @@ def coverage(
     session: SessionDep, user: CurrentUser, start: datetime, end: datetime, area_id: int | None = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response | dict[str, object]:
-    """Scheduled against aired by area, station and production, as JSON or CSV."""
+    """Scheduled against aired by area, station and production, as JSON (with totals) or CSV."""
+    if end <= start:
+        raise Invalid("Thời điểm kết thúc phải sau thời điểm bắt đầu (end must be after start)")
     rows = asrun.coverage(session, start=start, end=end, area_id=area_id)
     if format == "csv":
         return Response(asrun.coverage_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="coverage.csv"'})
+    return {
+        "start": start, "end": end, "area_id": area_id, "rows": rows,
+        "by_area": asrun.totals(rows, "area"), "by_production": asrun.totals(rows, "production"),
+    }
+
+
+@router.get("/reports/asrun", response_model=None)
+def asrun_log(
+    session: SessionDep, user: CurrentUser, start: datetime, end: datetime, station_id: int | None = None,
+    area_id: int | None = None, format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Response | dict[str, object]:
+    """The as-run log: what each station played, with the title and script version it had then, as JSON or CSV."""
+    rows = asrun.log_rows(session, start=start, end=end, station_id=station_id, area_id=area_id)
+    if format == "csv":
+        return Response(asrun.rows_csv(rows, asrun.ASRUN_FIELDS), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="asrun.csv"'})
     return {"start": start, "end": end, "rows": rows}

@@ -57,7 +57,7 @@ class StationIn(BaseModel):
 
 
 class StationOut(BaseModel):
-    """A stored station (the token appears only in the creation response)."""
+    """A stored station (the token appears only in the creation response) with its last heartbeat."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -66,6 +66,7 @@ class StationOut(BaseModel):
     name: str
     code: str | None
     last_seen_at: datetime | None
+    status: dict[str, object] = {}
     token: str | None = None
 
 
@@ -134,16 +135,30 @@ class CampaignIn(BaseModel):
     min_airings_per_station: int = Field(default=2, ge=1, le=50)
 
 
-class AiringOut(BaseModel):
-    """An airing with the reason it was chosen."""
+class OccurrenceOut(BaseModel):
+    """One expanded occurrence of a slot."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    occurrence_id: int | None
-    slot_id: int | None
+    slot_id: int
     target_kind: str
     target_id: int
+    start: datetime
+    end: datetime
+
+
+class AiringOut(BaseModel):
+    """An airing with the reason it was chosen, as the target it reaches sees it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    plan_id: int | None
+    occurrence_id: int | None = None
+    slot_id: int | None = None
+    target_kind: str | None
+    target_id: int | None
     production_id: int
     output_id: int
     start: datetime
@@ -160,7 +175,9 @@ class PlayIn(BaseModel):
     airing_id: int
     played_at: datetime
     duration_s: float = Field(ge=0)
-    status: Literal["played", "failed", "skipped"] = "played"
+    status: Literal["played", "cut", "failed", "skipped"] = Field(
+        default="played", description="cut: stopped with a fade at the slot end (overrun policy cut)"
+    )
 
 
 class PlaysIn(BaseModel):

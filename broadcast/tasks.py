@@ -13,4 +13,4 @@ from settings import get_settings
 def expand_occurrences() -> int:
     """Expand every active slot's occurrences up to the configured horizon (run by beat)."""
     with session_scope() as session:
-        return service.expand(session, horizon_days=get_settings().schedule_horizon_days)
+        return service.expand(session, horizon_days=get_settings().schedule_horizon_days, skip_refused=True)

@@ -1,40 +1,82 @@
-"""Public feeds: podcast RSS, Atom and iCalendar per channel, with HTTP caching."""
+"""Public feeds (podcast RSS, Atom, iCalendar per channel, with HTTP caching) and the public HTML pages."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
-from db import SessionDep
-from feeds import service
-from feeds.http import FeedCache, conditional_response
-from feeds.calendar import build_calendar
-from feeds.podcast import build_atom, build_podcast_rss
+from db import SessionDep, session_scope
+from errors import NotFound, ServiceError
+from feeds import pages, service
+from feeds.http import Representation, conditional_response, represent
 from settings import get_settings
+from web import TEMPLATES
 
 router = APIRouter(tags=["feeds"])
-feed_cache = FeedCache()
-
-def _calendar(session, channel):  # type: ignore[no-untyped-def]
-    return lambda: build_calendar(channel.name, service.calendar_events(session, channel), timezone=get_settings().timezone)
 
 
-BUILDERS = {
-    "rss": (build_podcast_rss, "application/rss+xml; charset=utf-8"),
-    "atom": (build_atom, "application/atom+xml; charset=utf-8"),
-    "ics": (None, "text/calendar; charset=utf-8"),
-}
+def _validated(slug: str, fmt: str) -> Representation:
+    with session_scope() as session:
+        return service.feed(session, slug, fmt)
 
 
 @router.api_route("/feeds/{slug}.{fmt}", methods=["GET", "HEAD"])
-def channel_feed(slug: str, fmt: str, request: Request, session: SessionDep) -> Response:
+async def channel_feed(slug: str, fmt: str, request: Request) -> Response:
     """A channel's podcast RSS, Atom feed or iCalendar programme; cached until its content changes."""
-    if fmt not in BUILDERS:
-        return Response(status_code=404, content='{"detail":"Định dạng feed không hỗ trợ; dùng .rss, .atom hoặc .ics"}', media_type="application/json")
-    channel = service.channel(session, slug)
-    build, media_type = BUILDERS[fmt]
-    version, last_modified = service.feed_state(session, channel)
-    make = _calendar(session, channel) if build is None else lambda: build(service.show_info(channel), service.episodes(session, channel))
-    body = feed_cache.get_or_build(f"{fmt}:{slug}", version, make)
-    return conditional_response(
-        request, body, media_type=media_type, last_modified=last_modified, max_age=get_settings().feed_cache_max_age_s
-    )
+    if fmt not in service.MEDIA_TYPES:
+        raise NotFound(f"Định dạng feed '{fmt}' không hỗ trợ; dùng .rss, .atom hoặc .ics (unsupported feed format)")
+    # Polls within the revalidation window never get here: feeds.asgi.FeedFastPath answers them from memory.
+    rep = await run_in_threadpool(_validated, slug, fmt)
+    return represent(request, rep, max_age=get_settings().feed_cache_max_age_s)
+
+
+templates = Jinja2Templates(directory=TEMPLATES)
+templates.env.globals["clock"] = pages.clock
+
+
+def _page(request: Request, name: str, context: dict[str, object], status_code: int = 200) -> Response:
+    settings = get_settings()
+    html = templates.get_template(name).render(
+        request=request, site_name="Tìm hiểu pháp luật", home_url="/", org_legal=settings.org_legal,
+        org_media=settings.org_media, **context,
+    ).encode()
+    if status_code != 200:
+        return Response(html, status_code=status_code, media_type="text/html; charset=utf-8")
+    return conditional_response(request, html, media_type="text/html; charset=utf-8", last_modified=None, max_age=60)
+
+
+def _error_page(request: Request, exc: ServiceError) -> Response:
+    heading = "Chương trình đã được gỡ xuống" if exc.status == 410 else "Không tìm thấy trang"
+    return _page(request, "error.html", {"heading": heading, "detail": exc.detail}, status_code=exc.status)
+
+
+@router.api_route("/episodes/{production_id}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def episode_page(production_id: int, request: Request, session: SessionDep) -> Response:
+    """An episode's page: player with Vietnamese subtitles, full transcript, and links to the source law."""
+    try:
+        view = pages.episode_view(session, production_id)
+    except ServiceError as exc:
+        return _error_page(request, exc)
+    return _page(request, "episode.html", {"ep": view})
+
+
+@router.api_route("/documents/{document_id}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def document_page(document_id: int, request: Request, session: SessionDep) -> Response:
+    """A source law with every provision anchored, once something made from it is published."""
+    try:
+        doc, provisions, episodes = pages.document_view(session, document_id)
+    except ServiceError as exc:
+        return _error_page(request, exc)
+    return _page(request, "document.html", {"doc": doc, "provisions": provisions, "episodes": episodes})
+
+
+@router.api_route("/channels/{slug}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def channel_page(slug: str, request: Request, session: SessionDep) -> Response:
+    """A channel's published episodes and its feed links."""
+    try:
+        channel, items = pages.channel_view(session, slug)
+    except ServiceError as exc:
+        return _error_page(request, exc)
+    return _page(request, "channel.html", {"channel": channel, "items": items})

@@ -12,6 +12,8 @@ import unicodedata
 import zipfile
 from collections import Counter
 
+from studio._legal_docx import DamagedDocx, docx_text
+
 ERROR_CODES = ("empty", "unsupported", "too_large", "undecodable", "no_structure")
 
 
@@ -89,10 +91,9 @@ def detect_kind(data: bytes, filename: str | None, content_type: str | None) -> 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
-def _undecodable(detail: str) -> DocumentError:
+def _undecodable(vietnamese: str, english: str) -> DocumentError:
     return DocumentError(
-        "undecodable",
-        f"Không đọc được nội dung văn bản: {detail} (cannot decode the text: {detail})",
+        "undecodable", f"Không đọc được nội dung văn bản: {vietnamese} (cannot read the text: {english})"
     )
 
 
@@ -103,50 +104,26 @@ def _decode_txt(data: bytes) -> str:
         encoding = "utf-16"
     else:
         if b"\x00" in data:
-            raise _undecodable("tệp nhị phân (binary data)")
+            raise _undecodable("tệp nhị phân, không phải văn bản", "binary data")
         encoding = "utf-8"
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise _undecodable(f"không phải {encoding.upper()} hợp lệ (not valid {encoding.upper()})") from exc
+        raise _undecodable(
+            f"không phải {encoding.upper()} hợp lệ; hãy lưu lại tệp dạng Unicode UTF-8 (các bảng mã cũ TCVN3, VNI, "
+            "Windows-1258 không được hỗ trợ)",
+            f"not valid {encoding.upper()}; save the file as UTF-8",
+        ) from exc
     if len(_CONTROL.findall(text)) > max(2, len(text) // 1000):
-        raise _undecodable("tệp nhị phân (binary data)")
+        raise _undecodable("tệp nhị phân, không phải văn bản", "binary data")
     return text
 
 
 def _docx_text(data: bytes) -> str:
-    import docx
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
-
     try:
-        document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises several types for damaged packages
-        raise _undecodable("tệp .docx hỏng (damaged .docx)") from exc
-
-    lines: list[str] = []
-
-    def walk(parent, element) -> None:  # type: ignore[no-untyped-def]
-        for child in element.iterchildren():
-            tag = child.tag.rsplit("}", 1)[-1]
-            if tag == "p":
-                lines.append(Paragraph(child, parent).text)
-            elif tag == "tbl":
-                table = Table(child, parent)
-                for row in table.rows:
-                    seen: set[int] = set()
-                    for cell in row.cells:
-                        if id(cell._tc) in seen:  # merged cells repeat
-                            continue
-                        seen.add(id(cell._tc))
-                        walk(cell, cell._tc)
-            elif tag == "sdt":  # content controls wrap ordinary paragraphs
-                content = child.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}sdtContent")
-                if content is not None:
-                    walk(parent, content)
-
-    walk(document, document.element.body)
-    return "\n".join(lines)
+        return docx_text(data)
+    except DamagedDocx as exc:
+        raise _undecodable("tệp .docx hỏng", "damaged .docx") from exc
 
 
 def _pdf_text(data: bytes) -> str:
@@ -163,8 +140,8 @@ def _pdf_text(data: bytes) -> str:
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise _undecodable("tệp PDF hỏng (damaged PDF)") from exc
-    text = "\n".join(pages)
+        raise _undecodable("tệp PDF hỏng", "damaged PDF") from exc
+    text = "\n".join(_strip_running_lines(pages))
     if not text.strip():
         raise DocumentError(
             "unsupported",
@@ -172,6 +149,32 @@ def _pdf_text(data: bytes) -> str:
             "(PDF has no extractable text, e.g. a scan; run OCR first or paste the text)",
         )
     return text
+
+
+def _strip_running_lines(pages: list[str], edge: int = 2) -> list[str]:
+    """Drop running headers and footers: lines at a page's top or bottom that recur on other pages.
+
+    Digits are ignored when comparing ("Công báo số 45 ... trang 3"), so page numbers do not hide them.
+    A shorter document can repeat a header only twice, which `clean_text`'s text-wide rule would miss.
+    """
+    if len(pages) < 2:
+        return pages
+    split = [[line.strip() for line in page.splitlines()] for page in pages]
+
+    def edges(lines: list[str]) -> list[int]:
+        filled = [i for i, line in enumerate(lines) if line]
+        return sorted(set(filled[:edge] + filled[-edge:]))
+
+    seen: Counter[str] = Counter()
+    for lines in split:
+        seen.update({re.sub(r"\d+", "#", lines[i]) for i in edges(lines)})
+    needed = max(2, len(pages) // 2)
+    running = {key for key, count in seen.items() if count >= needed}
+    out = []
+    for lines in split:
+        drop = {i for i in edges(lines) if re.sub(r"\d+", "#", lines[i]) in running}
+        out.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
+    return out
 
 
 _BLOCK_TAGS = {
@@ -203,7 +206,7 @@ def _html_text(data: bytes) -> str:
     try:
         root = lxml.html.fromstring(data, parser=lxml.html.HTMLParser(encoding=encoding, remove_comments=True))
     except (etree.ParserError, ValueError) as exc:
-        raise _undecodable("HTML không đọc được (unreadable HTML)") from exc
+        raise _undecodable("HTML không đọc được", "unreadable HTML") from exc
 
     parts: list[str] = []
     boundary, empty_block = "\x01", "\x02"  # block edges collapse to one line break; an empty <p> is a blank line
@@ -252,16 +255,21 @@ def _tidy(text: str) -> str:
     return text.strip()
 
 
+def too_large(size: int, max_bytes: int) -> DocumentError:
+    """The error for input over the size limit (LAWCAST_MAX_UPLOAD_BYTES)."""
+    return DocumentError(
+        "too_large",
+        f"Tệp quá lớn: {size:,} byte, tối đa {max_bytes:,} byte "
+        f"(file too large: {size:,} bytes, limit {max_bytes:,}; see LAWCAST_MAX_UPLOAD_BYTES)",
+    )
+
+
 def extract_text(
     data: bytes, filename: str | None = None, content_type: str | None = None, *, max_bytes: int = 5_000_000
 ) -> str:
     """Plain NFC text of an uploaded .txt/.docx/.pdf/.html file; raises DocumentError."""
     if len(data) > max_bytes:
-        raise DocumentError(
-            "too_large",
-            f"Tệp quá lớn: {len(data):,} byte, tối đa {max_bytes:,} byte "
-            f"(file too large: {len(data):,} bytes, limit {max_bytes:,})",
-        )
+        raise too_large(len(data), max_bytes)
     if not data.strip():
         raise DocumentError("empty", "Tệp rỗng (empty file)")
     kind = detect_kind(data, filename, content_type)
@@ -280,6 +288,11 @@ _EDITORIAL_WORDS = (
     r"|đính chính|bị thay|ngưng hiệu lực|được bổ sung|được sửa"
 )
 _EDITORIAL = re.compile(r"[ \t]*\[[^\[\]\n]{0,400}?(?:" + _EDITORIAL_WORDS + r")[^\[\]\n]{0,400}?\]", re.IGNORECASE)
+# The same, wrapped over up to three lines (a PDF's line breaks): "[Điều này được bổ sung bởi Khoản 2\nLuật ...]".
+_EDITORIAL_WRAPPED = re.compile(
+    r"[ \t]*\[(?=[^\[\]]*\n)(?:[^\[\]\n]*\n){0,3}?[^\[\]\n]*?(?:" + _EDITORIAL_WORDS + r")[^\[\]]{0,400}?\]",
+    re.IGNORECASE,
+)
 _FOOTNOTE_LINE = re.compile(r"^\[\s*\d{1,3}\s*\]\s+\S")
 _PAGE_LINE = re.compile(
     r"^(?:(?:trang|page|tr\.)\s*\d{1,4}(?:\s*(?:/|of|trên|\|)\s*\d{1,4})?"
@@ -302,7 +315,7 @@ def _is_furniture_candidate(line: str) -> bool:
 
 def clean_text(text: str) -> str:
     """NFC; drop editorial brackets, footnote markers and page furniture; tidy whitespace, keep lines."""
-    text = _tidy(text)
+    text = _EDITORIAL_WRAPPED.sub("", _tidy(text))
     lines: list[str] = []
     for line in text.split("\n"):
         if _FOOTNOTE_LINE.match(line):  # a footnote body ("[1] Khoản này được sửa đổi ...")

@@ -39,6 +39,7 @@ _ORG_NAMES = {
     "THỦ TƯỚNG CHÍNH PHỦ": "Thủ tướng Chính phủ", "ỦY BAN THƯỜNG VỤ QUỐC HỘI": "Ủy ban Thường vụ Quốc hội",
     "BỘ CÔNG THƯƠNG": "Bộ Công Thương",
 }
+_MAX_ISSUER_LINE = 120
 _AGENCY = re.compile(r"^(BỘ|SỞ|CỤC|TỔNG CỤC|CHI CỤC|BAN|TRUNG TÂM|VĂN PHÒNG|THANH TRA)\s+(.+)$")
 _ACRONYMS = {
     "HĐND", "UBND", "PBGDPL", "GDPL", "CNTT", "MTTQ", "ASEAN", "COVID-19", "TTHC", "ĐBQH", "BHXH", "BHYT",
@@ -155,7 +156,11 @@ def parse_header(lines: list[str], full_text: str) -> dict[str, object]:
             type_at = i
             meta["doc_type"] = found[0]
             break
-        if not (number or place_date or issuer_done) and len(issuer_lines) < 3 and not line.lower().startswith("căn cứ"):
+        # The issuing body is written in capitals (Decree 30/2020/NĐ-CP, Appendix I); prose is not an issuer.
+        if (
+            not (number or place_date or issuer_done) and len(issuer_lines) < 3 and _is_caps(line)
+            and len(line) <= _MAX_ISSUER_LINE
+        ):
             issuer_lines.append(line)
         else:
             issuer_done = issuer_done or bool(issuer_lines)

@@ -3,7 +3,9 @@ and the readers speech.py runs over text for dates, times, structure references 
 
 Northern (Hà Nội / Quảng Ninh broadcast) conventions: "nghìn" (not "ngàn"), "linh" (not "lẻ"),
 "mốt" for a final 1 after "mươi", "tư" for a final 4 after "mươi", "lăm" for a final 5 after
-"mười"/"mươi", "tỷ" for 10^9.
+"mười"/"mươi", "tỷ" for 10^9. After "linh" the digit keeps its plain name, as the school
+textbooks read it: 104 "một trăm linh bốn", 105 "một trăm linh năm" (not "linh tư", "linh lăm").
+Days are "ngày một tháng bảy" throughout ("mồng" only where the text writes it).
 """
 
 from __future__ import annotations
@@ -29,17 +31,34 @@ MAX_NUMBER_DIGITS = 15
 _NUM = r"\d+(?:[.,]\d+)*"
 UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 _DATE = re.compile(r"(?:((?i:ngày))\s+)?(\d{1,2})([/.\-])(\d{1,2})\3(\d{4})(?![\w])")
-_DAY_MONTH = re.compile(r"((?i:ngày|từ|đến|tới|trước))\s+(\d{1,2})/(\d{1,2})(?![\w/])")
+_DAY_KEYWORDS = r"ngày|mồng|mùng|từ|đến|tới|trước|sau|sáng|trưa|chiều|tối|đêm|khuya|hôm"
+_DAY_MONTH = re.compile(rf"((?i:{_DAY_KEYWORDS}))\s+(\d{{1,2}})/(\d{{1,2}})(?![\w/])")
+# A bare day/month continuing a list or range of dates: "ngày 30/4 và 1/5", "15/7, 16/7 hoặc 17/7".
+_DATE_BEFORE = re.compile(
+    rf"(?:(?i:{_DAY_KEYWORDS})\s+\d{{1,2}}/\d{{1,2}}|\d{{1,2}}/\d{{1,2}}/\d{{4}})"
+    r"(?:\s*(?:,|và|hoặc)\s*\d{1,2}/\d{1,2}(?:/\d{4})?)*\s*(?:,|và|hoặc|đến|tới)\s*$"
+)
+_DAY_SPAN = re.compile(
+    rf"((?i:{_DAY_KEYWORDS}))\s+(\d{{1,2}})\s*[-–]\s*(\d{{1,2}})/(\d{{1,2}})(?:/(\d{{4}}))?(?![\w/])"
+)
+_BARE_DAY_MONTH = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?![\w/])")
+_DATE_RANGE_TAIL = re.compile(r"\s*[-–]\s*(?:(?i:ngày)\s+)?(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?![\w/])")
+_TIME_OF_DAY = {"sáng", "trưa", "chiều", "tối", "đêm", "khuya", "hôm"}
 _MONTH = re.compile(r"((?i:tháng))\s+(\d{1,2})(?:\s*/\s*(\d{4}))?(?![\w]|[.,]\d)")
 _QUARTER = re.compile(r"((?i:quý))\s+([IV]+|\d)(?:\s*/\s*(\d{4}))?(?![\w])")
 _ORDINAL = re.compile(r"((?i:thứ))\s+(\d+|[IVXLC]+)(?![\w]|[.,]\d)")
 _ROMAN_TOKEN = r"(?:[IVX][IVXL]*|L[IVX]+)"
 _ROMAN_KW = re.compile(
-    r"((?i:chương|tiểu mục|mục|phần|phụ lục|khóa|khoá|thế kỷ|đại hội|hạng|loại|cấp|vùng|nhóm|kỳ|quyển|tập))"
+    r"((?i:chương|tiểu mục|mục|phần|phụ lục|khóa|khoá|thế kỷ|đại hội|hạng|loại|cấp|vùng|nhóm|kỳ|quyển|tập"
+    r"|giai đoạn|đợt|khu vực|bậc|mức|bảng))"
     rf"\s+({_ROMAN_TOKEN}(?![\w])(?:\s*(?:,|và|đến|-|–)\s*{_ROMAN_TOKEN}(?![\w]))*)"
 )
+# An inserted chapter or part ("Chương IIa", "Phần IVb"), as amending laws number them.
+_ROMAN_SUFFIXED = re.compile(rf"((?i:chương|tiểu mục|mục|phần|phụ lục))\s+({_ROMAN_TOKEN})([a-zđ])(?![\w])")
 _STRUCT = re.compile(r"((?i:điều|khoản|mục|điểm))\s+(\d+)([a-zđ])(?![\w])")
 _TIME_H = re.compile(r"(\d{1,2})(?:h|\s*(?i:giờ))(?:\s*(\d{1,2}))?(?![\w]|[.,]\d)")
+_TIME_DASH = re.compile(r"\s*[-–]\s*(?=\d)")
+_ZERO_MINUTES = re.compile(r"\s*(?i:phút)(?![\w])")
 _TIME_COLON = re.compile(r"(\d{1,2}):(\d{2})(?![\d:])")
 _MONEY_PREFIX = re.compile(rf"\$\s?({_NUM})(?![\w])")
 _NUMBER = re.compile(
@@ -202,14 +221,34 @@ def phone_words(token: str) -> str:
 
 
 def read_date(text: str, pos: int) -> tuple[int, str] | None:
-    """08/5/2020, ngày 20/01/2020 (the written "ngày" is consumed, so never "ngày ngày")."""
+    """08/5/2020, ngày 20/01/2020 (the written "ngày" is consumed, so never "ngày ngày"), sáng 15/3,
+    ngày 30/4 và 1/5, từ 01/7 - 15/7."""
     if (m := _DATE.match(text, pos)) and is_date(int(m[2]), int(m[4])):
         words = date_words(int(m[2]), int(m[4]), int(m[5]))
-        return m.end(), (keyword(m[1]) + words[4:]) if m[1] else words
-    if (m := _DAY_MONTH.match(text, pos)) and is_date(int(m[2]), int(m[3])):
-        words = date_words(int(m[2]), int(m[3]))
-        return m.end(), keyword(m[1]) + (words[4:] if m[1].lower() == "ngày" else " " + words)
-    return None
+        words = (keyword(m[1]) + words[4:]) if m[1] else words
+    elif (m := _DAY_SPAN.match(text, pos)) and int(m[2]) < int(m[3]) and is_date(int(m[3]), int(m[4])):
+        # "ngày 20-25/11": "ngày hai mươi đến hai mươi lăm tháng mười một"
+        last = date_words(int(m[3]), int(m[4]), int(m[5]) if m[5] else None)[5:]
+        lead = "" if m[1].lower() in ("ngày", "mồng", "mùng") or m[1].lower() in _TIME_OF_DAY else " ngày"
+        words = f"{keyword(m[1])}{lead} {number_to_words(int(m[2]))} đến {last}"
+    elif (m := _DAY_MONTH.match(text, pos)) and is_date(int(m[2]), int(m[3])):
+        words, kw = date_words(int(m[2]), int(m[3])), m[1].lower()
+        if kw in ("ngày", "mồng", "mùng"):
+            words = keyword(m[1]) + words[4:]
+        else:  # "từ ngày ...", but "sáng mười lăm tháng ba" as newsreaders say it
+            words = keyword(m[1]) + " " + (words[5:] if kw in _TIME_OF_DAY else words)
+    elif (
+        (m := _BARE_DAY_MONTH.match(text, pos)) and is_date(int(m[1]), int(m[2]))
+        and _DATE_BEFORE.search(text[max(0, pos - 80):pos])
+    ):
+        words = date_words(int(m[1]), int(m[2]), int(m[3]) if m[3] else None)
+    else:
+        return None
+    end = m.end()
+    if (tail := _DATE_RANGE_TAIL.match(text, end)) and is_date(int(tail[1]), int(tail[2])):
+        words += " đến " + date_words(int(tail[1]), int(tail[2]), int(tail[3]) if tail[3] else None)
+        end = tail.end()
+    return end, words
 
 
 def read_month(text: str, pos: int) -> tuple[int, str] | None:
@@ -236,6 +275,9 @@ def read_ordinal(text: str, pos: int) -> tuple[int, str] | None:
 
 def read_roman(text: str, pos: int) -> tuple[int, str] | None:
     """Chương II, khóa XIV, Phần I và II."""
+    if m := _ROMAN_SUFFIXED.match(text, pos):
+        value = roman_to_int(m[2])
+        return (m.end(), f"{keyword(m[1])} {number_to_words(value)} {letter(m[3])}") if value else None
     if not (m := _ROMAN_KW.match(text, pos)):
         return None
     words = []
@@ -254,15 +296,27 @@ def read_struct(text: str, pos: int) -> tuple[int, str] | None:
     return None
 
 
-def read_time(text: str, pos: int) -> tuple[int, str] | None:
-    """19 giờ 30, 6h00, 6h30, 17 giờ 00, 05:30."""
+def _one_time(text: str, pos: int) -> tuple[int, str] | None:
     m = _TIME_H.match(text, pos) or _TIME_COLON.match(text, pos)
     if not m:
         return None
     hour, minute = int(m[1]), int(m[2] or 0)
     if minute > 59 or (m[2] and hour > 24) or (m.re is _TIME_COLON and hour > 24):
         return None
-    return m.end(), time_words(hour, minute)
+    end = m.end()
+    if m[2] and minute == 0 and (unit := _ZERO_MINUTES.match(text, end)):
+        end = unit.end()  # "22 giờ 00 phút" is "hai mươi hai giờ", not "... giờ phút"
+    return end, time_words(hour, minute)
+
+
+def read_time(text: str, pos: int) -> tuple[int, str] | None:
+    """19 giờ 30, 6h00, 6h30, 17 giờ 00, 05:30, and ranges: 7h-11h30 "bảy giờ đến mười một giờ ba mươi"."""
+    if not (first := _one_time(text, pos)):
+        return None
+    end, words = first
+    if (dash := _TIME_DASH.match(text, end)) and (second := _one_time(text, dash.end())):
+        return second[0], f"{words} đến {second[1]}"
+    return end, words
 
 
 def read_quantity(text: str, pos: int) -> tuple[int, str] | None:

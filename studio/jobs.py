@@ -52,8 +52,8 @@ def request_render(
     """Jobs for each profile; returns (all jobs, newly created jobs that must be sent after commit)."""
     if production.status == ProductionStatus.withdrawn:
         raise Conflict("Sản phẩm đã bị rút; không thể dựng (production withdrawn)")
-    allowed = pipeline.profiles_for(production.format)
-    wanted = list(profiles or allowed)
+    allowed = pipeline.allowed_profiles(production.format)
+    wanted = list(profiles or pipeline.profiles_for(production.format))
     bad = [p for p in wanted if p not in allowed]
     if bad:
         raise Invalid(f"Hồ sơ {bad} không áp dụng cho định dạng {production.format}; dùng: {', '.join(allowed)}")
@@ -72,6 +72,9 @@ def request_render(
                 content_hash=digest,
                 queue="emergency" if emergency else "render",
                 created_by_id=user.id,
+                # The caller sends it right after the commit; if that send is lost, the reaper sends it again.
+                sent_at=utcnow(),
+                sends=1,
             )
             session.add(job)
             created.append(job)
@@ -125,7 +128,7 @@ def claim(session: Session, *, job_id: int, stale_after_s: int) -> bool:
                 (RenderJob.status == JobStatus.running.value) & (RenderJob.heartbeat_at < stale),
             ),
         )
-        .values(status=JobStatus.running.value, started_at=now, heartbeat_at=now, stage="starting",
+        .values(status=JobStatus.running.value, started_at=now, heartbeat_at=now, stage="starting", progress=0.0,
                 attempts=RenderJob.attempts + 1)
     )
     session.flush()
@@ -194,22 +197,55 @@ def mark_cancelled(session: Session, *, job: RenderJob) -> None:
     session.flush()
 
 
-def mark_retrying(session: Session, *, job: RenderJob, error: str) -> None:
-    """Put a job back in the queue after a transient failure."""
+def mark_retrying(session: Session, *, job: RenderJob, error: str, countdown_s: float) -> None:
+    """Put a job back in the queue after a transient failure; its retry message is due in countdown_s."""
     job.status = JobStatus.queued.value
     job.stage = "retrying"
     job.error = error[:4000]
+    job.sent_at = utcnow() + timedelta(seconds=countdown_s)
     session.flush()
 
 
-def stale_jobs(session: Session, *, stale_after_s: int) -> list[RenderJob]:
-    """Running jobs whose worker stopped sending heartbeats (killed or lost)."""
-    stale = utcnow() - timedelta(seconds=stale_after_s)
-    return list(
-        session.scalars(
-            select(RenderJob).where(RenderJob.status == JobStatus.running.value, RenderJob.heartbeat_at < stale)
+MAX_RESEND_BACKOFF = 32
+
+
+def lost_jobs(session: Session, *, stale_after_s: int, resend_after_s: int) -> list[RenderJob]:
+    """Jobs whose message is probably gone: running without heartbeat, or queued and never claimed.
+
+    A worker killed mid-job leaves it 'running' with an old heartbeat; a worker killed holding
+    prefetched messages (or a crash between commit and send) leaves it 'queued'. Some brokers
+    (kombu's SQLAlchemy transport) never redeliver a fetched message, so both are sent again.
+    Each further send waits twice as long, so jobs merely waiting behind a busy worker do not flood
+    the queue; a duplicate message is harmless because claim() is atomic.
+    """
+    now = utcnow()
+    stale = now - timedelta(seconds=stale_after_s)
+    waiting = now - timedelta(seconds=min(stale_after_s, resend_after_s))
+    rows = session.scalars(
+        select(RenderJob).where(
+            RenderJob.cancel_requested.is_(False),
+            or_(
+                (RenderJob.status == JobStatus.running.value) & (RenderJob.heartbeat_at < stale),
+                RenderJob.status == JobStatus.queued.value,
+            ),
+            or_(RenderJob.sent_at.is_(None), RenderJob.sent_at < waiting),
         )
     )
+    due = []
+    for job in rows:
+        base = stale_after_s if job.status == JobStatus.running.value else resend_after_s
+        backoff = min(2 ** max(job.sends - 1, 0), MAX_RESEND_BACKOFF)
+        last = job.sent_at or job.created_at
+        if (now - last).total_seconds() >= base * backoff:
+            due.append(job)
+    return due
+
+
+def mark_sent(session: Session, *, job: RenderJob) -> None:
+    """Record that the job's message went to the broker again."""
+    job.sent_at = utcnow()
+    job.sends += 1
+    session.flush()
 
 
 def outputs_of(session: Session, production: Production, *, version: int | None = None) -> list[Output]:
@@ -232,5 +268,11 @@ def outputs_of(session: Session, production: Production, *, version: int | None 
 
 
 def work_dir_for(job: RenderJob) -> Path:
-    """Scratch directory of a job attempt."""
+    """Scratch directory of a job attempt (outside the media directory: nothing partial is ever published)."""
     return get_settings().data_dir / "work" / f"job-{job.id}-{job.attempts}"
+
+
+def earlier_work_dirs(job: RenderJob) -> list[Path]:
+    """Scratch directories left by earlier attempts of a job (a worker killed mid-render leaves one)."""
+    current = work_dir_for(job)
+    return [path for path in current.parent.glob(f"job-{job.id}-*") if path != current]

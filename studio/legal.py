@@ -9,7 +9,9 @@ Conventions:
   ...) keep their capitals. A title already in mixed case is kept as written.
 - `DocumentMeta.issuer` is likewise turned into ordinary case ("Hội đồng nhân dân tỉnh Quảng Ninh").
 - A Provision's `text` holds its own lines joined by "\\n"; quoted amendment bodies ("Điều 26a. ..."
-  inside quotes) stay in the own text of the khoản/điểm/điều that introduces them.
+  inside quotes, opened on a line of their own or at the end of "... như sau: “Điều 26a.") stay in
+  the own text of the khoản/điểm/điều that introduces them.
+- Lines a page wrapped (PDF) are rejoined: in own text, in Điều headings and in capitalised titles.
 - `key` is the path of kind-number steps, e.g. "chuong-I/dieu-3a/khoan-2/diem-đ"; a Phần is keyed by
   its ordinal as a digit ("phan-1" for "Phần thứ nhất"). Provisions that restart after a signature
   block (a regulation issued together with a Quyết định) are keyed under "kem-theo/" and
@@ -24,12 +26,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from studio._legal_extract import DocumentError, clean_text, extract_text
+from studio._legal_extract import DocumentError, clean_text, extract_text, too_large
 from studio._legal_header import _is_caps, parse_header
 
 __all__ = [
     "PROVISION_KINDS", "DocumentError", "DocumentMeta", "ParsedDocument", "Provision",
-    "clean_text", "extract_text", "parse_document",
+    "clean_text", "extract_text", "parse_document", "too_large",
 ]
 
 PROVISION_KINDS = ("phan", "chuong", "muc", "tieu_muc", "dieu", "khoan", "diem")
@@ -102,6 +104,7 @@ _HEADINGS = (("phan", _RE_PHAN), ("chuong", _RE_CHUONG), ("muc", _RE_MUC), ("tie
 _OPEN_QUOTES = ('"', "“")
 _QUOTE_CHARS = ('"', "“", "”")
 _CLOSING_QUOTE_END = re.compile(r"[\"”][.;,:)]*$")
+_OPENS_QUOTE = re.compile(r":\s*[\"“][^\"“”]*$")  # a colon, then a quotation left open at the line end
 _ADOPTED = re.compile(
     r"^(?:luật|bộ luật|pháp lệnh|nghị quyết|hiến pháp)\s+này\s+(?:đã\s+)?được\b.*\bthông qua\b", re.IGNORECASE
 )
@@ -178,11 +181,31 @@ class _Builder:
         return self.roots
 
 
+_HEADING_WORDS = r"(?:phần|chương|mục|tiểu mục|điều)\s+(?:thứ\s+\w+|[\dIVXLC]+[a-zđ]?)"
+_STARTS_ITEM = re.compile(rf"^[\"“]?(?:{_HEADING_WORDS}\s*(?:[.:–-]|$)|\d+[a-zđ]?\.\s|[a-zđ]\)\s|[-–—•+*]\s)", re.IGNORECASE)
+_ENDS_IN_HEADING = re.compile(rf"(?:^|[\"“])\s*{_HEADING_WORDS}\b[^\"“”]*$", re.IGNORECASE)
+_SENTENCE_END = (".", ";", ":", "!", "?", '"', "”", "…")
+_WRAPPED_MIN = 40  # characters: even an A5 page holds some 60 per line
+
+
+def _continues(previous: str, line: str) -> bool:
+    """Whether `line` is the rest of `previous`, wrapped by the page (PDF) or a hard line break."""
+    if previous.endswith(_SENTENCE_END) or _STARTS_ITEM.match(line):
+        return False
+    if line[:1].islower():
+        return True
+    # A page wraps long lines only (short ones are table cells or list entries); a heading (also a quoted
+    # one, "… như sau: “Điều 26b. Lưu trữ") or a capitalised title ends its line.
+    return len(previous) >= _WRAPPED_MIN and not (
+        _ENDS_IN_HEADING.search(previous) or _is_caps(previous) or _is_caps(line)
+    )
+
+
 def _join_lines(lines: list[str]) -> str:
-    """Own lines joined by newlines; a line wrapped mid-sentence (next starts in lower case) is rejoined."""
+    """Own lines joined by newlines; a line wrapped mid-sentence is rejoined with a space."""
     out: list[str] = []
     for line in lines:
-        if out and line[:1].islower() and not out[-1].endswith((".", ";", ":", "!", "?", '"', "”")):
+        if out and _continues(out[-1], line):
             out[-1] += " " + line
         else:
             out.append(line)
@@ -224,7 +247,8 @@ def _parse_body(lines: list[str], start: int) -> list[Provision]:
                 pending_heading = None
                 continue
         hm = _heading_match(line)
-        if hm is None and seen_article and (_ADOPTED.match(line) or _SIGNATURE.match(line)):
+        adopted = _ADOPTED.match(line) or (i < len(lines) and _ADOPTED.match(f"{line} {lines[i]}"))
+        if hm is None and seen_article and (adopted or _SIGNATURE.match(line)):
             closed = True
             pending_heading = None
             b.stack.clear()
@@ -245,30 +269,39 @@ def _parse_body(lines: list[str], start: int) -> list[Provision]:
                 number = number.upper() if re.fullmatch(_ROMAN, number, re.IGNORECASE) and kind != "dieu" else number.lower()
                 label = f"{_LABEL[kind]} {number}"
             node = b.open(kind, number, label, title)
-            if kind == "dieu":
-                seen_article = True
-                pending_heading = None
-            else:
-                pending_heading = None if title else node
+            seen_article = seen_article or kind == "dieu"
+            # A Điều keeps its title line only when it has one; a Phần/Chương/Mục may put it on the next line.
+            pending_heading = node if title or kind != "dieu" else None
             continue
         if closed:
             continue
         if pending_heading is not None:
-            if not pending_heading.heading:
-                pending_heading.heading = line
-                if not _is_caps(line):
-                    pending_heading = None
-                continue
-            if _is_caps(line) and _is_caps(pending_heading.heading):
-                pending_heading.heading += " " + line  # a capitalised title wrapped over lines
+            if _heading_goes_on(pending_heading, line):
+                heading = pending_heading.heading
+                pending_heading.heading = f"{heading} {line}" if heading else line
                 continue
             pending_heading = None
-        if article is not None and _accept_khoan(b, article, line):
-            continue
-        if article is not None and _accept_diem(b, article, line):
-            continue
-        b.add_text(line)
+        if not (article is not None and (_accept_khoan(b, article, line) or _accept_diem(b, article, line))):
+            b.add_text(line)
+        # "... như sau: “Điều 26a. ..." opens the amending text at the end of a line: it runs on
+        # to the closing quote and stays in the node that introduced it.
+        if article is not None and _OPENS_QUOTE.search(line) and (end := _quote_end(lines, i - 1)) is not None:
+            for quoted in lines[i:end + 1]:
+                if quoted:
+                    b.add_text(quoted)
+            i = end + 1
     return b.finish()
+
+
+def _heading_goes_on(node: Provision, line: str) -> bool:
+    """Whether `line` is (the rest of) the heading of a just-opened provision."""
+    heading = node.heading
+    if not heading:
+        return node.kind != "dieu"  # "Chương I" / "QUY ĐỊNH CHUNG"
+    if _is_caps(heading):
+        return _is_caps(line)  # a capitalised title wrapped over lines
+    # "Điều 4. Sửa đổi, bổ sung ... truyền thanh" / "cơ sở": wrapped by the page
+    return line[:1].islower() and not heading.endswith(_SENTENCE_END) and not _STARTS_ITEM.match(line)
 
 
 def _accept_khoan(b: _Builder, article: Provision, line: str) -> bool:

@@ -30,7 +30,9 @@ DEFAULT_LEXICON: dict[str, str] = {
     "GPLX": "giấy phép lái xe", "CCCD": "căn cước công dân", "CMND": "chứng minh nhân dân",
     "NTM": "nông thôn mới", "ĐBSCL": "đồng bằng sông cửu long", "CĐS": "chuyển đổi số",
     "TTHC": "thủ tục hành chính", "VBQPPL": "văn bản quy phạm pháp luật", "QPPL": "quy phạm pháp luật",
-    "TNGT": "tai nạn giao thông",
+    "TNGT": "tai nạn giao thông", "PT-TH": "phát thanh, truyền hình", "PTTH": "phát thanh truyền hình",
+    "TP.HCM": "thành phố hồ chí minh", "TP. HCM": "thành phố hồ chí minh", "HCM": "hồ chí minh",
+    "GDP": "gờ đê pê", "GRDP": "gờ e rờ đê pê", "CPI": "xê pê i", "PCI": "pê xê i", "FDI": "ép đê i",
     # titles and misc
     "PGS.TS": "phó giáo sư, tiến sĩ", "PGS": "phó giáo sư", "GS": "giáo sư", "TS": "tiến sĩ",
     "ThS": "thạc sĩ", "ThS.": "thạc sĩ", "TS.": "tiến sĩ", "BS": "bác sĩ", "v.v.": "vân vân", "v.v": "vân vân",
@@ -41,6 +43,10 @@ DEFAULT_LEXICON: dict[str, str] = {
     "Zalo": "da lô", "Facebook": "phây búc", "YouTube": "du túp", "Internet": "in tơ nét",
     "email": "i meo", "Email": "i meo", "e-mail": "i meo", "hotline": "đường dây nóng",
     "Hotline": "đường dây nóng", "website": "quép sai", "online": "trực tuyến",
+    # loanwords common in news and legal dissemination (a capitalised form is looked up in lower case)
+    "video": "vi đê ô", "clip": "clíp", "camera": "ca mê ra", "virus": "vi rút", "tivi": "ti vi",
+    "radio": "ra đi ô", "wifi": "oai phai", "Wi-Fi": "oai phai", "internet": "in tơ nét", "fanpage": "phan pết",
+    "livestream": "lai xtrim", "smartphone": "xmát phôn", "app": "áp", "Covid": "cô vít", "COVID": "cô vít",
     # stations of the Quảng Ninh Media Centre and national channels
     "QNR1": "quy nờ rờ một", "QNR2": "quy nờ rờ hai", "QTV1": "quy tê vê một", "QTV3": "quy tê vê ba",
     "VTV1": "vê tê vê một", "VOV": "vê ô vê", "VOV1": "vê ô vê một", "TTXVN": "thông tấn xã việt nam",
@@ -103,8 +109,9 @@ URL_WORDS: dict[str, str] = {
 _TONE_MARKS = {0x300, 0x301, 0x303, 0x309, 0x323}
 _NUCLEI = ("oai oao oay oeo uây uôi uya uyê uyu ươi ươu iêu yêu uơi ai ao au ay âu ây eo êu ia iê iu oa oă oe "
            "oi ôi ơi ua uâ uê ui uô uơ uy ưa ưi ươ ưu yê a ă â e ê i o ô ơ u ư y").split()
+# Final k: place names of the Central Highlands (Đắk Lắk, Đắk Nông) are written with it.
 _SYLLABLE = re.compile(
-    rf"(?:ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdđghklmnprstvx])?(?:{'|'.join(_NUCLEI)})(?:ch|ng|nh|[cmnpt])?"
+    rf"(?:ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdđghklmnprstvx])?(?:{'|'.join(_NUCLEI)})(?:ch|ng|nh|[cmnptk])?"
 )
 
 

@@ -100,6 +100,7 @@ class Production(Base):
     channel_slug: Mapped[str | None] = mapped_column(String(80), index=True)
     part: Mapped[int | None]
     parts: Mapped[int | None]
+    series_id: Mapped[int | None] = mapped_column(index=True)  # id of part 1, shared by every part of a split bulletin
     season: Mapped[int | None]
     episode: Mapped[int | None]
     source_repealed: Mapped[bool] = mapped_column(default=False)
@@ -169,6 +170,9 @@ class RenderJob(Base):
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # When its message last went to the broker, and how many times: the reaper re-sends lost messages.
+    sent_at: Mapped[datetime | None]
+    sends: Mapped[int] = mapped_column(default=0)
     outputs: Mapped[list[Output]] = relationship(back_populates="job", order_by="Output.id")
 
 

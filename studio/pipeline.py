@@ -15,16 +15,18 @@ from pathlib import Path
 from studio import speech
 from studio.render import audio, subtitles, video
 from studio.render._ffmpeg import Cancelled
-from studio.render.profiles import PROFILES
+from studio.render.profiles import PROFILES, mezzanine
 from studio.tts import Engine, PhraseCache, speak
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "3"  # part of every content hash: bump when the same script would render different bytes
 SENTENCE_PAUSE_MS = 250
 
+# Engine voice and espeak pitch per speaker. Measured median F0 with espeak: presenter ~111 Hz,
+# expert ~73 Hz, citizen ~127 Hz, so the two sides of a sketch's dialogue are clearly apart.
 VOICES: dict[str, tuple[str, int]] = {
     "presenter": ("vi", 50),
     "expert": ("vi-VN-x-south", 38),
-    "citizen": ("vi-VN-x-central", 62),
+    "citizen": ("vi-VN-x-central", 85),
 }
 
 VIDEO_PROFILES = {"video_16x9": (1280, 720, "video_web"), "video_9x16": (1080, 1920, "video_web")}
@@ -33,6 +35,12 @@ FORMAT_PROFILES = {
     "loudspeaker": ("loudspeaker",),
     "video": ("video_16x9", "video_9x16"),
 }
+# Rendered only when asked: a radio segment's low-bitrate loudspeaker cut (the feeds' alternateEnclosure).
+OPTIONAL_PROFILES = {"radio": ("loudspeaker",)}
+
+
+class BadScript(ValueError):
+    """The script cannot make this product; the message says what the editor should change (never retried)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class RenderSpec:
     branding_right: str = "Trung tâm Truyền thông"
     logo_left: Path | None = None
     logo_right: Path | None = None
+    max_duration_s: float | None = None  # a loudspeaker bulletin's limit; longer scripts fail as bad input
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,7 @@ class Spoken:
     bed: bool
     chapter: str | None
     engine: str
+    speech_log: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,6 +112,11 @@ def assets_fingerprint() -> str:
 def profiles_for(format: str) -> tuple[str, ...]:
     """Output profiles a production format renders to."""
     return FORMAT_PROFILES[format]
+
+
+def allowed_profiles(format: str) -> tuple[str, ...]:
+    """Profiles a render of this format may ask for: the default ones plus the optional ones."""
+    return FORMAT_PROFILES[format] + OPTIONAL_PROFILES.get(format, ())
 
 
 def voice_for(speaker: str) -> tuple[str, int]:
@@ -136,12 +151,31 @@ def synthesise(spec: RenderSpec, *, engines: Sequence[Engine], cache: PhraseCach
         chapter = _chapter_title(line, index, chaptered)
         pause = int(line.get("pause_ms", 400)) if last_of_line[index] == pos else SENTENCE_PAUSE_MS  # type: ignore[call-overload]
         result.append(
-            Spoken(index, written, speaker, phrase.path, phrase.duration_s, pause, bool(line.get("bed")), chapter, phrase.engine)
+            Spoken(
+                index, written, speaker, phrase.path, phrase.duration_s, pause, bool(line.get("bed")), chapter, phrase.engine,
+                phrase.record(),
+            )
         )
         report.progress(0.5 * (pos + 1) / len(sentences), "speech")
     if not result:
-        raise ValueError("Kịch bản không có câu nào để đọc (empty script)")
+        raise BadScript(
+            "Kịch bản không có câu nào đọc được: các dòng chỉ có dấu câu, ký hiệu hoặc để trống. "
+            "Hãy viết lời đọc cho ít nhất một dòng rồi dựng lại (the script has nothing to speak)."
+        )
     return result
+
+
+def check_length(spec: RenderSpec, spoken: Sequence[Spoken], jingles_s: float) -> float:
+    """Planned length of the output; over the product's limit (a loudspeaker bulletin) it is refused before mixing."""
+    total = jingles_s + sum(s.duration_s + s.pause_after_ms / 1000 for s in spoken)
+    limit = spec.max_duration_s
+    if limit is not None and total > limit:
+        raise BadScript(
+            f"Bản tin loa dài {total:.0f} giây, vượt giới hạn {limit / 60:.0f} phút ({limit:.0f} giây). "
+            "Hãy rút gọn kịch bản, hoặc tạo lại sản phẩm để chia thành các phần (Phần 1/2, 2/2...) "
+            "(loudspeaker bulletin too long)."
+        )
+    return total
 
 
 def _chapter_title(line: dict[str, object], index: int, seen: set[object]) -> str | None:
@@ -158,8 +192,11 @@ def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache
     """Render one profile: speech, mix, loudness, encode, then subtitles, transcript and chapters."""
     work_dir.mkdir(parents=True, exist_ok=True)
     spoken = synthesise(spec, engines=engines, cache=cache, report=report)
+    intro, outro = audio.default_asset("jingle-intro.flac"), audio.default_asset("jingle-outro.flac")
+    check_length(spec, spoken, audio.probe_duration(intro) + audio.probe_duration(outro))
     is_video = spec.profile in VIDEO_PROFILES
-    audio_profile = PROFILES[VIDEO_PROFILES[spec.profile][2] if is_video else spec.profile]
+    # A video's audio stays PCM until the mux, which encodes AAC in parallel with the picture.
+    audio_profile = mezzanine(PROFILES[VIDEO_PROFILES[spec.profile][2]]) if is_video else PROFILES[spec.profile]
     narration = [audio.NarrationLine(s.wav, s.duration_s, s.pause_after_ms, s.bed, s.chapter) for s in spoken]
     audio_out = work_dir / f"audio.{audio_profile.extension}"
     share = 0.4 if is_video else 0.45
@@ -167,8 +204,8 @@ def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache
         narration,
         audio_profile,
         audio_out,
-        intro=audio.default_asset("jingle-intro.flac"),
-        outro=audio.default_asset("jingle-outro.flac"),
+        intro=intro,
+        outro=outro,
         bed=audio.default_asset("music-bed.flac"),
         work_dir=work_dir,
         title=spec.title,
@@ -182,7 +219,7 @@ def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache
         [(t.start_s, t.end_s) for t in mixed.timings],
         speakers=[s.speaker for s in spoken],
     )
-    files = _sidecars(work_dir, cues, spoken, mixed.chapters, spec.title)
+    files = _sidecars(work_dir, cues, spoken, mixed, spec.title)
     if is_video:
         width, height, _ = VIDEO_PROFILES[spec.profile]
         result = video.render_video(
@@ -210,18 +247,33 @@ def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache
     return files
 
 
-def _sidecars(work_dir: Path, cues: Sequence[subtitles.Cue], spoken: Sequence[Spoken], chapters: Sequence[tuple[float, str]], title: str) -> list[RenderedFile]:
-    vtt, srt, txt, chap = (work_dir / name for name in ("subs.vtt", "subs.srt", "transcript.txt", "chapters.json"))
+def _sidecars(work_dir: Path, cues: Sequence[subtitles.Cue], spoken: Sequence[Spoken], mixed: audio.AudioResult, title: str) -> list[RenderedFile]:
+    names = ("subs.vtt", "subs.srt", "transcript.txt", "chapters.json", "speech.json")
+    vtt, srt, txt, chap, log = (work_dir / name for name in names)
     subtitles.write_text_atomic(vtt, subtitles.to_webvtt(cues))
     subtitles.write_text_atomic(srt, subtitles.to_srt(cues))
     subtitles.write_text_atomic(txt, transcript_text(spoken))
-    subtitles.write_text_atomic(chap, chapters_json(chapters, title))
+    subtitles.write_text_atomic(chap, chapters_json(mixed.chapters, title))
+    subtitles.write_text_atomic(log, speech_log_json(spoken, mixed.timings))
     return [
         RenderedFile("vtt", vtt, "vtt"),
         RenderedFile("srt", srt, "srt"),
         RenderedFile("transcript", txt, "txt"),
         RenderedFile("chapters", chap, "chapters.json"),
+        RenderedFile("speech", log, "speech.json"),
     ]
+
+
+def speech_log_json(spoken: Sequence[Spoken], timings: Sequence[audio.Timed]) -> str:
+    """Per-sentence speech log: which engine and voice spoke it (and which failed first), and where it sits."""
+    sentences = [
+        {
+            "line": item.line_index, "speaker": item.speaker, "text": item.written,
+            "start_s": round(timing.start_s, 3), "end_s": round(timing.end_s, 3), **item.speech_log,
+        }
+        for item, timing in zip(spoken, timings, strict=True)
+    ]
+    return json.dumps({"sentences": sentences}, ensure_ascii=False, indent=2) + "\n"
 
 
 SPEAKER_NAMES = {"presenter": "Người dẫn", "expert": "Chuyên gia pháp lý", "citizen": "Người dân"}

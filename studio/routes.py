@@ -5,19 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from assets import service as assets_service
-from auth import CurrentUser, Editor, Maker, Staff
+from auth import CurrentUser, Editor, Maker, Reviewer, Staff
 from db import SessionDep, session_scope
 from errors import Invalid
 from settings import get_settings
-from studio import jobs, service
-from studio.models import Production, RenderJob
+from studio import jobs, service, workflow
+from studio.models import Document, Production, RenderJob
 from studio.schemas import (
     AuditOut,
     DocumentIn,
@@ -40,38 +40,44 @@ import worker
 router = APIRouter(prefix="/api", tags=["studio"])
 
 
-def _document_out(doc) -> DocumentOut:  # type: ignore[no-untyped-def]
-    out = DocumentOut.model_validate(doc, from_attributes=True)
-    out.provisions = service.provision_tree(doc)  # type: ignore[assignment]
-    return out
+def _document_out(doc: Document) -> DocumentOut:
+    """API form of a document; the provision tree is validated like every other field."""
+    fields = {name: getattr(doc, name) for name in DocumentOut.model_fields if name != "provisions"}
+    return DocumentOut.model_validate({**fields, "provisions": service.provision_tree(doc)})
+
+
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 @router.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
 async def create_document(request: Request, session: SessionDep, user: Editor) -> DocumentOut:
-    """Store a legal text: JSON {text, title?} or a multipart file (.txt .docx .pdf .html)."""
-    settings = get_settings()
+    """Store a legal text: JSON {text, title?} or a multipart file (.txt .docx .pdf .html) or text field."""
+    limit = get_settings().max_upload_bytes
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_part_size=settings.max_upload_bytes + 1)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise Invalid("Thiếu trường 'file' trong biểu mẫu tải lên (missing file field)")
-        data = await upload.read()
-        text = service.ingest_upload(
-            data, filename=upload.filename, content_type=upload.content_type, max_bytes=settings.max_upload_bytes
-        )
-        title = form.get("title")
-        doc = service.create_document(
-            session, text=text, user=user, title=title if isinstance(title, str) else None, filename=upload.filename
-        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD_BYTES:
+        raise service.too_large(int(declared), limit)  # refused before the body is read
+    filename = None
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form(max_part_size=limit + 1)
+        upload, pasted, title = form.get("file"), form.get("text"), form.get("title")
+        if upload is not None and not isinstance(upload, str):
+            filename = upload.filename
+            data = await upload.read(limit + 1)  # one byte over is enough to refuse it
+            text = service.ingest_upload(data, filename=filename, content_type=upload.content_type, max_bytes=limit)
+        elif isinstance(pasted, str):
+            text = service.pasted_text(pasted, max_bytes=limit)
+        else:
+            raise Invalid("Thiếu trường 'file' hoặc 'text' trong biểu mẫu tải lên (missing file or text field)")
+        title = title if isinstance(title, str) and title.strip() else None
     else:
         try:
             body = DocumentIn.model_validate_json(await request.body())
-        except ValueError as exc:
-            raise Invalid(f"Nội dung JSON không hợp lệ: {exc}") from exc
-        if len(body.text.encode()) > settings.max_upload_bytes:
-            raise Invalid(f"Văn bản vượt quá {settings.max_upload_bytes} byte (text too large)")
-        doc = service.create_document(session, text=body.text, user=user, title=body.title)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
+            raise Invalid(f"Nội dung JSON không hợp lệ (invalid JSON body): {problems}") from exc
+        text, title = service.pasted_text(body.text, max_bytes=limit), body.title
+    doc = service.create_document(session, text=text, user=user, title=title, filename=filename)
     session.commit()
     return _document_out(doc)
 
@@ -83,7 +89,7 @@ def get_document(document_id: int, session: SessionDep, user: CurrentUser) -> Do
 
 
 @router.post("/documents/{document_id}/status", response_model=DocumentOut)
-def set_document_status(document_id: int, body: DocumentStatusIn, session: SessionDep, user: Staff) -> DocumentOut:
+def set_document_status(document_id: int, body: DocumentStatusIn, session: SessionDep, user: Reviewer) -> DocumentOut:
     """Change a document's legal status; repealing withdraws what was made from it."""
     doc = service.get_document(session, document_id)
     service.set_document_status(session, doc=doc, status=body.status)
@@ -125,12 +131,13 @@ def production_out(session: Session, production: Production, notes: list[str] | 
     """API form of a production with current script, outputs and audit trail."""
     return ProductionOut(
         id=production.id, document_id=production.document_id, format=production.format, title=production.title,
-        status=production.status, channel=production.channel_slug, part=production.part, parts=production.parts,
+        status=production.status, source_repealed=production.source_repealed,
+        channel=production.channel_slug, part=production.part, parts=production.parts,
         current_version=production.current_version,
         script=service.script_version(session, production).lines,
         notes=notes or [],
         outputs=[output_out(o) for o in jobs.outputs_of(session, production)],
-        audit=[AuditOut.model_validate(e) for e in service.audit(session, production)],
+        audit=[AuditOut.model_validate(e) for e in workflow.audit(session, production)],
         siblings=siblings or [],
     )
 
@@ -174,7 +181,7 @@ def put_script(production_id: int, body: ScriptIn, session: SessionDep, user: Ed
 def post_transition(production_id: int, body: TransitionIn, session: SessionDep, user: CurrentUser) -> ProductionOut:
     """Move a production through the co-production workflow."""
     production = service.get_production(session, production_id)
-    service.transition(session, production=production, action=body.action, user=user, comment=body.comment)
+    workflow.transition(session, production=production, action=body.action, user=user, comment=body.comment)
     session.commit()
     return production_out(session, production)
 

@@ -178,6 +178,7 @@ class ProductionOut(BaseModel):
     format: str
     title: str
     status: str
+    source_repealed: bool = False
     channel: str | None
     part: int | None
     parts: int | None

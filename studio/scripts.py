@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-# Espeak reads Vietnamese at roughly this many syllables (words) per second at rate 165;
-# used only to plan loudspeaker parts before anything is rendered.
-WORDS_PER_SECOND = 2.9
+from studio import speech
+
+# espeak reads the spoken form (numbers and citations written out) at about 3.8 syllables a second at
+# rate 165 (measured on the sample law); planning uses a slightly slower reader, so plans err long.
+SPOKEN_WORDS_PER_SECOND = 3.6
+SENTENCE_PAUSE_S = 0.25  # the pipeline's pause between sentences of one line
+JINGLES_S = 6.5  # bundled intro (3.6 s) and outro (2.6 s) jingles, rounded up
 LOUDSPEAKER_MAX_S = 180.0
-VIDEO_MAX_WORDS = 190
+LOUDSPEAKER_PLAN_S = LOUDSPEAKER_MAX_S - 15.0  # room for an engine that reads slower than planned
+VIDEO_MIN_S, VIDEO_MAX_S = 60.0, 90.0
+VIDEO_TARGET_S = 82.0  # planned length of a sketch, inside 60-90 s with room for a slower reader
 
 
 @dataclass(frozen=True)
@@ -63,11 +69,14 @@ class Draft:
     notes: list[str] = field(default_factory=list)
 
 
-def estimate_seconds(lines: Sequence[Line]) -> float:
-    """Rough spoken length of lines, for planning before rendering."""
-    words = sum(len(line.text.split()) for line in lines)
-    pauses = sum(line.pause_ms for line in lines) / 1000
-    return words / WORDS_PER_SECOND + pauses
+def estimate_seconds(lines: Sequence[Line], *, jingles: bool = False) -> float:
+    """Planned spoken length of lines (from their spoken form), with the jingles if asked."""
+    seconds = JINGLES_S if jingles else 0.0
+    for line in lines:
+        sentences = [speech.normalize(sentence).text for sentence in speech.split_sentences(line.text)]
+        words = sum(len(sentence.split()) for sentence in sentences if sentence.strip())
+        seconds += words / SPOKEN_WORDS_PER_SECOND + max(0, len(sentences) - 1) * SENTENCE_PAUSE_S + line.pause_ms / 1000
+    return seconds
 
 
 def _doc_name(doc: DocumentInfo) -> str:
@@ -117,7 +126,7 @@ def radio_script(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> Draf
         )
     )
     notes = []
-    estimate = estimate_seconds(lines)
+    estimate = estimate_seconds(lines, jingles=True)
     if estimate < 300:
         notes.append(f"Dự kiến {estimate / 60:.1f} phút, ngắn hơn 5 phút của chuyên mục: có thể chọn thêm điều khoản.")
     if estimate > 900:
@@ -125,57 +134,84 @@ def radio_script(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> Draf
     return Draft(lines, notes)
 
 
+def _bulletin(doc: DocumentInfo, provisions: Sequence[ProvisionText], part: str) -> list[Line]:
+    return [
+        Line("presenter", f"Bản tin pháp luật.{part} Sau đây là nội dung {_doc_name(doc)}.", 500, role="intro"),
+        *_provision_lines(provisions),
+        Line("presenter", "Đề nghị bà con nhân dân nghiêm chỉnh thực hiện. Bản tin đến đây là hết.", 300, role="outro"),
+    ]
+
+
 def loudspeaker_parts(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> list[Draft]:
-    """Bulletins of at most 3 minutes each; numbered parts when the provisions need more."""
-    groups: list[list[ProvisionText]] = [[]]
-    budget = LOUDSPEAKER_MAX_S - 25.0  # greeting and closing lines
+    """Bulletins of at most 3 minutes each; numbered parts when the provisions need more.
+
+    A part is planned whole (jingles, greeting, provisions, closing) against LOUDSPEAKER_PLAN_S;
+    a single provision that cannot fit is refused with the reason.
+    """
+    def planned(group: Sequence[ProvisionText]) -> float:
+        return estimate_seconds(_bulletin(doc, group, " Phần 9/9."), jingles=True)
+
+    groups: list[list[ProvisionText]] = []
     for prov in provisions:
-        trial = groups[-1] + [prov]
-        if groups[-1] and estimate_seconds(_provision_lines(trial)) > budget:
-            groups.append([prov])
-        else:
-            groups[-1] = trial
-        if estimate_seconds(_provision_lines([prov])) > budget:
+        alone = planned([prov])
+        if alone > LOUDSPEAKER_PLAN_S:
             raise ValueError(
-                f"{prov.label} dài khoảng {estimate_seconds(_provision_lines([prov])):.0f} giây, "
-                "vượt giới hạn 3 phút của một bản tin loa; hãy chọn các khoản của điều này thay vì cả điều."
+                f"{prov.label} đọc mất khoảng {alone:.0f} giây, vượt giới hạn 3 phút của một bản tin loa; "
+                "hãy chọn các khoản của điều này thay vì cả điều (provision too long for one bulletin)."
             )
+        if groups and planned(groups[-1] + [prov]) <= LOUDSPEAKER_PLAN_S:
+            groups[-1].append(prov)
+        else:
+            groups.append([prov])
     total = len(groups)
     drafts = []
     for index, group in enumerate(groups, start=1):
         part = f" Phần {index}/{total}." if total > 1 else ""
-        lines = [
-            Line("presenter", f"Bản tin pháp luật.{part} Sau đây là nội dung {_doc_name(doc)}.", 500, role="intro"),
-            *_provision_lines(group),
-            Line("presenter", "Đề nghị bà con nhân dân nghiêm chỉnh thực hiện. Bản tin đến đây là hết.", 300, role="outro"),
-        ]
-        drafts.append(Draft(lines, [f"Phần {index}/{total}"] if total > 1 else []))
+        drafts.append(Draft(_bulletin(doc, group, part), [f"Phần {index}/{total}"] if total > 1 else []))
     return drafts
 
 
-def video_script(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> Draft:
-    """A 60-90 s sketch: a citizen asks, a legal expert answers, the presenter frames it."""
+def _clipped(body: str, fits: Callable[[str], bool]) -> str | None:
+    """The longest start of body (cut after a clause where possible) for which fits() holds; None if under 12 words."""
+    words = body.split()
+    if fits(body):
+        return body
+    low, high = 0, len(words)
+    while low < high:  # most words that fit
+        mid = (low + high + 1) // 2
+        if fits(" ".join(words[:mid]) + "."):
+            low = mid
+        else:
+            high = mid - 1
+    if low < 12:
+        return None
+    cut = max((i + 1 for i in range(low // 2, low) if words[i][-1] in ";:.,"), default=low)
+    return " ".join(words[:cut]).rstrip(",;:") + "."
+
+
+def video_script(doc: DocumentInfo, provisions: Sequence[ProvisionText], *, target_s: float = VIDEO_TARGET_S) -> Draft:
+    """A 60-90 s sketch: a citizen asks, a legal expert answers (two voices), the presenter frames it."""
     name = _doc_name(doc)
-    lines = [
-        Line("presenter", f"Tiểu phẩm pháp luật: {doc.title.rstrip('.')}.", 500, role="title"),
-    ]
-    words = 0
+    title = Line("presenter", f"Tiểu phẩm pháp luật: {doc.title.rstrip('.')}.", 500, role="title")
+    outro = Line("presenter", "Hãy tìm hiểu và thực hiện đúng quy định của pháp luật.", 300, role="outro")
+    lines = [title]
     for prov in provisions:
         heading = prov.heading or prov.label
-        question = f"Thưa luật sư, {heading[:1].lower() + heading[1:]} được quy định thế nào?"
-        body = prov.body.strip() or heading
-        answer_words = body.split()
-        remaining = VIDEO_MAX_WORDS - words - len(question.split())
-        if remaining < 25:
+        question = Line("citizen", f"Thưa luật sư, {heading[:1].lower() + heading[1:]} được quy định thế nào?", 300, prov.id, "question")
+
+        def answer(text: str, prov: ProvisionText = prov) -> Line:
+            return Line("expert", f"Theo {prov.label} {name}: {text}", 500, prov.id, "answer")
+
+        def fits(text: str, question: Line = question, answer=answer) -> bool:  # type: ignore[no-untyped-def]
+            return estimate_seconds([*lines, question, answer(text), outro], jingles=True) <= target_s
+
+        body = _clipped(prov.body.strip() or heading, fits)
+        if body is None:
             break
-        if len(answer_words) > remaining:
-            body = " ".join(answer_words[:remaining]).rstrip(",;") + "."
-        lines.append(Line("citizen", question, 300, prov.id, "question"))
-        lines.append(Line("expert", f"Theo {prov.label} {name}: {body}", 500, prov.id, "answer"))
-        words += len(question.split()) + len(body.split())
-    lines.append(Line("presenter", "Hãy tìm hiểu và thực hiện đúng quy định của pháp luật.", 300, role="outro"))
+        lines += [question, answer(body)]
+    lines.append(outro)
     notes = []
-    estimate = estimate_seconds(lines)
-    if not 60 <= estimate <= 90:
-        notes.append(f"Dự kiến {estimate:.0f} giây; tiểu phẩm nên dài 60-90 giây.")
+    estimate = estimate_seconds(lines, jingles=True)
+    if not VIDEO_MIN_S <= estimate <= VIDEO_MAX_S:
+        notes.append(f"Dự kiến {estimate:.0f} giây; tiểu phẩm nên dài {VIDEO_MIN_S:.0f}-{VIDEO_MAX_S:.0f} giây.")
     return Draft(lines, notes)

@@ -5,18 +5,17 @@ Functions flush but never commit; the request or task commits at its edge.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auth import Role, User
-from db import utcnow
-from errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, Unsupported
+from auth import User
+from errors import Conflict, Invalid, NotFound, TooLarge, Unsupported
 from studio import legal, scripts, speech
 from studio.models import (
-    AuditEvent,
     Document,
     DocumentStatus,
     LexiconEntry,
@@ -40,7 +39,7 @@ def on_off_air(listener: OffAirListener) -> OffAirListener:
     return listener
 
 
-def _notify_off_air(session: Session, production_ids: Sequence[int]) -> None:
+def notify_off_air(session: Session, production_ids: Sequence[int]) -> None:
     for listener in _off_air_listeners:
         listener(session, production_ids)
 
@@ -56,6 +55,21 @@ def ingest_upload(data: bytes, *, filename: str | None, content_type: str | None
         raise _ERROR_BY_CODE.get(exc.code, Invalid)(str(exc)) from exc
 
 
+def too_large(size: int, max_bytes: int) -> TooLarge:
+    """413 for input over the upload limit."""
+    return TooLarge(str(legal.too_large(size, max_bytes)))
+
+
+def pasted_text(text: str, *, max_bytes: int) -> str:
+    """Pasted text after the same size and emptiness checks as an uploaded file."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise too_large(size, max_bytes)
+    if not text.strip():
+        raise Invalid("Văn bản rỗng (empty document)")
+    return text
+
+
 def create_document(
     session: Session, *, text: str, user: User | None, title: str | None = None, filename: str | None = None
 ) -> Document:
@@ -67,10 +81,10 @@ def create_document(
     meta = parsed.meta
     doc = Document(
         title=(title or meta.title or _first_line(parsed.text))[:500],
-        doc_type=meta.doc_type,
-        number=meta.number,
-        issuer=meta.issuer,
-        place=meta.place,
+        doc_type=_clip(meta.doc_type, 60),
+        number=_clip(meta.number, 80),
+        issuer=_clip(meta.issuer, 300),
+        place=_clip(meta.place, 120),
         issued_on=meta.issued_on,
         effective_on=meta.effective_on,
         legal_bases=list(meta.legal_bases),
@@ -85,6 +99,11 @@ def create_document(
         position = _add_provision(session, doc.id, None, root, position)
     session.flush()
     return doc
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    """A header field cut to its column (PostgreSQL refuses longer strings; SQLite would keep them)."""
+    return value[:length] if value else value
 
 
 def _first_line(text: str) -> str:
@@ -135,16 +154,25 @@ def provision_tree(doc: Document) -> list[dict[str, object]]:
 
 
 def set_document_status(session: Session, *, doc: Document, status: str) -> list[int]:
-    """Change a document's legal status; repeal marks and withdraws every production made from it."""
-    doc.status = DocumentStatus(status).value
+    """Change a document's legal status; repeal marks and withdraws every production made from it.
+
+    Returns the ids of the productions whose mark changed. Undoing a repeal (a status set by
+    mistake) lifts the marks, so they can be published again; withdrawn airings stay withdrawn.
+    """
+    new_status = DocumentStatus(status).value
+    was_repealed = doc.status == DocumentStatus.repealed
+    doc.status = new_status
+    repealed = new_status == DocumentStatus.repealed
     affected: list[int] = []
-    if doc.status == DocumentStatus.repealed:
+    if repealed or was_repealed:
         productions = session.scalars(select(Production).where(Production.document_id == doc.id)).all()
         for production in productions:
-            production.source_repealed = True
-            affected.append(production.id)
-        _notify_off_air(session, affected)
+            if production.source_repealed != repealed:
+                production.source_repealed = repealed
+                affected.append(production.id)
     session.flush()
+    if repealed and affected:
+        notify_off_air(session, affected)
     return affected
 
 
@@ -162,14 +190,17 @@ def list_lexicon(session: Session) -> list[LexiconEntry]:
 
 
 def upsert_lexicon(session: Session, *, term: str, spoken: str, note: str | None, user: User) -> LexiconEntry:
-    """Add or replace the spoken form of a term."""
-    term = term.strip()
+    """Add or replace the spoken form of a term (both NFC, so a term typed either way is one entry)."""
+    term = unicodedata.normalize("NFC", term.strip())
+    spoken = unicodedata.normalize("NFC", " ".join(spoken.split()))
+    if not term or not spoken or any(c.isspace() for c in term if c not in " "):
+        raise Invalid("Mục từ và cách đọc không được để trống hoặc chứa xuống dòng (term and spoken form are required)")
     row = session.scalar(select(LexiconEntry).where(LexiconEntry.term == term))
     if row is None:
-        row = LexiconEntry(term=term, spoken=spoken.strip(), note=note, created_by_id=user.id)
+        row = LexiconEntry(term=term, spoken=spoken, note=note, created_by_id=user.id)
         session.add(row)
     else:
-        row.spoken, row.note = spoken.strip(), note
+        row.spoken, row.note = spoken, note
     session.flush()
     return row
 
@@ -272,6 +303,8 @@ def create_production(
         )
         session.add(production)
         session.flush()
+        if len(drafts) > 1:
+            production.series_id = made[0].id if made else production.id
         session.add(
             ScriptVersion(
                 production_id=production.id, version=1, lines=[line.as_dict() for line in draft.lines], created_by_id=user.id
@@ -335,79 +368,3 @@ def spoken_lines(session: Session, production: Production, version: int | None =
 def flag_dict(flag: speech.Flag) -> dict[str, object]:
     """JSON form of a normalisation flag."""
     return {"token": flag.token, "start": flag.start, "end": flag.end, "reason": flag.reason}
-
-
-# --- workflow --------------------------------------------------------------------------------
-
-S = ProductionStatus
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Where an action may start, where it leads, and who may take it."""
-
-    sources: frozenset[str]
-    target: str
-    roles: frozenset[str]
-
-
-RULES: dict[str, Rule] = {
-    "submit": Rule(frozenset({S.draft, S.changes_requested}), S.in_review, frozenset({Role.editor})),
-    "request_changes": Rule(
-        frozenset({S.in_review, S.legally_approved}), S.changes_requested, frozenset({Role.legal_reviewer, Role.producer})
-    ),
-    "approve_legal": Rule(frozenset({S.in_review}), S.legally_approved, frozenset({Role.legal_reviewer})),
-    "approve": Rule(frozenset({S.legally_approved}), S.approved, frozenset({Role.producer})),
-    "publish": Rule(frozenset({S.approved}), S.published, frozenset({Role.producer, Role.scheduler})),
-    "withdraw": Rule(
-        frozenset({S.in_review, S.legally_approved, S.approved, S.published}),
-        S.withdrawn,
-        frozenset({Role.producer, Role.legal_reviewer}),
-    ),
-}
-
-
-def transition(session: Session, *, production: Production, action: str, user: User, comment: str | None = None) -> AuditEvent:
-    """Apply a workflow action, enforcing roles and four eyes, and record it as an audit event."""
-    rule = RULES.get(action)
-    if rule is None:
-        raise Invalid(f"Thao tác '{action}' không tồn tại; dùng một trong: {', '.join(RULES)}")
-    if user.role != Role.admin and user.role not in rule.roles:
-        raise Forbidden(f"Vai trò '{user.role}' không được '{action}'; cần: {', '.join(sorted(rule.roles))}")
-    if production.status not in rule.sources:
-        raise Conflict(
-            f"Không thể '{action}' khi sản phẩm đang ở trạng thái '{production.status}' "
-            f"(cần: {', '.join(sorted(rule.sources))})"
-        )
-    if action == "approve_legal" and production.author_id == user.id:
-        raise Forbidden("Nguyên tắc bốn mắt: người thẩm định pháp lý không được là tác giả kịch bản (four eyes)")
-    if action == "publish" and production.source_repealed:
-        raise Conflict("Văn bản nguồn đã bị bãi bỏ; không thể phát hành (source document repealed)")
-    event = AuditEvent(
-        production_id=production.id,
-        action=action,
-        from_status=production.status,
-        to_status=rule.target,
-        actor_id=user.id,
-        actor_name=user.name,
-        comment=comment,
-        script_version=production.current_version,
-    )
-    production.status = rule.target
-    now = utcnow()
-    if action == "approve":
-        production.approved_at = now
-    if action == "publish":
-        production.published_at = now
-    session.add(event)
-    session.flush()
-    if action == "withdraw":
-        _notify_off_air(session, [production.id])
-    return event
-
-
-def audit(session: Session, production: Production) -> list[AuditEvent]:
-    """A production's audit trail, oldest first."""
-    return list(
-        session.scalars(select(AuditEvent).where(AuditEvent.production_id == production.id).order_by(AuditEvent.id))
-    )

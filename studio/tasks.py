@@ -14,7 +14,7 @@ from celery.exceptions import Retry
 
 from db import session_scope
 from settings import get_settings
-from studio import jobs, pipeline, service
+from studio import jobs, pipeline, scripts, service
 from studio.render._ffmpeg import Cancelled, FFmpegError
 from studio.tts import EngineError, PhraseCache, build_engines
 
@@ -24,33 +24,43 @@ PROGRESS_EVERY_S = 0.4
 
 
 class _JobReporter:
-    """Writes progress and heartbeats at most every PROGRESS_EVERY_S and reads cancel requests."""
+    """Persists progress, stage and heartbeats at most every PROGRESS_EVERY_S, and reads cancel requests.
+
+    The pipeline asks cancel() far more often than it reports progress; every database round trip
+    carries the latest progress, so frequent cancel checks never starve the progress the API shows.
+    """
 
     def __init__(self, job_id: int):
         self.job_id = job_id
         self.cancelled = False
         self._last = 0.0
+        self._stage: str | None = None
+        self._pending: tuple[float, str] | None = None
         self._lock = threading.Lock()
 
     def progress(self, fraction: float, stage: str) -> None:
-        now = time.monotonic()
         with self._lock:
-            if now - self._last < PROGRESS_EVERY_S and fraction < 1.0:
-                return
-            self._last = now
-        with session_scope() as session:
-            self.cancelled = jobs.record_progress(session, job_id=self.job_id, progress=fraction, stage=stage)
+            self._pending = (fraction, stage)
+            due = stage != self._stage or fraction >= 1.0 or time.monotonic() - self._last >= PROGRESS_EVERY_S
+        if due:
+            self._write()
 
     def cancel(self) -> bool:
-        now = time.monotonic()
         with self._lock:
-            due = now - self._last >= PROGRESS_EVERY_S
-            if due:
-                self._last = now
+            due = time.monotonic() - self._last >= PROGRESS_EVERY_S
         if due:
-            with session_scope() as session:
-                self.cancelled = jobs.record_progress(session, job_id=self.job_id)
+            self._write()
         return self.cancelled
+
+    def _write(self) -> None:
+        with self._lock:
+            self._last = time.monotonic()
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                self._stage = pending[1]
+        fraction, stage = pending if pending is not None else (None, None)
+        with session_scope() as session:
+            self.cancelled = jobs.record_progress(session, job_id=self.job_id, progress=fraction, stage=stage)
 
 
 def slugify(text: str) -> str:
@@ -79,6 +89,7 @@ def _spec(job_id: int) -> tuple[pipeline.RenderSpec, str]:
             branding_right=settings.org_media,
             logo_left=settings.logo_legal,
             logo_right=settings.logo_media,
+            max_duration_s=scripts.LOUDSPEAKER_MAX_S if production.format == "loudspeaker" else None,
         )
         return spec, slugify(production.title)
 
@@ -90,7 +101,11 @@ def render_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
     with session_scope() as session:
         if not jobs.claim(session, job_id=job_id, stale_after_s=settings.job_stale_after_s):
             return "skipped"
-        work_dir = jobs.work_dir_for(jobs.get_job(session, job_id))
+        job = jobs.get_job(session, job_id)
+        work_dir = jobs.work_dir_for(job)
+        leftovers = jobs.earlier_work_dirs(job)
+    for path in leftovers:  # an attempt whose worker was killed never cleaned up after itself
+        shutil.rmtree(path, ignore_errors=True)
     reporter = _JobReporter(job_id)
     report = pipeline.Report(progress=reporter.progress, cancel=reporter.cancel)
     try:
@@ -112,6 +127,8 @@ def render_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
         with session_scope() as session:
             jobs.mark_cancelled(session, job=jobs.get_job(session, job_id))
         return "cancelled"
+    except pipeline.BadScript as exc:
+        return _retry_or_fail(self, job_id, exc, transient=False)
     except (EngineError, FFmpegError, OSError) as exc:
         transient = getattr(exc, "transient", not isinstance(exc, FFmpegError))
         return _retry_or_fail(self, job_id, exc, transient)
@@ -125,18 +142,21 @@ def render_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
 
 def _retry_or_fail(task, job_id: int, exc: Exception, transient: bool) -> str:  # type: ignore[no-untyped-def]
     message = f"{type(exc).__name__}: {exc}"
+    countdown = 2 ** task.request.retries
     with session_scope() as session:
         job = jobs.get_job(session, job_id)
         if transient and task.request.retries < MAX_RETRIES:
-            jobs.mark_retrying(session, job=job, error=message)
+            jobs.mark_retrying(session, job=job, error=message, countdown_s=countdown)
         else:
             jobs.fail(session, job=job, error=_actionable(exc))
             return "failed"
-    log.warning("render job %s: transient error, retrying: %s", job_id, message)
-    raise task.retry(exc=exc, countdown=2 ** task.request.retries)
+    log.warning("render job %s: transient error, retrying in %d s: %s", job_id, countdown, message)
+    raise task.retry(exc=exc, countdown=countdown)
 
 
 def _actionable(exc: Exception) -> str:
+    if isinstance(exc, pipeline.BadScript):
+        return str(exc)
     if isinstance(exc, EngineError):
         return f"Không tổng hợp được giọng đọc: {exc}. Kiểm tra LAWCAST_TTS_ENGINES hoặc kết nối mạng."
     if isinstance(exc, FFmpegError):
@@ -146,11 +166,15 @@ def _actionable(exc: Exception) -> str:
 
 @shared_task(name="studio.requeue_stale_jobs")
 def requeue_stale_jobs() -> int:
-    """Re-send running jobs whose worker died (no heartbeat), so no job is lost."""
+    """Re-send jobs whose message was lost: running without heartbeat, or queued and never claimed."""
     settings = get_settings()
     with session_scope() as session:
-        stale = [(job.id, job.queue) for job in jobs.stale_jobs(session, stale_after_s=settings.job_stale_after_s)]
-    for job_id, queue in stale:
-        log.warning("render job %s lost its worker; sending it again", job_id)
+        due = jobs.lost_jobs(session, stale_after_s=settings.job_stale_after_s, resend_after_s=settings.resend_after_s)
+        lost = [(job.id, job.queue, job.status) for job in due]
+        for job in due:
+            jobs.mark_sent(session, job=job)
+    # Sent after the commit: a send that fails now is found again by the next round.
+    for job_id, queue, status in lost:
+        log.warning("render job %s (%s) lost its message or its worker; sending it again", job_id, status)
         render_job.apply_async(args=[job_id], queue=queue)
-    return len(stale)
+    return len(lost)

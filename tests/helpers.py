@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -30,3 +32,23 @@ def decode_pcm(path: Path, *, rate: int = 48000, channels: int = 2):  # type: ig
         check=True, capture_output=True,
     ).stdout
     return np.frombuffer(raw, dtype="<f4").reshape(-1, channels)
+
+
+@contextmanager
+def counted() -> Iterator[list[str]]:
+    """SQL statements this process sends to the database while the block runs."""
+    from sqlalchemy import event
+
+    from db import get_engine
+
+    statements: list[str] = []
+    engine = get_engine()
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 18:17:32.180118
+Create Date: 2026-12-01 20:22:09.775868
 """
 
 from __future__ import annotations
@@ -76,6 +76,13 @@ def upgrade() -> None:
     with op.batch_alter_table('media_files', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_media_files_sha256'), ['sha256'], unique=False)
 
+    op.create_table('plans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('start', db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('end', db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plans'))
+    )
     op.create_table('slots',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -167,8 +174,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('slot_id', 'start', name=op.f('uq_occurrences_slot_id'))
     )
     with op.batch_alter_table('occurrences', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_occurrences_slot_id'), ['slot_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_occurrences_start'), ['start'], unique=False)
+        batch_op.create_index('ix_occurrences_target_start', ['target_kind', 'target_id', 'start'], unique=False)
 
     op.create_table('stations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -186,6 +193,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('stations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stations_area_id'), ['area_id'], unique=False)
+
+    op.create_table('occurrence_plans',
+    sa.Column('occurrence_id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['occurrence_id'], ['occurrences.id'], name=op.f('fk_occurrence_plans_occurrence_id_occurrences'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_occurrence_plans_plan_id_plans'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('occurrence_id', 'plan_id', name=op.f('pk_occurrence_plans'))
+    )
+    with op.batch_alter_table('occurrence_plans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_occurrence_plans_plan_id'), ['plan_id'], unique=False)
 
     op.create_table('play_reports',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -217,6 +234,7 @@ def upgrade() -> None:
     sa.Column('channel_slug', sa.String(length=80), nullable=True),
     sa.Column('part', sa.Integer(), nullable=True),
     sa.Column('parts', sa.Integer(), nullable=True),
+    sa.Column('series_id', sa.Integer(), nullable=True),
     sa.Column('season', sa.Integer(), nullable=True),
     sa.Column('episode', sa.Integer(), nullable=True),
     sa.Column('source_repealed', sa.Boolean(), nullable=False),
@@ -233,6 +251,7 @@ def upgrade() -> None:
     with op.batch_alter_table('productions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_productions_channel_slug'), ['channel_slug'], unique=False)
         batch_op.create_index(batch_op.f('ix_productions_document_id'), ['document_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_productions_series_id'), ['series_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_productions_status'), ['status'], unique=False)
 
     op.create_table('provisions',
@@ -290,6 +309,8 @@ def upgrade() -> None:
     sa.Column('started_at', db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('heartbeat_at', db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sends', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_render_jobs_created_by_id_users')),
     sa.ForeignKeyConstraint(['production_id'], ['productions.id'], name=op.f('fk_render_jobs_production_id_productions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_render_jobs'))
@@ -336,10 +357,9 @@ def upgrade() -> None:
 
     op.create_table('airings',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('occurrence_id', sa.Integer(), nullable=True),
-    sa.Column('slot_id', sa.Integer(), nullable=True),
-    sa.Column('target_kind', sa.String(length=10), nullable=False),
-    sa.Column('target_id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=True),
+    sa.Column('target_kind', sa.String(length=10), nullable=True),
+    sa.Column('target_id', sa.Integer(), nullable=True),
     sa.Column('production_id', sa.Integer(), nullable=False),
     sa.Column('output_id', sa.Integer(), nullable=False),
     sa.Column('start', db.UTCDateTime(timezone=True), nullable=False),
@@ -350,28 +370,32 @@ def upgrade() -> None:
     sa.Column('pinned', sa.Boolean(), nullable=False),
     sa.Column('created_at', db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['occurrence_id'], ['occurrences.id'], name=op.f('fk_airings_occurrence_id_occurrences'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['output_id'], ['outputs.id'], name=op.f('fk_airings_output_id_outputs')),
+    sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_airings_plan_id_plans'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['production_id'], ['productions.id'], name=op.f('fk_airings_production_id_productions')),
-    sa.ForeignKeyConstraint(['slot_id'], ['slots.id'], name=op.f('fk_airings_slot_id_slots'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_airings'))
     )
     with op.batch_alter_table('airings', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_airings_occurrence_id'), ['occurrence_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_airings_plan_id'), ['plan_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_airings_production_id'), ['production_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_airings_status'), ['status'], unique=False)
         batch_op.create_index('ix_airings_target_start', ['target_kind', 'target_id', 'start'], unique=False)
 
     # ### end Alembic commands ###
+    if op.get_bind().dialect.name == "postgresql":
+        # Overlapping occurrences on one target are refused by the database itself (SQLite: the service checks).
+        op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        op.execute(
+            "ALTER TABLE occurrences ADD CONSTRAINT ex_occurrences_target_overlap EXCLUDE USING gist "
+            '(target_id WITH =, target_kind WITH =, tstzrange(start, "end") WITH &&) WHERE (NOT cancelled)'
+        )
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('airings', schema=None) as batch_op:
         batch_op.drop_index('ix_airings_target_start')
-        batch_op.drop_index(batch_op.f('ix_airings_status'))
         batch_op.drop_index(batch_op.f('ix_airings_production_id'))
-        batch_op.drop_index(batch_op.f('ix_airings_occurrence_id'))
+        batch_op.drop_index(batch_op.f('ix_airings_plan_id'))
 
     op.drop_table('airings')
     with op.batch_alter_table('outputs', schema=None) as batch_op:
@@ -396,6 +420,7 @@ def downgrade() -> None:
     op.drop_table('provisions')
     with op.batch_alter_table('productions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_productions_status'))
+        batch_op.drop_index(batch_op.f('ix_productions_series_id'))
         batch_op.drop_index(batch_op.f('ix_productions_document_id'))
         batch_op.drop_index(batch_op.f('ix_productions_channel_slug'))
 
@@ -404,13 +429,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_play_reports_station_id'))
 
     op.drop_table('play_reports')
+    with op.batch_alter_table('occurrence_plans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_occurrence_plans_plan_id'))
+
+    op.drop_table('occurrence_plans')
     with op.batch_alter_table('stations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stations_area_id'))
 
     op.drop_table('stations')
     with op.batch_alter_table('occurrences', schema=None) as batch_op:
+        batch_op.drop_index('ix_occurrences_target_start')
         batch_op.drop_index(batch_op.f('ix_occurrences_start'))
-        batch_op.drop_index(batch_op.f('ix_occurrences_slot_id'))
 
     op.drop_table('occurrences')
     op.drop_table('lexicon_entries')
@@ -428,6 +457,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_slots_target')
 
     op.drop_table('slots')
+    op.drop_table('plans')
     with op.batch_alter_table('media_files', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_media_files_sha256'))
 

@@ -1,4 +1,4 @@
-"""The only place that builds ffmpeg command lines and filter graphs, plus the runner and log parsers.
+"""The only place that builds ffmpeg command lines and filter graphs (the runner and log parsers are in _ffmpeg_run).
 
 Builders are pure: they return the argument list that follows the ffmpeg executable (without the
 `-hide_banner -nostdin -y` prefix that `run` adds).
@@ -6,170 +6,23 @@ Builders are pure: they return the argument list that follows the ffmpeg executa
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import re
-import signal
-import subprocess
-import tempfile
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.render._ffmpeg_run import (  # noqa: F401 - the runner and parsers are used through this module
+    R128,
+    Cancelled,
+    FFmpegError,
+    ffmpeg_exe,
+    parse_ebur128,
+    parse_loudnorm_json,
+    parse_out_time,
+    run,
+)
+
 MIX_RATE = 48000
-POLL_S = 0.1
-
-
-class FFmpegError(RuntimeError):
-    """ffmpeg failed; `stderr` holds the tail of its log."""
-
-    def __init__(self, message: str, stderr: str = ""):
-        super().__init__(f"{message}\n{stderr}" if stderr else message)
-        self.stderr = stderr
-
-
-class Cancelled(Exception):
-    """The caller asked the running step to stop."""
-
-
-def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary bundled with imageio-ffmpeg."""
-    import imageio_ffmpeg
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-# --- runner -----------------------------------------------------------------------------------
-
-def run(
-    args: list[str] | Sequence[str],
-    *,
-    cancel: Callable[[], bool] | None = None,
-    on_progress: Callable[[float], None] | None = None,
-    total_s: float | None = None,
-    timeout_s: float | None = None,
-) -> str:
-    """Run ffmpeg with `args`; return its log, raise FFmpegError on failure, Cancelled when asked to stop."""
-    args = list(args)
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y"]
-    if on_progress is not None and "-progress" not in args:
-        command += ["-progress", "pipe:1", "-nostats"]
-    command += args
-    with tempfile.TemporaryFile() as log:
-        # Own process group, so a cancel also stops anything ffmpeg might spawn.
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
-        latest: list[float] = []
-        reader = threading.Thread(target=_pump_progress, args=(proc.stdout, latest), daemon=True)
-        reader.start()
-        try:
-            _supervise(proc, cancel, timeout_s, lambda: _report(latest, on_progress, total_s))
-        finally:
-            if proc.poll() is None:
-                _kill(proc)
-            reader.join(timeout=5)
-        _report(latest, on_progress, total_s)
-        log.seek(0)
-        text = log.read().decode("utf-8", "replace")
-    if proc.returncode != 0:
-        raise FFmpegError(f"ffmpeg exited with {proc.returncode}", _tail(text))
-    return text
-
-
-def _supervise(proc: subprocess.Popen[bytes], cancel: Callable[[], bool] | None, timeout_s: float | None, tick: Callable[[], None]) -> None:
-    started = time.monotonic()
-    while True:
-        try:
-            proc.wait(timeout=POLL_S)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-        if cancel is not None and cancel():
-            _kill(proc)
-            raise Cancelled("ffmpeg cancelled")
-        if timeout_s is not None and time.monotonic() - started > timeout_s:
-            _kill(proc)
-            raise FFmpegError(f"ffmpeg timed out after {timeout_s:.0f} s")
-        tick()
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
-    proc.wait()
-
-
-def _pump_progress(stream, latest: list[float]) -> None:  # type: ignore[no-untyped-def]
-    for raw in stream:
-        line = raw.decode("utf-8", "replace").strip()
-        if line.startswith("out_time_us=") and line[12:].isdigit():
-            latest.append(int(line[12:]) / 1e6)
-
-
-def _report(latest: list[float], on_progress: Callable[[float], None] | None, total_s: float | None) -> None:
-    if latest and on_progress is not None and total_s:
-        on_progress(max(0.0, min(1.0, latest[-1] / total_s)))
-
-
-def _tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-# --- log parsers ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class R128:
-    """One ebur128 summary: integrated loudness, its gating threshold, LRA and peak (true or sample)."""
-
-    integrated: float
-    threshold: float
-    lra: float
-    peak: float | None
-
-
-_SUMMARY = re.compile(r"\[(?P<name>[\w@]+) @ [^\]]+\] Summary:(?P<body>.*?)(?=\n\[|\Z)", re.S)
-
-
-def parse_ebur128(log: str) -> dict[str, R128]:
-    """ebur128 summaries in an ffmpeg log, keyed by filter instance name (e.g. `ebur128@mix`)."""
-    found: dict[str, R128] = {}
-    for match in _SUMMARY.finditer(log):
-        body = match["body"]
-        found[match["name"]] = R128(
-            integrated=_number(r"I:\s+(\S+) LUFS", body),
-            threshold=_number(r"Integrated loudness:.*?Threshold:\s+(\S+) LUFS", body),
-            lra=_number(r"LRA:\s+(\S+) LU", body),
-            peak=_number(r"Peak:\s+(\S+) dBFS", body) if "Peak:" in body else None,
-        )
-    return found
-
-
-def parse_loudnorm_json(log: str) -> dict[str, str]:
-    """The JSON block loudnorm prints with print_format=json (the last one in the log)."""
-    blocks = re.findall(r"\{[^{}]*\"input_i\"[^{}]*\}", log)
-    if not blocks:
-        raise FFmpegError("no loudnorm measurement in the ffmpeg log", _tail(log))
-    return dict(json.loads(blocks[-1]))
-
-
-def parse_out_time(log: str) -> float | None:
-    """Last `time=` an ffmpeg run reported (decoded length when the output is `-f null`)."""
-    times = re.findall(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)", log)
-    if not times:
-        return None
-    hours, minutes, seconds = times[-1]
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-
-
-def _number(pattern: str, text: str) -> float:
-    match = re.search(pattern, text, re.S)
-    if not match:
-        raise FFmpegError(f"unexpected ebur128 summary (no match for {pattern!r})", text)
-    return float(match.group(1))
 
 
 # --- audio graphs -----------------------------------------------------------------------------
@@ -216,22 +69,40 @@ DUAL_MONO_DB = 10 * math.log10(2)  # BS.1770 loudness of mono x played as L=R=x,
 def _inputs(paths: Sequence[Path]) -> list[str]:
     args: list[str] = []
     for path in paths:
-        args += ["-i", str(path)]
+        # Our own WAVs are named as such: ffmpeg's prober can take a float WAV of a steady tone for MPEG-TS.
+        args += [*(["-f", "wav"] if Path(path).suffix.lower() == ".wav" else []), "-i", str(path)]
     return args
 
 
 def narration_args(segments: Sequence[Segment], extras: dict[str, Path], narration_wav: Path, bandlimit: tuple[int, int] | None = None) -> list[str]:
     """Lay the lines out into one exact mono WAV and measure it (mono: add DUAL_MONO_DB) and each extra as mixed."""
     parts = _narration_graph(segments, "[narr]")
+    return _measured_narration([s.wav for s in segments], parts, extras, narration_wav, bandlimit)
+
+
+def joined_narration_args(
+    joined: Path, samples: int, extras: dict[str, Path], narration_wav: Path, bandlimit: tuple[int, int] | None = None
+) -> list[str]:
+    """Like narration_args, from narration already joined at its own rate: resample once, to exactly `samples`."""
+    parts = [
+        f"[0:a]aresample={MIX_RATE},aformat=sample_fmts=flt:channel_layouts=mono,"
+        f"apad=whole_len={samples},atrim=end_sample={samples}[narr]"
+    ]
+    return _measured_narration([joined], parts, extras, narration_wav, bandlimit)
+
+
+def _measured_narration(
+    sources: Sequence[Path], parts: list[str], extras: dict[str, Path], narration_wav: Path, bandlimit: tuple[int, int] | None
+) -> list[str]:
     # Band-limiting is linear, so measuring after it lets the narration gain make up what it removes.
     band = "".join(f"{step}," for step in bandlimit_steps(bandlimit))
-    parts.append(f"[narr]asplit=2[nout][nmeas];[nmeas]{band}ebur128@narration=framelog=quiet[mnarr]")
+    parts = [*parts, f"[narr]asplit=2[nout][nmeas];[nmeas]{band}ebur128@narration=framelog=quiet[mnarr]"]
     outputs = ["-map", "[nout]", "-c:a", "pcm_f32le", "-f", "wav", str(narration_wav), "-map", "[mnarr]", "-f", "null", "-"]
     for offset, name in enumerate(extras):
-        index = len(segments) + offset
+        index = len(sources) + offset
         parts.append(f"{_to_mix_format(f'[{index}:a]')},ebur128@{name}=framelog=quiet[m{name}]")
         outputs += ["-map", f"[m{name}]", "-f", "null", "-"]
-    return [*_inputs([s.wav for s in segments]), *_inputs(list(extras.values())), "-filter_complex", ";".join(parts), *outputs]
+    return [*_inputs(list(sources)), *_inputs(list(extras.values())), "-filter_complex", ";".join(parts), *outputs]
 
 
 def bed_envelope(ranges: Sequence[tuple[float, float]], fade_s: float, origin: float = 0.0) -> str:
@@ -341,7 +212,7 @@ def bandlimit_steps(bandlimit: tuple[int, int] | None) -> list[str]:
     return [f"highpass=f={low}:poles=2", f"highpass=f={low}:poles=2", f"lowpass=f={high}:poles=2", f"lowpass=f={high}:poles=2"]
 
 
-COMPRESSOR_MAKEUP_DB = 9.0
+COMPRESSOR_MAKEUP_DB = 10.5
 
 
 def processing_chain(processing: Processing) -> str:
@@ -354,7 +225,8 @@ def processing_chain(processing: Processing) -> str:
     if processing.compress:
         # Horn speakers outdoors: hold the loud syllables 3:1 from just under the speech level, so the
         # quiet ones carry. Set relative to the known speech level, it takes off a predictable ~9 LU
-        # from TTS speech, which the makeup gain gives back.
+        # from TTS speech; the makeup gives that back plus what the peak limiter after it takes, so
+        # the final loudness pass stays a cut.
         threshold = min(1.0, max(0.001, 10 ** ((processing.speech_lufs - 4) / 20)))
         steps.append(f"acompressor=threshold={threshold:.5f}:ratio=3:attack=5:release=120:knee=4:makeup={10 ** (COMPRESSOR_MAKEUP_DB / 20):.3f}")
     limit = min(1.0, max(0.0625, 10 ** (processing.ceiling_db / 20)))
@@ -403,20 +275,60 @@ def needs_limiter(target: Encode, measured: R128 | None) -> bool:
 
 
 def encode_args(mix_wav: Path, target: Encode, measured: R128 | None, out_path: Path) -> list[str]:
-    """Loudness pass 2 (linear), resample, a peak limiter only if needed, encode, cut to the exact duration."""
+    """Loudness pass 2 (linear), resample, a peak limiter only if needed, encode, cut to the exact duration.
+
+    A limiter takes a little loudness that loudnorm (which measures before it) cannot see, so when
+    one runs the encoder's input is measured too (`ebur128@final`).
+    """
     steps = [loudnorm_linear(target, measured)] if measured is not None else []
     layout = "mono" if target.channels == 1 else "stereo"
     steps += [f"aresample={target.sample_rate}", f"aformat=sample_fmts=flt:channel_layouts={layout}"]
-    if needs_limiter(target, measured):
+    limited = needs_limiter(target, measured)
+    if limited:
         ceiling = min(1.0, max(0.0625, 10 ** ((target.true_peak - INTERSAMPLE_MARGIN_DB) / 20)))
         steps.append(f"alimiter=limit={ceiling:.5f}:attack=1:release=50:level=false:latency=true")
-    args = ["-i", str(mix_wav), "-af", ",".join(steps), "-t", f"{target.duration_s:.6f}", "-c:a", target.codec]
+    if limited and measured is not None:
+        graph = f"[0:a]{','.join(steps)},asplit=2[enc][meas];[meas]ebur128@final=framelog=quiet[mfinal]"
+        args = [*_inputs([mix_wav]), "-filter_complex", graph, "-map", "[enc]"]
+    else:
+        args = [*_inputs([mix_wav]), "-af", ",".join(steps)]
+    args += ["-t", f"{target.duration_s:.6f}", *codec_args(target)]
+    args += ["-ar", str(target.sample_rate), "-ac", str(target.channels), "-map_metadata", "-1", "-f", target.container, str(out_path)]
+    if limited and measured is not None:
+        args += ["-map", "[mfinal]", "-f", "null", "-"]
+    return args
+
+
+def codec_args(target: Encode) -> list[str]:
+    """Encoder options of a profile."""
+    args = ["-c:a", target.codec]
     if target.bitrate:
         args += ["-b:a", target.bitrate]
     if target.codec == "libmp3lame":
         args += ["-compression_level", "7"]  # LAME's speed/quality knob: ~35% faster than its default, fine for speech
-    args += ["-ar", str(target.sample_rate), "-ac", str(target.channels), "-map_metadata", "-1", "-f", target.container, str(out_path)]
+    if target.codec == "aac":
+        args += ["-aac_coder", "fast"]  # about twice as fast as twoloop and as good at 128k and above
     return args
+
+
+def codec_probe_args(target: Encode, reference: Path, coded: Path) -> list[str]:
+    """A 3 s 1 kHz tone, as float WAV and through the profile's encoder, to learn the level the codec takes away."""
+    layout = "mono" if target.channels == 1 else "stereo"
+    source = f"sine=frequency=1000:sample_rate={target.sample_rate}:duration=3,volume=-12dB,aformat=channel_layouts={layout}"
+    return [
+        "-f", "lavfi", "-i", source,
+        "-map", "0:a", "-c:a", "pcm_f32le", "-f", "wav", str(reference),
+        "-map", "0:a", *codec_args(target), "-ar", str(target.sample_rate), "-ac", str(target.channels), "-f", target.container, str(coded),
+    ]
+
+
+def level_pair_args(reference: Path, coded: Path) -> list[str]:
+    """Measure two files in one run (`ebur128@reference`, `ebur128@coded`)."""
+    return [
+        "-nostats", *_inputs([reference, coded]), "-filter_complex",
+        "[0:a:0]ebur128@reference=framelog=quiet[a];[1:a:0]ebur128@coded=framelog=quiet[b]",
+        "-map", "[a]", "-f", "null", "-", "-map", "[b]", "-f", "null", "-",
+    ]
 
 
 def measure_args(path: Path, *, true_peak: bool = True) -> list[str]:

@@ -1,7 +1,7 @@
 """Audio rendering: narration lines + jingles + ducked music bed -> one loudness-normalised, tagged file.
 
 Three ffmpeg passes: (1) lay the lines out into one exact narration WAV and measure it (and the
-jingles and bed, once per process); (2) mix and process at 48 kHz into a float WAV while measuring
+jingles and bed, once per process); phrases of one format are joined in Python and resampled once; (2) mix and process at 48 kHz into a float WAV while measuring
 it (EBU R128); (3) loudnorm in linear mode with that measurement, resample, encode. Tags go into
 the temp file before it is renamed onto out_path.
 
@@ -17,10 +17,11 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from studio.render import _ffmpeg as ff
+from studio.render import narration
 from studio.render._ffmpeg import MIX_RATE, R128, Cancelled, FFmpegError
 from studio.render.profiles import AudioProfile
 from studio.render.tags import write_tags
@@ -34,7 +35,7 @@ DEFAULTS_DIR = Path(__file__).resolve().parents[2] / "assets" / "defaults"
 JINGLE_BELOW_SPEECH_LU = 2.0
 BED_BELOW_SPEECH_LU = 15.0
 DUCK_KEY_LUFS = -20.0
-MIX_ABOVE_TARGET_LU = 1.0
+MIX_ABOVE_TARGET_LU = 1.5  # the mix's limiter takes up to ~1 LU from speech at -16 LUFS; the final gain stays a cut
 GAIN_LIMIT_DB = 40.0
 # Pass weights in the overall progress, roughly their share of wall time.
 PASS_SPANS = ((0.0, 0.15), (0.15, 0.45), (0.45, 0.97))
@@ -230,11 +231,17 @@ def lay_out_narration(
 ) -> dict[str, R128]:
     """Write the exact narration WAV; return loudness of it and of each asset (assets measured once per process)."""
     unknown = {name: path for name, path in assets.items() if _asset_key(path) not in _ASSET_LEVELS}
-    args = ff.narration_args(placement.segments, unknown, narration_wav, bandlimit)
+    rate = narration.common_rate([segment.wav for segment in placement.segments])
+    if rate is None:  # phrases of several formats (engines): ffmpeg joins them
+        args = ff.narration_args(placement.segments, unknown, narration_wav, bandlimit)
+    else:
+        joined = narration_wav.with_name(f"joined-{rate}.wav")
+        narration.write_layout(placement.segments, placement.starts, rate, joined)
+        args = ff.joined_narration_args(joined, placement.total_samples, unknown, narration_wav, bandlimit)
     log = _step(args, cancel, on_progress, placement.total_samples / MIX_RATE)
     levels = ff.parse_ebur128(log)
-    narration = levels["ebur128@narration"]
-    levels["ebur128@narration"] = R128(narration.integrated + ff.DUAL_MONO_DB, narration.threshold + ff.DUAL_MONO_DB, narration.lra, narration.peak)
+    spoken = levels["ebur128@narration"]
+    levels["ebur128@narration"] = R128(spoken.integrated + ff.DUAL_MONO_DB, spoken.threshold + ff.DUAL_MONO_DB, spoken.lra, spoken.peak)
     for name, path in unknown.items():
         _ASSET_LEVELS[_asset_key(path)] = levels[f"ebur128@{name}"]
     return {**levels, **{f"ebur128@{name}": _ASSET_LEVELS[_asset_key(path)] for name, path in assets.items()}}
@@ -272,7 +279,9 @@ def render_audio(
         narration_wav = scratch / "narration.wav"
         levels = lay_out_narration(placement, assets, profile.bandlimit, narration_wav, cancel=cancel, on_progress=progress.span(0))
         mix = plan_mix(lines, placement, profile, levels, assets)
-        processing = ff.Processing(profile.bandlimit, profile.compress, profile.channels, profile.encoder_true_peak, _reference(profile))
+        # Limiting the mix's sample peaks a true-peak margin under the ceiling lets the final pass stay a plain cut.
+        ceiling = profile.encoder_true_peak - ff.INTERSAMPLE_MARGIN_DB
+        processing = ff.Processing(profile.bandlimit, profile.compress, profile.channels, ceiling, _reference(profile))
         mix_wav = scratch / "mix.wav"
         measured = ff.parse_ebur128(_step(ff.mix_args(narration_wav, mix, processing, mix_wav), cancel, progress.span(1), duration_s))
         program = measured["ebur128@mix"]
@@ -312,6 +321,26 @@ def _check_cancel(cancel: Callable[[], bool] | None) -> None:
         raise Cancelled("audio render cancelled")
 
 
+_CODEC_LOSS: dict[tuple[str, str | None, int, int], float] = {}
+LOUDNESS_TOLERANCE_LU = 0.2
+
+
+def codec_loss_db(target: ff.Encode, scratch: Path) -> float:
+    """Level the lossy encoder itself takes away (LAME at 160 kbit/s and below: about 0.44 dB), once per process."""
+    if target.codec.startswith("pcm_"):
+        return 0.0
+    key = (target.codec, target.bitrate, target.sample_rate, target.channels)
+    if key not in _CODEC_LOSS:
+        tone = scratch / f"probe.{target.container}"
+        reference = scratch / "probe.wav"
+        ff.run(ff.codec_probe_args(target, reference, tone))
+        levels = ff.parse_ebur128(ff.run(ff.level_pair_args(reference, tone)))
+        _CODEC_LOSS[key] = round(levels["ebur128@reference"].integrated - levels["ebur128@coded"].integrated, 2)
+        tone.unlink(missing_ok=True)
+        reference.unlink(missing_ok=True)
+    return _CODEC_LOSS[key]
+
+
 def encode(
     mix_wav: Path,
     target: ff.Encode,
@@ -321,10 +350,25 @@ def encode(
     cancel: Callable[[], bool] | None = None,
     on_progress: Callable[[float], None] = lambda fraction: None,
 ) -> Loudness:
-    """Loudnorm (linear) + encode; return the loudness handed to the encoder, as loudnorm measured it."""
-    log = _step(ff.encode_args(mix_wav, target, measured, out_file), cancel, on_progress, target.duration_s)
+    """Loudnorm (linear) + encode so the decoded file meets the target; return its loudness.
+
+    Two things loudnorm cannot see are made up for: the level a lossy codec takes away (measured
+    once per encoder setting) and the level the safety limiter takes (measured after it; when it
+    misses by more than LOUDNESS_TOLERANCE_LU the pass runs once more with the difference added).
+    """
     if measured is None:
+        _step(ff.encode_args(mix_wav, target, measured, out_file), cancel, on_progress, target.duration_s)
         return Loudness(float("-inf"), float("-inf"), 0.0)
-    stats = ff.parse_loudnorm_json(log)
+    loss = codec_loss_db(target, mix_wav.parent)
+    wanted = target.lufs + loss
+    aim = wanted
+    for attempt in range(2):
+        log = _step(ff.encode_args(mix_wav, replace(target, lufs=aim), measured, out_file), cancel, on_progress, target.duration_s)
+        stats = ff.parse_loudnorm_json(log)
+        final = ff.parse_ebur128(log).get("ebur128@final")
+        reached = final.integrated if final is not None else float(stats["output_i"])
+        if attempt or abs(reached - wanted) <= LOUDNESS_TOLERANCE_LU:
+            break
+        aim += wanted - reached
     # If a limiter ran after loudnorm it holds peaks at the ceiling.
-    return Loudness(float(stats["output_i"]), min(float(stats["output_tp"]), target.true_peak), float(stats["output_lra"]))
+    return Loudness(reached - loss, min(float(stats["output_tp"]), target.true_peak), float(stats["output_lra"]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class AudioProfile:
     extension: str
     bandlimit: tuple[int, int] | None = None
     compress: bool = False
+    headroom_db: float | None = None  # true-peak headroom kept for a later lossy encode (default: from the codec)
 
     @property
     def container(self) -> str:
@@ -29,6 +30,8 @@ class AudioProfile:
     @property
     def encoder_true_peak(self) -> float:
         """True-peak target before encoding, with headroom for the lossy codec's overshoot."""
+        if self.headroom_db is not None:
+            return self.true_peak - self.headroom_db
         if self.codec == "pcm_s16le":
             return self.true_peak
         kbps = int((self.bitrate or "128k").rstrip("k")) // max(1, self.channels)
@@ -47,3 +50,9 @@ PROFILES: dict[str, AudioProfile] = {
         AudioProfile("video_tv", 48000, 2, "aac", "192k", -23.0, -1.0, 15.0, "m4a"),
     )
 }
+
+
+def mezzanine(profile: AudioProfile) -> AudioProfile:
+    """The profile's loudness and headroom as 16-bit WAV, for a later encode (the video mux encodes AAC itself)."""
+    return replace(profile, name=f"{profile.name}_wav", codec="pcm_s16le", bitrate=None, extension="wav",
+                   headroom_db=profile.true_peak - profile.encoder_true_peak)

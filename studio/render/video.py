@@ -190,7 +190,8 @@ def render_video(
             ass.write_text(to_ass(cues, width=width, height=height), encoding="utf-8")
         temp_mp4 = _atomic_temp(out_path)
         try:
-            args = fx.video_args(stills, frames, Path(audio), temp_mp4, duration_s=duration_s, ass=ass, fonts_dir=Path(font).parent)
+            args = fx.video_args(stills, frames, Path(audio), temp_mp4, duration_s=duration_s, ass=ass, fonts_dir=Path(font).parent,
+                                 copy_audio=Path(audio).suffix.lower() in (".m4a", ".aac"))
             run(args, cancel=cancel, on_progress=on_progress, total_s=duration_s)
             vtt, srt = out_path.with_suffix(".vtt"), out_path.with_suffix(".srt")
             write_text_atomic(vtt, to_webvtt(cues))

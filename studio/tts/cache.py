@@ -14,7 +14,7 @@ from studio.tts.base import Synthesis
 
 @dataclass(frozen=True)
 class CachedPhrase:
-    """A phrase's audio on disk, and whether it came from the cache."""
+    """A phrase's audio on disk, which engine spoke it, and whether it came from the cache."""
 
     path: Path
     duration_s: float
@@ -23,6 +23,14 @@ class CachedPhrase:
     voice: str
     key: str
     hit: bool
+    fallback_from: tuple[str, ...] = ()  # engines that failed on this line before `engine` spoke it
+
+    def record(self) -> dict[str, object]:
+        """Who spoke this line, as JSON-ready data for a render's per-line speech log."""
+        return {
+            "engine": self.engine, "voice": self.voice, "fallback_from": list(self.fallback_from),
+            "cached": self.hit, "duration_s": round(self.duration_s, 6), "phrase": self.key,
+        }
 
 
 class PhraseCache:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from studio.tts.base import Engine, EngineError
 from studio.tts.cache import CachedPhrase, PhraseCache
@@ -20,7 +21,13 @@ def engine_voice(engine: Engine, voice: str) -> str:
 def speak(
     text: str, *, engines: Sequence[Engine], cache: PhraseCache, voice: str, rate: int = 165, pitch: int = 50
 ) -> CachedPhrase:
-    """Cached audio from the first engine in order that has it, else from the first engine that can speak."""
+    """Cached audio from the first engine in order that has it, else from the first engine that can speak.
+
+    The result names the engine that spoke the line and the engines that failed on it first, so a
+    caller can record per line who spoke it. A line once spoken by a fallback engine is served from
+    the cache afterwards (re-synthesising an unchanged line costs nothing), until the text, voice,
+    parameters or engine version change.
+    """
     if not engines:
         raise EngineError("no speech engine configured (LAWCAST_TTS_ENGINES)", transient=False)
     errors: dict[str, EngineError] = {}
@@ -44,7 +51,7 @@ def speak(
             log.warning("tts: %s failed, trying the next engine: %s", engine.name, exc)
             errors[engine.name] = exc
             continue
-        return cache.put(key, synthesis)
+        return replace(cache.put(key, synthesis), fallback_from=tuple(errors))
     raise _all_failed(text, errors)
 
 

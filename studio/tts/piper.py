@@ -17,8 +17,12 @@ NEUTRAL_RATE = 165
 
 def unavailable_reason(model_path: Path | None) -> str | None:
     """Why piper cannot be used here, or None when the package and model are present."""
-    if importlib.util.find_spec("piper") is None:
+    try:
+        metadata.version("piper-tts")
+    except metadata.PackageNotFoundError:
         return "the piper-tts package is not installed"
+    if importlib.util.find_spec("piper") is None:
+        return "the piper-tts package is installed without its piper module"
     if model_path is None:
         return "no piper model configured (LAWCAST_PIPER_MODEL)"
     if not Path(model_path).is_file():
@@ -56,7 +60,10 @@ class PiperEngine:
         spoken = require_text(text, NAME)
         length_scale = NEUTRAL_RATE / max(1, rate)
         with self._lock:
-            model = self._load()
+            try:
+                model = self._load()
+            except Exception as exc:  # a model that does not load (corrupt file, wrong onnxruntime)
+                raise EngineError(f"piper: cannot load {self.model_path.name}: {exc}", transient=False, engine=NAME) from exc
             try:
                 pcm = _synthesize_pcm(model, spoken, length_scale)
             except Exception as exc:  # piper raises assorted onnxruntime errors

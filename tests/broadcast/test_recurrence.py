@@ -185,3 +185,18 @@ def test_expand_pattern_matches_expand() -> None:
     assert expand_pattern(pattern, **window) == expand(
         "FREQ=DAILY", start_time=time(6, 0), duration_s=900, tz=HCM, dtstart=date(2026, 6, 1), rdates=[date(2026, 5, 20)], **window
     )
+
+
+def test_quiet_hours_of_a_vietnamese_area_bind_a_slot_kept_in_a_dst_zone() -> None:
+    from broadcast.recurrence import quiet_hours_clash
+
+    # 00:00 in Berlin is 06:00 in Hồ Chí Minh under CET (UTC+1) but 05:00 under CEST (UTC+2): inside quiet
+    # hours only from the first whole day of summer time, 29 March 2027 (local date in Hồ Chí Minh).
+    midnight = SlotPattern(rrule="FREQ=DAILY", start_time=time(0, 0), duration_s=900, tz="Europe/Berlin", dtstart=date(2027, 1, 1))
+    summer = quiet_hours_clash(midnight, time(21, 30), time(5, 30), HCM)
+    assert summer == "Khung giờ 05:00–05:15 nằm trong giờ yên tĩnh 21:30–05:30 của địa bàn (ngày 29/03/2027 giờ Asia/Ho_Chi_Minh)"
+    winter_only = SlotPattern(rrule="FREQ=DAILY;UNTIL=20270320T000000", start_time=time(0, 0), duration_s=900,
+                              tz="Europe/Berlin", dtstart=date(2027, 1, 1))
+    assert quiet_hours_clash(winter_only, time(21, 30), time(5, 30), HCM) is None
+    same_zone = SlotPattern(rrule="FREQ=DAILY", start_time=time(4, 30), duration_s=900, tz=HCM, dtstart=date(2027, 1, 1))
+    assert quiet_hours_clash(same_zone, time(21, 30), time(5, 30), HCM) == quiet_hours_conflict(time(4, 30), 900, time(21, 30), time(5, 30))

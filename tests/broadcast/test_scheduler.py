@@ -125,7 +125,7 @@ def test_campaign_gets_two_airings_at_every_station_in_the_week_before_it_takes_
             first = datetime(2026, 6, 20, hour, tzinfo=UTC)
             occurrences += daily(station * 10 + index, 12, 900, station=station, start=first)
     law = cand(99, 280, age_h=900, topic="luat-thuc-hien-dan-chu")  # oldest approval: last in plain rotation
-    others = [cand(pid, 290, age_h=pid) for pid in range(1, 31)]
+    others = [cand(pid, 290, age_h=pid) for pid in range(1, 61)]  # a long rotation: each item about every ten days
     campaign = Campaign(id=5, name="Luật Thực hiện dân chủ ở cơ sở có hiệu lực 01/7", topic="luat-thuc-hien-dan-chu",
                         production_ids=(), start=window_start, end=in_force, station_ids=stations, min_airings_per_station=2)
 
@@ -199,3 +199,32 @@ def test_past_occurrences_are_skipped_and_one_in_progress_fills_from_now() -> No
     now = T0 + timedelta(minutes=5)
     result = fill([occ(1, T0 - timedelta(days=1), 600), occ(1, T0, 600)], [cand(1, 200), cand(2, 100, age_h=1)], now=now)
     assert [(a.production_id, a.start) for a in result.airings] == [(1, now), (2, now + timedelta(seconds=200))]
+
+
+def test_sharing_points_followers_at_their_leaders_instead_of_copying() -> None:
+    occurrences = daily(1, 3, 900, station=1) + daily(2, 3, 900, station=2) + daily(3, 3, 900, station=3)
+    aired = Existing(slot_id=0, occurrence_start=NOW, production_id=1, output_id=101, start=NOW, end=NOW + timedelta(minutes=5),
+                     station_ids=(3,), pinned=False)
+    items = [cand(pid, 240, age_h=pid) for pid in range(1, 9)]
+    copied = fill(occurrences, items, existing=[aired], now=NOW - timedelta(days=1))
+    shared = fill(occurrences, items, existing=[aired], now=NOW - timedelta(days=1), share=True)
+    assert len(shared.airings) < len(copied.airings)
+    by_key = by_occurrence(shared.airings)
+    rebuilt = []
+    for o in occurrences:
+        leader = shared.same_as.get((o.slot_id, o.start), (o.slot_id, o.start))
+        assert leader == (o.slot_id, o.start) or leader[1] == o.start  # a follower repeats an occurrence at the same time
+        rebuilt += [(o.slot_id, a.production_id, a.start, a.end, a.reason) for a in by_key[leader]]
+    assert sorted(rebuilt) == sorted((a.slot_id, a.production_id, a.start, a.end, a.reason) for a in copied.airings)
+    assert {k[0] for k in shared.same_as} == {2}  # station 3's history differs, so only station 2 follows station 1
+    assert not copied.same_as
+
+
+def test_numbered_parts_of_a_bulletin_air_in_part_order() -> None:
+    # Part 2 was approved after part 1 (newest first would put it ahead); an older lone item ranks after the series.
+    parts = [cand(7, 120, age_h=5, series=7, part=1), cand(8, 90, age_h=1, series=7, part=2), cand(3, 60, age_h=10)]
+    one_slot = fill([occ(1, T0, 900)], parts, freshness_days=3, now=NOW)
+    assert [a.production_id for a in sorted(one_slot.airings, key=lambda a: a.start)] == [7, 8, 3]
+    # A slot with room for one item at a time takes part 1 first, then part 2 the next day.
+    tight = fill(daily(1, 3, 130), [parts[1], parts[0]], freshness_days=1, now=NOW)
+    assert [a.production_id for a in sorted(tight.airings, key=lambda a: a.start)][:2] == [7, 8]

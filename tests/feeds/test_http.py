@@ -209,3 +209,71 @@ def test_feed_cache_concurrent_callers_build_once() -> None:
         t.join()
     assert results == [b"feed"] * 8
     assert len(calls) == 1
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_recent_answers_within_the_window_until_invalidated() -> None:
+    clock = Clock()
+    cache: FeedCache[bytes] = FeedCache(clock=clock)
+    assert cache.recent("rss:a", 2.0) is None  # nothing built yet
+    cache.get_or_build("rss:a", "v1", lambda: b"one")
+    clock.now += 1.9
+    assert cache.recent("rss:a", 2.0) == b"one"
+    assert cache.recent("rss:a", 0) is None  # a zero window always asks
+    clock.now += 0.2
+    assert cache.recent("rss:a", 2.0) is None  # due: this caller goes to ask for the version
+    assert cache.recent("rss:a", 2.0) == b"one"  # others meanwhile get what there is, not a stampede
+    cache.get_or_build("rss:a", "v1", lambda: b"unused")  # the version was unchanged
+    cache.release("rss:a")
+    assert cache.recent("rss:a", 2.0) == b"one"  # validated again just now
+
+    cache.invalidate()
+    assert cache.recent("rss:a", 2.0) is None
+    cache.release("rss:a")
+    assert cache.get_or_build("rss:a", "v2", lambda: b"two") == b"two"
+    assert cache.recent("rss:a", 2.0) == b"two"
+
+
+def test_an_abandoned_check_does_not_pin_the_stale_value() -> None:
+    clock = Clock()
+    cache: FeedCache[bytes] = FeedCache(clock=clock)
+    cache.get_or_build("k", "v", lambda: b"x")
+    clock.now += 5
+    assert cache.recent("k", 1.0) is None  # this caller then fails and never releases
+    assert cache.recent("k", 1.0) == b"x"
+    clock.now += 11  # past the refresh timeout
+    assert cache.recent("k", 1.0) is None
+
+
+def test_invalidation_racing_a_version_read_is_not_lost() -> None:
+    clock = Clock()
+    cache: FeedCache[bytes] = FeedCache(clock=clock)
+    seen = cache.generation  # read before the version
+    cache.invalidate()  # a commit lands between reading the version and storing the build
+    cache.get_or_build("k", "v", lambda: b"x", generation=seen)
+    assert cache.recent("k", 60) is None
+
+
+def test_answer_builds_raw_headers() -> None:
+    from feeds.http import Representation, answer
+
+    rep = Representation.of(BIG, media_type=MEDIA, last_modified=CHANGED)
+    assert rep.gzipped is not None and gzip.decompress(rep.gzipped) == BIG
+    kwargs = dict(if_none_match=None, if_modified_since=None, authorized=False, max_age=30)
+    plain = answer(rep, method="GET", accept_encoding="", **kwargs)
+    headers = dict(plain.headers)
+    assert plain.status == 200 and plain.body == BIG
+    assert headers[b"content-length"] == str(len(BIG)).encode() and headers[b"content-type"] == MEDIA.encode()
+    assert headers[b"cache-control"] == b"public, max-age=30"
+    packed = answer(rep, method="HEAD", accept_encoding="gzip", **kwargs)
+    assert packed.body == b"" and dict(packed.headers)[b"content-length"] == str(len(rep.gzipped)).encode()
+    assert dict(packed.headers)[b"etag"] == headers[b"etag"]
+    assert answer(rep, method="GET", accept_encoding="", **{**kwargs, "if_none_match": rep.etag}).status == 304
+    assert dict(answer(rep, method="GET", accept_encoding="", **{**kwargs, "authorized": True}).headers)[b"cache-control"] == b"private, max-age=30"

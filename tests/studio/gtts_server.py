@@ -17,11 +17,13 @@ import imageio_ffmpeg
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer: an HTTP status, audio (status 200), or a hang before answering."""
+    """One scripted answer: an HTTP status, audio (status 200), a hang before answering, or no answer
+    at all until the server closes (`never`)."""
 
     status: int = 200
     audio: bytes | None = None
     hang_s: float = 0.0
+    never: bool = False
 
 
 @dataclass
@@ -68,6 +70,7 @@ class FakeGoogle:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
@@ -89,6 +92,7 @@ class FakeGoogle:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        self._closing.set()  # releases handlers that never answer
         self._server.shutdown()
         self._server.server_close()
 
@@ -107,6 +111,9 @@ class FakeGoogle:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length", "0"))
                 reply = fake._next(self.path, self.rfile.read(length).decode("utf-8"))
+                if reply.never:
+                    fake._closing.wait()
+                    return
                 if reply.hang_s:
                     time.sleep(reply.hang_s)
                 payload = batchexecute_body(reply.audio).encode() if reply.audio is not None else b"error"

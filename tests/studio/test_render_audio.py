@@ -245,3 +245,85 @@ def test_default_assets_are_small_and_findable() -> None:
     assert 3.0 <= probe_duration(default_asset("jingle-intro.flac")) <= 4.0
     assert 2.0 <= probe_duration(default_asset("jingle-outro.flac")) <= 3.0
     assert (default_asset("LICENSE-audio.txt")).read_text().count("CC0") >= 1
+
+
+def _tone_level_db(samples: np.ndarray, rate: int, start: float, end: float, freq: float) -> float:
+    """Level of one pure tone in a stretch of audio: the Hann-windowed FFT peak within 3 Hz of freq."""
+    piece = samples[int(start * rate) : int(end * rate)]
+    spectrum = np.abs(np.fft.rfft(piece * np.hanning(len(piece))))
+    freqs = np.fft.rfftfreq(len(piece), 1 / rate)
+    return float(20 * np.log10(spectrum[(freqs > freq - 3) & (freqs < freq + 3)].max() + 1e-12))
+
+
+def test_music_bed_plays_under_bed_lines_and_ducks_under_speech(tmp_path: Path) -> None:
+    speech = tmp_path / "long.wav"
+    _speechlike(speech, 4.0, 7)  # its energy lies between 200 and 1600 Hz
+    bed_line = [NarrationLine(speech, 4.0, 2000, True, None)]
+    dry_line = [NarrationLine(speech, 4.0, 2000, False, None)]
+    kwargs = dict(intro=None, outro=None, bed=default_asset("music-bed.flac"), work_dir=tmp_path / "work")
+    with_bed = render_audio(bed_line, PROFILES["radio"], tmp_path / "bed.mp3", **kwargs)  # type: ignore[arg-type]
+    without = render_audio(dry_line, PROFILES["radio"], tmp_path / "dry.mp3", **kwargs)  # type: ignore[arg-type]
+    f3 = 174.61  # the bed's lowest partial, below the speech band
+    wet, dry = _decode(with_bed.path, 48000, 1)[:, 0], _decode(without.path, 48000, 1)[:, 0]
+    end = with_bed.timings[0].end_s
+    under_speech = _tone_level_db(wet, 48000, 1.5, 3.5, f3)
+    in_pause = _tone_level_db(wet, 48000, end + 0.6, end + 1.6, f3)
+    assert in_pause - under_speech >= 4.0  # ducked by the sidechain while the narration speaks (about 7 dB here)
+    assert in_pause - _tone_level_db(dry, 48000, end + 0.6, end + 1.6, f3) >= 30.0  # and absent without bed
+    assert under_speech - _tone_level_db(dry, 48000, 1.5, 3.5, f3) >= 10.0  # still there, under the voice
+
+
+def test_joined_narration_matches_ffmpeg_layout(lines: list[NarrationLine], tmp_path: Path) -> None:
+    from studio.render import narration
+
+    placement = place_lines(lines)
+    assert narration.common_rate([s.wav for s in placement.segments]) == 22050
+    by_ffmpeg, by_python = tmp_path / "ffmpeg.wav", tmp_path / "python.wav"
+    ff.run(ff.narration_args(placement.segments, {}, by_ffmpeg))
+    joined = tmp_path / "joined.wav"
+    assert narration.write_layout(placement.segments, placement.starts, 22050, joined) == round(placement.total_samples * 22050 / 48000)
+    ff.run(ff.joined_narration_args(joined, placement.total_samples, {}, by_python))
+    a, b = _decode(by_ffmpeg, 48000, 1)[:, 0], _decode(by_python, 48000, 1)[:, 0]
+    assert len(a) == len(b) == placement.total_samples
+    for start, segment in zip(placement.starts, placement.segments, strict=True):
+        # the same samples, resampled once instead of per line; a slot edge may move by under one 22.05 kHz sample
+        x = a[start + 10 : start + segment.length - 10]
+        residual = min(np.sqrt(np.mean((x - b[start + 10 + lag : start + segment.length - 10 + lag]) ** 2)) for lag in range(-2, 3))
+        assert residual / np.sqrt(np.mean(x**2)) < 0.05
+    for start in placement.starts[1:]:  # silence before each line's slot boundary in both
+        assert np.max(np.abs(b[start - 480 : start - 20])) < 1e-3
+
+
+def test_phrases_of_mixed_formats_are_joined_by_ffmpeg(tmp_path: Path) -> None:
+    from studio.render import narration
+
+    first, second = tmp_path / "a.wav", tmp_path / "b.wav"
+    ff.run(["-f", "lavfi", "-i", "sine=f=300:d=0.5:r=22050", "-ac", "1", "-c:a", "pcm_s16le", str(first)])
+    ff.run(["-f", "lavfi", "-i", "sine=f=300:d=0.5:r=24000", "-ac", "1", "-c:a", "pcm_s16le", str(second)])
+    assert narration.common_rate([first, first]) == 22050
+    assert narration.common_rate([first, second]) is None
+    result = render_audio([NarrationLine(first, 0.5, 200), NarrationLine(second, 0.5, 200)], PROFILES["podcast"], tmp_path / "mixed.mp3",
+                          intro=None, outro=None, bed=None, work_dir=tmp_path / "work")
+    assert result.duration_s == pytest.approx(1.4, abs=1e-3)
+    assert len(_decode(result.path, 44100, 1)) / 44100 == pytest.approx(1.4, abs=0.05)
+
+
+@pytest.mark.parametrize("profile", ["radio", "loudspeaker", "podcast"])
+def test_decoded_loudness_is_what_was_reported(rendered: dict, profile: str) -> None:
+    # the codec's own level loss (LAME at 128k and below) and the limiter's share are made up and reported
+    result, _ = rendered[profile]
+    spec = PROFILES[profile]
+    decoded = pyloudnorm.Meter(spec.sample_rate).integrated_loudness(_decode(result.path, spec.sample_rate, spec.channels))
+    assert decoded == pytest.approx(spec.lufs, abs=0.3)
+    assert result.loudness.integrated_lufs == pytest.approx(decoded, abs=0.2)
+
+
+def test_codec_loss_is_learned_once_per_encoder(tmp_path: Path) -> None:
+    from studio.render import audio
+
+    lame = ff.Encode(-16.0, -2.0, 11.0, 44100, 2, "libmp3lame", "128k", "mp3", 10.0)
+    loss = audio.codec_loss_db(lame, tmp_path)
+    assert 0.2 <= loss <= 0.8  # LAME scales its input down a little at 160 kbit/s and below
+    assert audio.codec_loss_db(ff.Encode(-23.0, -1.5, 15.0, 48000, 2, "libmp3lame", "320k", "mp3", 10.0), tmp_path) == pytest.approx(0.0, abs=0.1)
+    assert audio.codec_loss_db(ff.Encode(-23.0, -1.0, 15.0, 48000, 2, "pcm_s16le", None, "wav", 10.0), tmp_path) == 0.0
+    assert list(tmp_path.iterdir()) == []

@@ -159,8 +159,7 @@ CASES: list[tuple[str, str]] = [
     ("GPLX hạng B2", "giấy phép lái xe hạng bê hai"),
     ("dịch COVID-19", "dịch cô vít mười chín"),
     ("về phổ biến, giáo dục pháp luật (PBGDPL) qua hệ thống", "về phổ biến, giáo dục pháp luật qua hệ thống"),
-    ("Đẩy mạnh PBGDPL (phổ biến, giáo dục pháp luật)",
-     "Đẩy mạnh phổ biến, giáo dục pháp luật (phổ biến, giáo dục pháp luật)"),
+    ("Đẩy mạnh PBGDPL (phổ biến, giáo dục pháp luật)", "Đẩy mạnh phổ biến, giáo dục pháp luật"),
     ("phủ sóng 4G", "phủ sóng bốn gờ"),
     # --- headings and news sentences
     ("HỘI ĐỒNG NHÂN DÂN TỈNH QUẢNG NINH", "hội đồng nhân dân tỉnh quảng ninh"),
@@ -190,6 +189,105 @@ CASES: list[tuple[str, str]] = [
     ("Đối tượng và/hoặc người đại diện", "Đối tượng và hoặc người đại diện"),
     ("TM. ỦY BAN NHÂN DÂN\nKT. CHỦ TỊCH\nNơi nhận: Lưu: VT, STP.",
      "thay mặt ủy ban nhân dân. ký thay chủ tịch. Nơi nhận: Lưu: văn thư, sở tư pháp."),
+    # --- more citations and references
+    ("Luật số 15/2012/QH13", "Luật số mười lăm năm hai nghìn không trăm mười hai của quốc hội khóa mười ba"),
+    ("Quyết định số 1234/QĐ-UBND ngày 12/3/2024 của UBND tỉnh Quảng Ninh",
+     "Quyết định số một nghìn hai trăm ba mươi tư ngày mười hai tháng ba năm hai nghìn không trăm hai mươi tư "
+     "của ủy ban nhân dân tỉnh Quảng Ninh"),
+    ("Kết luận số 21-KL/TW", "Kết luận số hai mươi mốt của trung ương"),
+    ("Thông tư liên tịch 02/2015/TTLT-BTP-BNV",
+     "Thông tư liên tịch hai năm hai nghìn không trăm mười lăm của bộ tư pháp và bộ nội vụ"),
+    ("theo điểm a khoản 1 Điều 6 Nghị định 100/2019/NĐ-CP",
+     "theo điểm a khoản một Điều sáu Nghị định một trăm năm hai nghìn không trăm mười chín của chính phủ"),
+    ("điểm đ, e khoản 2 Điều 9", "điểm đê, e khoản hai Điều chín"),
+    ("Điều 12a khoản 2b", "Điều mười hai a khoản hai bê"),
+    ("Điều 104", "Điều một trăm linh bốn"),
+    ("Chương XII", "Chương mười hai"),
+    ("Bổ sung Chương IIa", "Bổ sung Chương hai a"),
+    ("Đề án giai đoạn II", "Đề án giai đoạn hai"),
+    ("phụ cấp khu vực I, II và III", "phụ cấp khu vực một, hai và ba"),
+    # --- more dates: lists and ranges of dates, times of day, April, years
+    ("ngày 30/4 và 1/5", "ngày ba mươi tháng tư và ngày một tháng năm"),
+    ("ngày 1/5, 2/5 và 3/5", "ngày một tháng năm, ngày hai tháng năm và ngày ba tháng năm"),
+    ("từ 01/7 - 15/7", "từ ngày một tháng bảy đến ngày mười lăm tháng bảy"),
+    ("từ ngày 20-25/11/2024",
+     "từ ngày hai mươi đến hai mươi lăm tháng mười một năm hai nghìn không trăm hai mươi tư"),
+    ("Sáng 15/3, tại Hạ Long", "Sáng mười lăm tháng ba, tại Hạ Long"),
+    ("Hà Nội, ngày 15 tháng 4 năm 2024", "Hà Nội, ngày mười lăm tháng tư năm hai nghìn không trăm hai mươi tư"),
+    ("tháng 4/2024", "tháng tư năm hai nghìn không trăm hai mươi tư"),
+    ("Ngày 2/9/1945", "Ngày hai tháng chín năm một nghìn chín trăm bốn mươi lăm"),
+    ("năm 2004", "năm hai nghìn không trăm linh bốn"),
+    # --- more times
+    ("22 giờ 00 phút", "hai mươi hai giờ"),
+    ("từ 7h30 đến 11h30", "từ bảy giờ ba mươi đến mười một giờ ba mươi"),
+    ("Lúc 10h15 ngày 12/9", "Lúc mười giờ mười lăm ngày mười hai tháng chín"),
+    ("vào lúc 20:00", "vào lúc hai mươi giờ"),
+    ("làm việc từ 7h-11h", "làm việc từ bảy giờ đến mười một giờ"),
+    # --- more numbers, ordinals, ranges, fractions
+    ("104", "một trăm linh bốn"),
+    ("1.234.567", "một triệu hai trăm ba mươi tư nghìn năm trăm sáu mươi bảy"),
+    ("0,05", "không phẩy không năm"),
+    ("3/4 diện tích", "ba phần tư diện tích"),
+    ("lần thứ 2", "lần thứ hai"),
+    ("Thứ 2, ngày 15/7/2024", "Thứ hai, ngày mười lăm tháng bảy năm hai nghìn không trăm hai mươi tư"),
+    ("từ 18 đến 60 tuổi", "từ mười tám đến sáu mươi tuổi"),
+    ("đạt 105% kế hoạch", "đạt một trăm linh năm phần trăm kế hoạch"),
+    # --- more money
+    ("1.500.000.000 đồng", "một tỷ năm trăm triệu đồng"),
+    ("3 tỷ đồng", "ba tỷ đồng"),
+    ("12.000.000.000 đồng", "mười hai tỷ đồng"),
+    ("1.000 tỷ đồng", "một nghìn tỷ đồng"),
+    ("100 USD", "một trăm đô la mỹ"),
+    # --- more units
+    ("tốc độ tối đa 50 km/h", "tốc độ tối đa năm mươi ki lô mét trên giờ"),
+    ("diện tích 2.500 m²", "diện tích hai nghìn năm trăm mét vuông"),
+    ("nặng 3,5 kg", "nặng ba phẩy năm ki lô gam"),
+    ("lượng mưa 100-200 mm", "lượng mưa một trăm đến hai trăm mi li mét"),
+    # --- more phone numbers, addresses
+    ("ĐT: (0203) 3835.555", "điện thoại: không hai không ba, ba tám ba năm, năm năm năm"),
+    ("SĐT: 0203 3825 123", "số điện thoại: không hai không ba, ba tám hai năm, một hai ba"),
+    ("liên hệ số điện thoại 0912345678", "liên hệ số điện thoại không chín một hai ba bốn năm sáu bảy tám"),
+    ("Gọi đường dây nóng 1900.9090", "Gọi đường dây nóng một chín không không, chín không chín không"),
+    ("Email: tuphap@quangninh.gov.vn", "i meo: tư pháp a còng quảng ninh chấm gốp chấm vê en"),
+    ("Website: stp.quangninh.gov.vn", "quép sai: ét tê pê chấm quảng ninh chấm gốp chấm vê en"),
+    ("Q.1, TP.HCM", "quận một, thành phố hồ chí minh"),
+    ("xe mô tô biển số 14A-123.45", "xe mô tô biển số mười bốn a, một hai ba bốn năm"),
+    # --- more abbreviations and loanwords
+    ("Đài PT-TH tỉnh", "Đài phát thanh, truyền hình tỉnh"),
+    ("GDP tăng 7,2%", "gờ đê pê tăng bảy phẩy hai phần trăm"),
+    ("CCCD gắn chip", "căn cước công dân gắn chip"),
+    ("Ủy ban nhân dân (UBND) tỉnh", "Ủy ban nhân dân tỉnh"),
+    ("Xem video trên Fanpage của xã.", "Xem vi đê ô trên phan pết của xã."),
+    # --- more news and legal sentences
+    ("Từ ngày 01/01/2025, Nghị định 168/2024/NĐ-CP có hiệu lực, người điều khiển ô tô vượt đèn đỏ bị phạt từ 18 "
+     "đến 20 triệu đồng.",
+     "Từ ngày một tháng một năm hai nghìn không trăm hai mươi lăm, Nghị định một trăm sáu mươi tám năm hai nghìn "
+     "không trăm hai mươi tư của chính phủ có hiệu lực, người điều khiển ô tô vượt đèn đỏ bị phạt từ mười tám đến "
+     "hai mươi triệu đồng."),
+    ("Trụ sở Sở Tư pháp đặt tại P.Hồng Hà, TP. Hạ Long; điện thoại (0203) 3835.555.",
+     "Trụ sở Sở Tư pháp đặt tại phường Hồng Hà, thành phố Hạ Long; điện thoại không hai không ba, ba tám ba năm, "
+     "năm năm năm."),
+    ("Hội nghị trực tuyến tới 177 điểm cầu cấp xã lúc 8 giờ sáng 20/11.",
+     "Hội nghị trực tuyến tới một trăm bảy mươi bảy điểm cầu cấp xã lúc tám giờ sáng hai mươi tháng mười một."),
+    ("Bão số 3 đổ bộ vào Quảng Ninh với sức gió mạnh cấp 12, giật cấp 16.",
+     "Bão số ba đổ bộ vào Quảng Ninh với sức gió mạnh cấp mười hai, giật cấp mười sáu."),
+    ("Năm 2024, tỉnh đã tổ chức 2.150 buổi tuyên truyền PBGDPL cho hơn 350.000 lượt người.",
+     "Năm hai nghìn không trăm hai mươi tư, tỉnh đã tổ chức hai nghìn một trăm năm mươi buổi tuyên truyền phổ "
+     "biến, giáo dục pháp luật cho hơn ba trăm năm mươi nghìn lượt người."),
+    ("Theo khoản 3 Điều 5 Luật Phổ biến, giáo dục pháp luật năm 2012, ngày 9/11 hằng năm là Ngày Pháp luật Việt Nam.",
+     "Theo khoản ba Điều năm Luật Phổ biến, giáo dục pháp luật năm hai nghìn không trăm mười hai, ngày chín tháng "
+     "mười một hằng năm là Ngày Pháp luật Việt Nam."),
+    ("Người từ đủ 14 tuổi đến dưới 16 tuổi phải chịu trách nhiệm hình sự về tội phạm rất nghiêm trọng.",
+     "Người từ đủ mười bốn tuổi đến dưới mười sáu tuổi phải chịu trách nhiệm hình sự về tội phạm rất nghiêm trọng."),
+    ("Hạn chót nộp hồ sơ là 17 giờ 00 ngày 31/12/2024.",
+     "Hạn chót nộp hồ sơ là mười bảy giờ ngày ba mươi mốt tháng mười hai năm hai nghìn không trăm hai mươi tư."),
+    ("Mức phạt từ 6.000.000 đồng đến 8.000.000 đồng và trừ 04 điểm giấy phép lái xe.",
+     "Mức phạt từ sáu triệu đồng đến tám triệu đồng và trừ bốn điểm giấy phép lái xe."),
+    ("Chương trình phát lúc 6h00 và 17h30 hằng ngày trên tần số 97,8 MHz.",
+     "Chương trình phát lúc sáu giờ và mười bảy giờ ba mươi hằng ngày trên tần số chín mươi bảy phẩy tám mê ga héc."),
+    ("Mức lương cơ sở tăng từ 1,8 triệu đồng lên 2,34 triệu đồng/tháng kể từ ngày 01/7/2024.",
+     "Mức lương cơ sở tăng từ một phẩy tám triệu đồng lên hai phẩy ba mươi tư triệu đồng một tháng kể từ ngày một "
+     "tháng bảy năm hai nghìn không trăm hai mươi tư."),
 ]
 
 
@@ -292,6 +390,23 @@ def test_unknown_word_in_an_address_is_flagged() -> None:
     result = normalize("xem tại https://abcnews.vn")
     assert result.text == "xem tại abcnews chấm vê en"
     assert [f.token for f in result.flags] == ["abcnews"]
+
+
+def test_foreign_words_are_flagged_and_kept() -> None:
+    text = "Bão Yagi làm đổ 20 cột điện, ảnh hưởng dịch vụ iPhone và Đắk Lắk"
+    result = normalize(text)
+    assert result.text == "Bão Yagi làm đổ hai mươi cột điện, ảnh hưởng dịch vụ iPhone và Đắk Lắk"
+    assert [(f.token, text[f.start:f.end], f.reason) for f in result.flags] == [
+        ("Yagi", "Yagi", speech.REASON_FOREIGN), ("iPhone", "iPhone", speech.REASON_FOREIGN),
+    ]
+    assert normalize(text, {"Yagi": "da gi", "iPhone": "ai phôn"}).flags == []
+
+
+def test_score_or_scale_is_flagged_not_guessed() -> None:
+    text = "thắng với tỷ số 2:1"
+    result = normalize(text)
+    assert result.text == "thắng với tỷ số hai: một"
+    assert [(f.token, f.start, f.reason) for f in result.flags] == [(":", 17, speech.REASON_RATIO)]
 
 
 def test_known_abbreviations_are_not_flagged() -> None:

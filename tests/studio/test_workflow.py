@@ -88,3 +88,52 @@ def test_bad_requests_name_the_problem(client: TestClient, stack: Stack, product
     assert wrong_format.status_code == 422 and "format" in wrong_format.json()["detail"]
     bad_action = _act(client, stack, production["id"], "launch", "editor")
     assert bad_action.status_code == 422
+
+
+def test_withdraw_needs_its_role_and_stops_renders(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+    pid = production["id"]
+    for action, role in (("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer"), ("publish", "producer")):
+        assert _act(client, stack, pid, action, role).status_code == 200
+    refused = _act(client, stack, pid, "withdraw", "editor")
+    assert refused.status_code == 403 and "producer" in refused.json()["detail"]
+    withdrawn = _act(client, stack, pid, "withdraw", "legal_reviewer", "Văn bản sắp được sửa đổi")
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    last = withdrawn.json()["audit"][-1]
+    assert (last["action"], last["from_status"], last["to_status"], last["actor_name"], last["comment"]) == (
+        "withdraw", "published", "withdrawn", "test-legal_reviewer", "Văn bản sắp được sửa đổi"
+    )
+    render = client.post(f"/api/productions/{pid}/renders", headers=stack.headers("producer"))
+    assert render.status_code == 409 and "rút" in render.json()["detail"]
+    again = _act(client, stack, pid, "publish", "producer")
+    assert again.status_code == 409 and "'withdrawn'" in again.json()["detail"]
+
+
+def test_audit_events_carry_time_in_order(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+    from datetime import datetime
+
+    pid = production["id"]
+    before = datetime.now().astimezone()
+    assert _act(client, stack, pid, "submit", "editor").status_code == 200
+    assert _act(client, stack, pid, "request_changes", "producer", "Giọng đọc quá nhanh").status_code == 200
+    audit = client.get(f"/api/productions/{pid}", headers=stack.headers("editor")).json()["audit"]
+    times = [datetime.fromisoformat(e["at"]) for e in audit]
+    assert all(t.tzinfo is not None for t in times)
+    assert before.timestamp() - 1 <= times[0].timestamp() <= times[1].timestamp() <= datetime.now().timestamp() + 1
+    assert [(e["actor_name"], e["comment"]) for e in audit] == [("test-editor", None), ("test-producer", "Giọng đọc quá nhanh")]
+
+
+def test_spoken_form_and_flags_of_every_line_before_rendering(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+    pid = production["id"]
+    lines = [
+        {"speaker": "presenter", "text": "Theo Nghị định số 15/2020/NĐ-CP, UBND xã báo cáo."},
+        {"speaker": "expert", "text": "Liên hệ bộ phận XKCDQ để được hướng dẫn."},
+    ]
+    assert client.put(f"/api/productions/{pid}/script", json={"lines": lines}, headers=stack.headers("editor")).status_code == 200
+    script = client.get(f"/api/productions/{pid}/script", headers=stack.headers("editor")).json()
+    assert [s["index"] for s in script["spoken"]] == [0, 1]
+    first, second = script["spoken"]
+    assert "15/2020" not in first["spoken"] and "ủy ban nhân dân" in first["spoken"].lower() and first["flags"] == []
+    assert [f["token"] for f in second["flags"]] == ["XKCDQ"] and second["flags"][0]["reason"]
+    assert second["text"][second["flags"][0]["start"]:second["flags"][0]["end"]] == "XKCDQ"
+    current = client.get(f"/api/productions/{pid}", headers=stack.headers("editor")).json()
+    assert current["outputs"] == []  # nothing was rendered

@@ -1,0 +1,196 @@
+"""Radio render benchmark: a 3-minute segment of the sample law, cold, bare ffmpeg, re-render and memory.
+
+Figures (each side in its own fresh process, so caches and peak RSS belong to one render):
+- cold: empty phrase cache, espeak, a process that has measured nothing yet; wall time and realtime factor;
+- bare: the exact ffmpeg command lines the cold render ran, run again with subprocess, same process;
+- rerender: the same worker-like process renders again after one line was edited;
+- memory: peak RSS of the Python process and of the largest ffmpeg child (they run one at a time).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from studio import legal, pipeline, scripts
+from studio.render import _ffmpeg_run as runner
+from studio.tts import PhraseCache, build_engines
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "assets" / "defaults" / "sample-law.txt"
+PROVISIONS = ("Điều 1", "Điều 2", "Điều 3", "Điều 4", "Điều 6")  # about three minutes of speech with espeak
+EDITED_LINE = "Điều 3"  # the heading line of this provision gets one more word in the re-render
+
+
+def _body(node: legal.Provision) -> str:
+    parts = [node.text.strip()] if node.text.strip() else []
+    for child in node.children:
+        prefix = f"{child.label}: " if child.kind in ("khoan", "diem") else f"{child.label}. {child.heading} "
+        inner = _body(child)
+        if inner:
+            parts.append(prefix + inner)
+    return " ".join(parts)
+
+
+def _walk(nodes: list[legal.Provision]):  # type: ignore[no-untyped-def]
+    for node in nodes:
+        yield node
+        yield from _walk(node.children)
+
+
+def sample_provisions() -> tuple[scripts.DocumentInfo, list[scripts.ProvisionText]]:
+    """The sample law's articles as the templates see them (the same text the studio service builds)."""
+    parsed = legal.parse_document(SAMPLE.read_text(encoding="utf-8"))
+    articles = [n for n in _walk(parsed.provisions) if n.kind == "dieu"]
+    provisions = [scripts.ProvisionText(i + 1, n.label, n.heading, _body(n)) for i, n in enumerate(articles)]
+    meta = parsed.meta
+    return scripts.DocumentInfo(meta.title or "Quyết định", meta.doc_type, meta.number, "01/04/2025"), provisions
+
+
+def radio_lines() -> list[dict[str, object]]:
+    """The radio template's script for the chosen articles of the sample law."""
+    info, provisions = sample_provisions()
+    chosen = [p for p in provisions if p.label in PROVISIONS]
+    return [line.as_dict() for line in scripts.radio_script(info, chosen).lines]
+
+
+def edited(lines: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The same script with one line changed (one word added to a heading)."""
+    out = [dict(line) for line in lines]
+    index = next(i for i, line in enumerate(out) if str(line["text"]).startswith(EDITED_LINE))
+    out[index]["text"] = str(out[index]["text"]).rstrip(".") + " mới."
+    return out
+
+
+class _Recorder:
+    """Stands in for the subprocess module inside studio.render._ffmpeg_run and keeps every ffmpeg argv."""
+
+    def __init__(self, keep: Path) -> None:
+        self.commands: list[list[str]] = []
+        self.seconds: list[float] = []
+        self.keep = keep  # inputs that Python (not an earlier ffmpeg pass) wrote, copied for the bare re-run
+        self.kept: dict[str, Path] = {}
+
+    def install(self) -> None:
+        recorder = self
+
+        class Popen(subprocess.Popen):  # type: ignore[type-arg]
+            def __init__(self, args, *rest, **kwargs):  # type: ignore[no-untyped-def]
+                recorder.commands.append(list(args))
+                for arg in args:
+                    if Path(arg).name.startswith("joined-") and Path(arg).is_file():
+                        recorder.keep.mkdir(parents=True, exist_ok=True)
+                        recorder.kept[arg] = Path(shutil.copy(arg, recorder.keep / f"{len(recorder.kept)}.wav"))
+                self._started = time.perf_counter()
+                super().__init__(args, *rest, **kwargs)
+
+            def wait(self, timeout=None):  # type: ignore[no-untyped-def]
+                code = super().wait(timeout)
+                if not getattr(self, "_timed", False):
+                    self._timed = True
+                    recorder.seconds.append(time.perf_counter() - self._started)
+                return code
+
+        runner.subprocess = SimpleNamespace(  # type: ignore[attr-defined]
+            Popen=Popen, PIPE=subprocess.PIPE, DEVNULL=subprocess.DEVNULL, TimeoutExpired=subprocess.TimeoutExpired
+        )
+
+
+def _render(lines: list[dict[str, object]], work: Path, cache: PhraseCache) -> tuple[float, float, pipeline.RenderedFile]:
+    spec = pipeline.RenderSpec(profile="radio", title="Tìm hiểu pháp luật", album="Tìm hiểu pháp luật", artist="bench", lines=lines, lexicon={})
+    engines = build_engines(["espeak"])
+    marks: dict[str, float] = {}
+    report = pipeline.Report(progress=lambda fraction, stage: marks.setdefault(stage, time.perf_counter()))
+    started = time.perf_counter()
+    files = pipeline.render(spec, work_dir=work, engines=engines, cache=cache, report=report)
+    elapsed = time.perf_counter() - started
+    speech = marks.get("mix", started) - started
+    return elapsed, speech, files[0]
+
+
+def _bare(commands: list[list[str]], kept: dict[str, Path]) -> list[float]:
+    """Run recorded command lines again, in order (each pass re-creates the files the next one reads)."""
+    seconds = []
+    for argv in commands:
+        for arg in argv:
+            if arg.endswith((".wav", ".part", ".mp3")) and "/." in arg:
+                Path(arg).parent.mkdir(parents=True, exist_ok=True)
+            if arg in kept:
+                shutil.copy(kept[arg], arg)
+        started = time.perf_counter()
+        subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def worker(root: str) -> None:
+    """One render process: cold render, bare re-run of its ffmpeg commands, then a re-render after an edit."""
+    base = Path(root)
+    cache = PhraseCache(base / "cache")
+    build_engines(["espeak"])[0].version()  # loading libespeak-ng is process start-up, not render work
+    lines = radio_lines()
+    recorder = _Recorder(base / "kept")
+    recorder.install()
+    cold_s, speech_s, audio = _render(lines, base / "work-cold", cache)
+    cold_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    commands, pass_s = list(recorder.commands), list(recorder.seconds)
+    bare = _bare(commands, recorder.kept)
+    recorder.commands.clear()
+    recorder.seconds.clear()
+    rerender_s, rerender_speech_s, _ = _render(edited(lines), base / "work-edit", cache)
+    print(json.dumps({
+        "cold_s": cold_s, "speech_s": speech_s, "duration_s": audio.duration_s, "lufs": audio.loudness_lufs,
+        "passes_s": pass_s, "bare_s": bare, "rerender_s": rerender_s, "rerender_passes_s": list(recorder.seconds),
+        "rerender_speech_s": rerender_speech_s, "python_rss_mb": cold_rss, "ffmpeg_rss_mb": child_rss,
+        "commands": [len(c) for c in commands],
+    }))
+
+
+def main() -> None:
+    """Print one JSON object with the figures."""
+    with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
+        proc = subprocess.run(
+            [sys.executable, "-c", f"from bench.bench_render import worker; worker({tmp!r})"],
+            cwd=ROOT, capture_output=True, text=True, timeout=900,
+        )
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-3000:])
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    bare_s = sum(got["bare_s"])
+    ffmpeg_s = sum(got["passes_s"])
+    figures = {
+        "engine": "espeak",
+        "audio_s": round(got["duration_s"], 2),
+        "cold_render_s": round(got["cold_s"], 3),
+        "cold_realtime_x": round(got["duration_s"] / got["cold_s"], 1),
+        "cold_speech_s": round(got["speech_s"], 3),
+        "cold_ffmpeg_passes_s": [round(s, 3) for s in got["passes_s"]],
+        "bare_ffmpeg_s": round(bare_s, 3),
+        "bare_ffmpeg_passes_s": [round(s, 3) for s in got["bare_s"]],
+        "ours_over_bare": round(got["cold_s"] / bare_s, 3),
+        "ours_over_bare_excluding_speech": round((got["cold_s"] - got["speech_s"]) / bare_s, 3),
+        "ffmpeg_in_render_over_bare": round(ffmpeg_s / bare_s, 3),
+        "rerender_s": round(got["rerender_s"], 3),
+        "rerender_passes_s": [round(s, 3) for s in got["rerender_passes_s"]],
+        "rerender_over_cold": round(got["rerender_s"] / got["cold_s"], 3),
+        "peak_rss_mb": {
+            "python": round(got["python_rss_mb"], 1),
+            "largest_ffmpeg": round(got["ffmpeg_rss_mb"], 1),
+            "render_total_upper_bound": round(got["python_rss_mb"] + got["ffmpeg_rss_mb"], 1),
+        },
+        "loudness_lufs": got["lufs"],
+        "goals": {"cold_render_s": 2.0, "ours_over_bare": 1.3, "rerender_over_cold": 0.4, "peak_rss_mb": 300},
+    }
+    print(json.dumps(figures, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
