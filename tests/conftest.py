@@ -21,6 +21,17 @@ SERVICES_SKIP = (
 )
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line for the skipped PostgreSQL + Redis tier, then any other skip with its reason."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    tier = [report for report in skipped if SERVICES_SKIP in str(report.longrepr)]
+    if tier:
+        terminalreporter.write_line(f"{SERVICES_SKIP} ({len(tier)} tests)", yellow=True)
+    for report in skipped:
+        if report not in tier:
+            terminalreporter.write_line(f"SKIPPED {report.nodeid}: {report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr}")
+
+
 def _apply_settings(**values: str | None) -> None:
     """Point lawcast at new settings in this process: env, caches, engines, Celery app."""
     import db
