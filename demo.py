@@ -22,7 +22,7 @@ from db import session_scope, utcnow
 from feeds import service as feeds_service
 from feeds.podcast import build_podcast_rss
 from settings import get_settings
-from studio import jobs, service, workflow
+from studio import jobs, scripts, service, workflow
 from studio.models import Document, Production
 from studio.render.audio import measure_loudness
 
@@ -37,7 +37,6 @@ SLOTS = (
     ("Tìm hiểu pháp luật (QNR1)", "qnr1", "FREQ=WEEKLY;BYDAY=SA", clock_time(19, 30), 900),
     ("Tiểu phẩm pháp luật (QTV1)", "qtv1", "FREQ=DAILY", clock_time(20, 0), 300),
 )
-LIMITS_S = {"radio": (300, 900), "loudspeaker": (0, 180), "video": (60, 90)}
 DEMO_USERS = {
     "demo-editor": auth.Role.editor,
     "demo-reviewer": auth.Role.legal_reviewer,
@@ -244,10 +243,10 @@ def _pull_station(out: Path, station_id: int, token: str) -> dict[str, object]:
 
 def _notes(production, rendered) -> list[str]:  # type: ignore[no-untyped-def]
     """Where a rendered output misses its format's length (the radio column is 5-15 minutes, for example)."""
-    low, high = LIMITS_S[production.format]
+    low, high = scripts.LENGTH_LIMITS_S[production.format]
     media = [o for o in rendered if o.kind in ("audio", "video") and o.duration_s]
     return [
-        f"{production.title} ({o.profile}): {o.duration_s:.0f} s, ngoài khoảng {low}-{high} s của định dạng {production.format}"
+        f"{production.title} ({o.profile}): {o.duration_s:.0f} s, ngoài khoảng {low:.0f}-{high:.0f} s của định dạng {production.format}"
         for o in media
         if not low <= o.duration_s <= high
     ]

@@ -14,7 +14,6 @@ honour a slot's overrun policy, for example `ffplay -nodisp -autoexit -t {second
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -28,6 +27,8 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
+
+from assets.storage import sha256_file
 
 log = logging.getLogger("lawcast.station")
 CHUNK = 1 << 16
@@ -54,14 +55,6 @@ def _read_json(path: Path, default: object) -> object:
         return json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return default
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -201,7 +194,7 @@ class StationAgent:
                         out.write(chunk)
         if part.stat().st_size < size:
             return False
-        if part.stat().st_size > size or _sha256(part) != sha:
+        if part.stat().st_size > size or sha256_file(part) != sha:
             log.error("checksum mismatch for %s; discarding the download", url)
             part.unlink()
             return False

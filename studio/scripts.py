@@ -13,9 +13,11 @@ SPOKEN_WORDS_PER_SECOND = 3.6
 SENTENCE_PAUSE_S = 0.25  # the pipeline's pause between sentences of one line
 JINGLES_S = 6.5  # bundled intro (3.6 s) and outro (2.6 s) jingles, rounded up
 LOUDSPEAKER_MAX_S = 180.0
+RADIO_MIN_S, RADIO_MAX_S = 300.0, 900.0  # the weekly column runs 5 to 15 minutes
 LOUDSPEAKER_PLAN_S = LOUDSPEAKER_MAX_S - 15.0  # room for an engine that reads slower than planned
 VIDEO_MIN_S, VIDEO_MAX_S = 60.0, 90.0
 VIDEO_TARGET_S = 82.0  # planned length of a sketch, inside 60-90 s with room for a slower reader
+LENGTH_LIMITS_S = {"radio": (RADIO_MIN_S, RADIO_MAX_S), "loudspeaker": (0.0, LOUDSPEAKER_MAX_S), "video": (VIDEO_MIN_S, VIDEO_MAX_S)}
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,9 @@ def radio_script(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> Draf
     )
     notes = []
     estimate = estimate_seconds(lines, jingles=True)
-    if estimate < 300:
+    if estimate < RADIO_MIN_S:
         notes.append(f"Dự kiến {estimate / 60:.1f} phút, ngắn hơn 5 phút của chuyên mục: có thể chọn thêm điều khoản.")
-    if estimate > 900:
+    if estimate > RADIO_MAX_S:
         notes.append(f"Dự kiến {estimate / 60:.1f} phút, dài hơn 15 phút: nên bớt điều khoản.")
     return Draft(lines, notes)
 
