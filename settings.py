@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     logo_media: Path | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
     worker_concurrency: int = Field(default=2, ge=1)
+    # Mixed and encoded programme sections kept under cache_dir/sections for re-renders after an edit.
+    section_cache_mb: int = Field(default=2048, ge=0)
 
     @property
     def resend_after_s(self) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +59,7 @@ class RenderSpec:
     logo_left: Path | None = None
     logo_right: Path | None = None
     max_duration_s: float | None = None  # a loudspeaker bulletin's limit; longer scripts fail as bad input
+    section_cache_mb: int = 2048  # mixed and encoded sections kept for re-renders (least recently used go first)
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,8 @@ def spoken_script(lines: Sequence[dict[str, object]], lexicon: dict[str, str]) -
     return out
 
 
-def synthesise(spec: RenderSpec, *, engines: Sequence[Engine], cache: PhraseCache, report: Report) -> list[Spoken]:
-    """Speak every sentence through the phrase cache, one sentence at a time."""
+def synthesise(spec: RenderSpec, *, engines: Sequence[Engine], cache: PhraseCache, report: Report) -> Iterator[Spoken]:
+    """Speak every sentence through the phrase cache, one sentence at a time, yielding each as it is ready."""
     sentences = spoken_script(spec.lines, spec.lexicon)
     last_of_line = {index: pos for pos, (index, *_rest) in enumerate(sentences)}
     chaptered: set[object] = set()
@@ -157,16 +158,16 @@ def synthesise(spec: RenderSpec, *, engines: Sequence[Engine], cache: PhraseCach
             )
         )
         report.progress(0.5 * (pos + 1) / len(sentences), "speech")
+        yield result[-1]
     if not result:
         raise BadScript(
             "Kịch bản không có câu nào đọc được: các dòng chỉ có dấu câu, ký hiệu hoặc để trống. "
             "Hãy viết lời đọc cho ít nhất một dòng rồi dựng lại (the script has nothing to speak)."
         )
-    return result
 
 
 def check_length(spec: RenderSpec, spoken: Sequence[Spoken], jingles_s: float) -> float:
-    """Planned length of the output; over the product's limit (a loudspeaker bulletin) it is refused before mixing."""
+    """Planned length of the output; over the product's limit (a loudspeaker bulletin) it is refused before encoding."""
     total = jingles_s + sum(s.duration_s + s.pause_after_ms / 1000 for s in spoken)
     limit = spec.max_duration_s
     if limit is not None and total > limit:
@@ -191,23 +192,33 @@ def _chapter_title(line: dict[str, object], index: int, seen: set[object]) -> st
 def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache: PhraseCache, report: Report) -> list[RenderedFile]:
     """Render one profile: speech, mix, loudness, encode, then subtitles, transcript and chapters."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    spoken = synthesise(spec, engines=engines, cache=cache, report=report)
     intro, outro = audio.default_asset("jingle-intro.flac"), audio.default_asset("jingle-outro.flac")
-    check_length(spec, spoken, audio.probe_duration(intro) + audio.probe_duration(outro))
+    jingles_s = audio.probe_duration(intro) + audio.probe_duration(outro)
     is_video = spec.profile in VIDEO_PROFILES
     # A video's audio stays PCM until the mux, which encodes AAC in parallel with the picture.
     audio_profile = mezzanine(PROFILES[VIDEO_PROFILES[spec.profile][2]]) if is_video else PROFILES[spec.profile]
-    narration = [audio.NarrationLine(s.wav, s.duration_s, s.pause_after_ms, s.bed, s.chapter) for s in spoken]
+    spoken: list[Spoken] = []
+
+    def narration() -> Iterator[audio.NarrationLine]:
+        # Sections are mixed while later sentences are still being spoken; a bulletin over its limit
+        # is refused here, once the last sentence is known and before anything is encoded.
+        for s in synthesise(spec, engines=engines, cache=cache, report=report):
+            spoken.append(s)
+            yield audio.NarrationLine(s.wav, s.duration_s, s.pause_after_ms, s.bed, s.chapter)
+        check_length(spec, spoken, jingles_s)
+
     audio_out = work_dir / f"audio.{audio_profile.extension}"
     share = 0.4 if is_video else 0.45
     mixed = audio.render_audio(
-        narration,
+        narration(),
         audio_profile,
         audio_out,
         intro=intro,
         outro=outro,
         bed=audio.default_asset("music-bed.flac"),
         work_dir=work_dir,
+        cache_dir=cache.root / "sections",
+        cache_limit_mb=spec.section_cache_mb,
         title=spec.title,
         artist=spec.artist,
         album=spec.album,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from studio import speech
 
@@ -14,6 +14,9 @@ SENTENCE_PAUSE_S = 0.25  # the pipeline's pause between sentences of one line
 JINGLES_S = 6.5  # bundled intro (3.6 s) and outro (2.6 s) jingles, rounded up
 LOUDSPEAKER_MAX_S = 180.0
 RADIO_MIN_S, RADIO_MAX_S = 300.0, 900.0  # the weekly column runs 5 to 15 minutes
+# The bed fades out after the greeting and in before the recap within this breath (its 0.8 s fades and
+# a pause), which is also where the renderer may cut the programme into separately mixed sections.
+BED_BREATH_MS = 1200
 LOUDSPEAKER_PLAN_S = LOUDSPEAKER_MAX_S - 15.0  # room for an engine that reads slower than planned
 VIDEO_MIN_S, VIDEO_MAX_S = 60.0, 90.0
 VIDEO_TARGET_S = 82.0  # planned length of a sketch, inside 60-90 s with room for a slower reader
@@ -106,12 +109,13 @@ def radio_script(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> Draf
             "presenter",
             f"Kính thưa quý thính giả, chào mừng quý vị đến với chuyên mục Tìm hiểu pháp luật. "
             f"Hôm nay chúng ta cùng tìm hiểu {name} về {doc.title.rstrip('.')}.",
-            800,
+            BED_BREATH_MS,
             role="intro",
             bed=True,
         ),
         *_provision_lines(provisions),
     ]
+    lines[-1] = replace(lines[-1], pause_ms=max(lines[-1].pause_ms, BED_BREATH_MS))
     labels = ", ".join(p.label for p in provisions[:6])
     recap = f"Như vậy, chúng ta vừa tìm hiểu các quy định tại {labels} của {name}."
     if doc.effective_on:

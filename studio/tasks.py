@@ -90,6 +90,7 @@ def _spec(job_id: int) -> tuple[pipeline.RenderSpec, str]:
             logo_left=settings.logo_legal,
             logo_right=settings.logo_media,
             max_duration_s=scripts.LOUDSPEAKER_MAX_S if production.format == "loudspeaker" else None,
+            section_cache_mb=settings.section_cache_mb,
         )
         return spec, slugify(production.title)
 

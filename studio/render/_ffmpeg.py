@@ -44,22 +44,23 @@ class Processing:
     channels: int
     ceiling_db: float  # sample-peak ceiling of the safety limiter, dBFS
     speech_lufs: float = -20.0  # level the narration was normalised to; the compressor threshold follows it
+    limit: bool = True  # False only when the mix's peaks provably stay under the ceiling
 
 
 def _to_mix_format(label: str) -> str:
     return f"{label}aresample={MIX_RATE},aformat=sample_fmts=flt:channel_layouts=stereo"
 
 
-def _narration_graph(segments: Sequence[Segment], out: str) -> list[str]:
+def _narration_graph(segments: Sequence[Segment], labels: Sequence[str], out: str) -> list[str]:
     """Concatenate the mono lines at MIX_RATE, each cut/padded to its exact slot."""
     parts = []
-    for index, segment in enumerate(segments):
+    for index, (segment, label) in enumerate(zip(segments, labels, strict=True)):
         parts.append(
-            f"[{index}:a]aresample={MIX_RATE},aformat=sample_fmts=flt:channel_layouts=mono,"
-            f"atrim=end_sample={segment.length},apad=whole_len={segment.length}[n{index}]"
+            f"{label}aresample={MIX_RATE},aformat=sample_fmts=flt:channel_layouts=mono,"
+            f"atrim=end_sample={segment.length},apad=whole_len={segment.length}[{out[1:-1]}_{index}]"
         )
-    labels = "".join(f"[n{i}]" for i in range(len(segments)))
-    parts.append(f"{labels}concat=n={len(segments)}:v=0:a=1{out}")
+    joined = "".join(f"[{out[1:-1]}_{i}]" for i in range(len(segments)))
+    parts.append(f"{joined}concat=n={len(segments)}:v=0:a=1{out}")
     return parts
 
 
@@ -74,35 +75,67 @@ def _inputs(paths: Sequence[Path]) -> list[str]:
     return args
 
 
-def narration_args(segments: Sequence[Segment], extras: dict[str, Path], narration_wav: Path, bandlimit: tuple[int, int] | None = None) -> list[str]:
-    """Lay the lines out into one exact mono WAV and measure it (mono: add DUAL_MONO_DB) and each extra as mixed."""
-    parts = _narration_graph(segments, "[narr]")
-    return _measured_narration([s.wav for s in segments], parts, extras, narration_wav, bandlimit)
+@dataclass(frozen=True)
+class NarrationSource:
+    """A section's narration as ffmpeg inputs: one WAV joined at its own rate, or each phrase (mixed formats)."""
+
+    segments: tuple[Segment, ...]
+    joined: Path | None = None  # written by Python when every phrase shares one format
+    lead: int = 0  # samples of silence before the first phrase
+
+    @property
+    def paths(self) -> list[Path]:
+        """The files ffmpeg opens, in input order."""
+        return [self.joined] if self.joined is not None else [s.wav for s in self.segments]
+
+    @property
+    def samples(self) -> int:
+        """Length at MIX_RATE."""
+        return self.lead + sum(s.length for s in self.segments)
+
+    def graph(self, first_input: int, out: str) -> list[str]:
+        """Filter-graph parts that lay the narration out, mono at MIX_RATE, exactly `samples` long, into `out`."""
+        delay = f",adelay=delays={self.lead}S:all=1" if self.lead else ""
+        if self.joined is None:
+            shifted = [f"[{first_input + i}:a]" for i in range(len(self.segments))]
+            laid = f"[{out[1:-1]}_laid]"
+            return [*_narration_graph(self.segments, shifted, laid), f"{laid}anull{delay}{out}"]
+        return [
+            f"[{first_input}:a]aresample={MIX_RATE},aformat=sample_fmts=flt:channel_layouts=mono{delay},"
+            f"apad=whole_len={self.samples},atrim=end_sample={self.samples}{out}"
+        ]
 
 
-def joined_narration_args(
-    joined: Path, samples: int, extras: dict[str, Path], narration_wav: Path, bandlimit: tuple[int, int] | None = None
-) -> list[str]:
-    """Like narration_args, from narration already joined at its own rate: resample once, to exactly `samples`."""
-    parts = [
-        f"[0:a]aresample={MIX_RATE},aformat=sample_fmts=flt:channel_layouts=mono,"
-        f"apad=whole_len={samples},atrim=end_sample={samples}[narr]"
-    ]
-    return _measured_narration([joined], parts, extras, narration_wav, bandlimit)
+def narration_args(source: NarrationSource, out_wav: Path) -> list[str]:
+    """Write a section's narration alone as a float WAV (to check the layout)."""
+    parts = source.graph(0, "[narr]")
+    return [*_inputs(source.paths), "-filter_complex", ";".join(parts), "-map", "[narr]", "-c:a", "pcm_f32le", "-f", "wav", str(out_wav)]
 
 
-def _measured_narration(
-    sources: Sequence[Path], parts: list[str], extras: dict[str, Path], narration_wav: Path, bandlimit: tuple[int, int] | None
-) -> list[str]:
+def measure_args(sources: Sequence[NarrationSource], extras: dict[str, Path], bandlimit: tuple[int, int] | None = None) -> list[str]:
+    """Measure each section's narration (`ebur128@s<k>`; mono, add DUAL_MONO_DB) and each extra as mixed (`ebur128@<name>`), with sample peaks."""
     # Band-limiting is linear, so measuring after it lets the narration gain make up what it removes.
     band = "".join(f"{step}," for step in bandlimit_steps(bandlimit))
-    parts = [*parts, f"[narr]asplit=2[nout][nmeas];[nmeas]{band}ebur128@narration=framelog=quiet[mnarr]"]
-    outputs = ["-map", "[nout]", "-c:a", "pcm_f32le", "-f", "wav", str(narration_wav), "-map", "[mnarr]", "-f", "null", "-"]
-    for offset, name in enumerate(extras):
-        index = len(sources) + offset
-        parts.append(f"{_to_mix_format(f'[{index}:a]')},ebur128@{name}=framelog=quiet[m{name}]")
+    parts: list[str] = []
+    outputs: list[str] = []
+    inputs: list[str] = []
+    index = 0
+    for number, source in enumerate(sources):
+        if source.joined is not None and not band:
+            # Measured at its own rate: resampling it first would only add work.
+            parts.append(f"[{index}:a]ebur128@s{number}=framelog=quiet:peak=sample[ms{number}]")
+        else:
+            parts += source.graph(index, f"[n{number}]")
+            parts.append(f"[n{number}]{band}ebur128@s{number}=framelog=quiet:peak=sample[ms{number}]")
+        inputs += _inputs(source.paths)
+        index += len(source.paths)
+        outputs += ["-map", f"[ms{number}]", "-f", "null", "-"]
+    for name, path in extras.items():
+        parts.append(f"{_to_mix_format(f'[{index}:a]')},ebur128@{name}=framelog=quiet:peak=sample[m{name}]")
+        inputs += _inputs([path])
+        index += 1
         outputs += ["-map", f"[m{name}]", "-f", "null", "-"]
-    return [*_inputs(list(sources)), *_inputs(list(extras.values())), "-filter_complex", ";".join(parts), *outputs]
+    return ["-nostats", *inputs, "-filter_complex", ";".join(parts), *outputs]
 
 
 def bed_envelope(ranges: Sequence[tuple[float, float]], fade_s: float, origin: float = 0.0) -> str:
@@ -130,13 +163,20 @@ class Mix:
     narration_samples: int
     intro: Path | None = None
     intro_gain: float = 0.0
+    intro_samples: int = 0  # the jingle is cut or padded to exactly this
     outro: Path | None = None
     outro_gain: float = 0.0
+    outro_samples: int = 0
     bed: Path | None = None
     bed_gain: float = 0.0
     bed_samples: int = 0  # length of one pass of the bed at MIX_RATE (the loop size)
     bed_ranges: tuple[tuple[float, float], ...] = ()
     duck_key_gain: float = 1.0  # brings the sidechain key to about -20 LUFS whatever the target
+
+    @property
+    def total_samples(self) -> int:
+        """Length of the mixed section at MIX_RATE."""
+        return (self.intro_samples if self.intro else 0) + self.narration_samples + (self.outro_samples if self.outro else 0)
 
 
 def _bed_pieces(mix: Mix, first_input: int) -> tuple[list[str], list[str], list[str]]:
@@ -167,11 +207,15 @@ def _bed_pieces(mix: Mix, first_input: int) -> tuple[list[str], list[str], list[
     return inputs, parts, labels
 
 
-def mix_args(narration_wav: Path, mix: Mix, processing: Processing, out_wav: Path) -> list[str]:
-    """Narration + ducked bed, between the jingles, processed; written as float WAV and measured."""
-    parts = ["[0:a]pan=stereo|c0=c0|c1=c0[narr]"]
-    inputs = _inputs([narration_wav])
-    next_input = 1
+def mix_args(source: NarrationSource, mix: Mix, processing: Processing, out_wav: Path) -> list[str]:
+    """A section: narration + ducked bed, between the jingles, processed; written as float WAV and measured.
+
+    The measurement logs every 100 ms block (`ebur128@mix`, framelog=info), so the loudness of a
+    programme of sections can be pooled from them (studio.render.loudness).
+    """
+    parts = [*source.graph(0, "[mono]"), "[mono]pan=stereo|c0=c0|c1=c0[narr]"]
+    inputs = _inputs(source.paths)
+    next_input = len(source.paths)
     bed_inputs, bed_parts, bed_labels = _bed_pieces(mix, next_input) if mix.bed is not None else ([], [], [])
     keys = "".join(f"[key{i}]" for i in range(len(mix.bed_ranges))) if bed_labels else ""
     if bed_labels:
@@ -186,17 +230,21 @@ def mix_args(narration_wav: Path, mix: Mix, processing: Processing, out_wav: Pat
     else:
         parts.append(f"[narr]volume={mix.narration_gain:.3f}dB[body]")
     order = ["body"]
-    for name, path, gain in (("intro", mix.intro, mix.intro_gain), ("outro", mix.outro, mix.outro_gain)):
+    for name, path, gain, length in (
+        ("intro", mix.intro, mix.intro_gain, mix.intro_samples), ("outro", mix.outro, mix.outro_gain, mix.outro_samples)
+    ):
         if path is None:
             continue
         inputs += _inputs([path])
-        parts.append(f"{_to_mix_format(f'[{next_input}:a]')},volume={gain:.3f}dB[{name}]")
+        exact = f",atrim=end_sample={length},apad=whole_len={length}" if length else ""
+        parts.append(f"{_to_mix_format(f'[{next_input}:a]')}{exact},volume={gain:.3f}dB[{name}]")
         next_input += 1
         order = ["intro", *order] if name == "intro" else [*order, "outro"]
-    parts.append("".join(f"[{p}]" for p in order) + f"concat=n={len(order)}:v=0:a=1,{processing_chain(processing)},asplit=2[out][meas]")
+    parts.append("".join(f"[{p}]" for p in order) + f"concat=n={len(order)}:v=0:a=1,{''.join(f'{step},' for step in processing_steps(processing))}asplit=2[out][meas]")
     # Sample peak is enough here: it only keeps loudnorm linear; the limiter in the encode pass holds the true peak.
-    parts.append("[meas]ebur128@mix=framelog=quiet:peak=sample[mmix]")
+    parts.append("[meas]ebur128@mix=framelog=info:peak=sample[mmix]")
     return [
+        "-nostats",
         *inputs,
         "-filter_complex", ";".join(parts),
         "-map", "[out]", "-c:a", "pcm_f32le", "-f", "wav", str(out_wav),
@@ -215,8 +263,8 @@ def bandlimit_steps(bandlimit: tuple[int, int] | None) -> list[str]:
 COMPRESSOR_MAKEUP_DB = 10.5
 
 
-def processing_chain(processing: Processing) -> str:
-    """Channel layout, band-limit, compression and a safety peak limiter, as one filter chain."""
+def processing_steps(processing: Processing) -> list[str]:
+    """Channel layout, band-limit, compression and a safety peak limiter, as filters in order."""
     steps = []
     if processing.channels == 1:
         # First, so the filters below do half the work. Dual-mono at -3 dB per side keeps the BS.1770 loudness.
@@ -230,8 +278,9 @@ def processing_chain(processing: Processing) -> str:
         threshold = min(1.0, max(0.001, 10 ** ((processing.speech_lufs - 4) / 20)))
         steps.append(f"acompressor=threshold={threshold:.5f}:ratio=3:attack=5:release=120:knee=4:makeup={10 ** (COMPRESSOR_MAKEUP_DB / 20):.3f}")
     limit = min(1.0, max(0.0625, 10 ** (processing.ceiling_db / 20)))
-    steps.append(f"alimiter=limit={limit:.5f}:attack=2:release=60:level=false:latency=true")
-    return ",".join(steps)
+    if processing.limit:
+        steps.append(f"alimiter=limit={limit:.5f}:attack=2:release=60:level=false:latency=true")
+    return steps
 
 
 @dataclass(frozen=True)
@@ -274,26 +323,55 @@ def needs_limiter(target: Encode, measured: R128 | None) -> bool:
     return measured.peak + INTERSAMPLE_MARGIN_DB + target.lufs - measured.integrated > target.true_peak
 
 
-def encode_args(mix_wav: Path, target: Encode, measured: R128 | None, out_path: Path) -> list[str]:
+def encode_args(
+    mix_wavs: Sequence[Path | tuple[Path, float]], target: Encode, measured: R128 | None, out_path: Path, *, section_gain_db: float | None = None
+) -> list[str]:
     """Loudness pass 2 (linear), resample, a peak limiter only if needed, encode, cut to the exact duration.
 
+    Several mixes are played one after another, each after its own gain (dB) if it comes with one. A section of a longer programme (`section_gain_db`
+    given) is encoded whole (no cut) with the LAME tag and no ID3, ready to be spliced by
+    studio.render._mp3; its gain is the programme's, the one loudnorm's linear mode would apply
+    (target minus measured integrated loudness), given to `volume`, because loudnorm would also
+    meter every section again for statistics nobody reads.
     A limiter takes a little loudness that loudnorm (which measures before it) cannot see, so when
     one runs the encoder's input is measured too (`ebur128@final`).
     """
-    steps = [loudnorm_linear(target, measured)] if measured is not None else []
+    section = section_gain_db is not None
+    if section:
+        steps = [f"volume={section_gain_db:.2f}dB"]
+        measured = None  # the programme was checked to need no limiter before its sections were encoded
+    elif measured is None:
+        steps = []
+    else:
+        steps = [loudnorm_linear(target, measured)]
     layout = "mono" if target.channels == 1 else "stereo"
     steps += [f"aresample={target.sample_rate}", f"aformat=sample_fmts=flt:channel_layouts={layout}"]
     limited = needs_limiter(target, measured)
     if limited:
         ceiling = min(1.0, max(0.0625, 10 ** ((target.true_peak - INTERSAMPLE_MARGIN_DB) / 20)))
         steps.append(f"alimiter=limit={ceiling:.5f}:attack=1:release=50:level=false:latency=true")
-    if limited and measured is not None:
-        graph = f"[0:a]{','.join(steps)},asplit=2[enc][meas];[meas]ebur128@final=framelog=quiet[mfinal]"
-        args = [*_inputs([mix_wav]), "-filter_complex", graph, "-map", "[enc]"]
+    paths = [item if isinstance(item, Path) else item[0] for item in mix_wavs]
+    gains = [0.0 if isinstance(item, Path) else item[1] for item in mix_wavs]
+    layout_in = "mono" if target.channels == 1 else "stereo"
+    if len(paths) == 1 and not gains[0]:
+        head, pre = "[0:a]", []
     else:
-        args = [*_inputs([mix_wav]), "-af", ",".join(steps)]
-    args += ["-t", f"{target.duration_s:.6f}", *codec_args(target)]
-    args += ["-ar", str(target.sample_rate), "-ac", str(target.channels), "-map_metadata", "-1", "-f", target.container, str(out_path)]
+        # Mixes of narration alone may be mono or come with a gain: bring each to the programme's layout first.
+        pre = [f"[{i}:a]volume={gain:.2f}dB,aformat=channel_layouts={layout_in}[in{i}]" for i, gain in enumerate(gains)]
+        joined = "".join(f"[in{i}]" for i in range(len(paths)))
+        head = f"{joined}concat=n={len(paths)}:v=0:a=1," if len(paths) > 1 else joined
+    head = "".join(f"{part};" for part in pre) + head
+    if limited and measured is not None:
+        graph = f"{head}{','.join(steps)},asplit=2[enc][meas];[meas]ebur128@final=framelog=quiet[mfinal]"
+    else:
+        graph = f"{head}{','.join(steps)}[enc]"
+    args = [*_inputs(paths), "-filter_complex", graph, "-map", "[enc]"]
+    if not section:
+        args += ["-t", f"{target.duration_s:.6f}"]
+    args += [*codec_args(target), "-ar", str(target.sample_rate), "-ac", str(target.channels), "-map_metadata", "-1"]
+    if section:
+        args += ["-id3v2_version", "0", "-write_xing", "1"]
+    args += ["-f", target.container, str(out_path)]
     if limited and measured is not None:
         args += ["-map", "[mfinal]", "-f", "null", "-"]
     return args
@@ -331,7 +409,7 @@ def level_pair_args(reference: Path, coded: Path) -> list[str]:
     ]
 
 
-def measure_args(path: Path, *, true_peak: bool = True) -> list[str]:
+def measure_file_args(path: Path, *, true_peak: bool = True) -> list[str]:
     """Decode a file and measure its loudness (EBU R128; true peak optional, it costs 4x oversampling)."""
     peak = ":peak=true" if true_peak else ""
     return ["-i", str(path), "-filter_complex", f"[0:a:0]ebur128@file=framelog=quiet{peak}[m]", "-map", "[m]", "-f", "null", "-"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,11 @@ from studio.render.audio import (
     NarrationLine,
     default_asset,
     measure_loudness,
-    place_lines,
     probe_duration,
     render_audio,
 )
 from studio.render.profiles import PROFILES
+from studio.render.sections import Line, plan
 
 LINES = [  # (duration s, pause ms, bed, chapter)
     (1.3, 300, True, "Mở đầu"),
@@ -230,12 +231,12 @@ def test_ffmpeg_error_carries_stderr_tail(tmp_path: Path) -> None:
     assert "missing.wav" in info.value.stderr
 
 
-def test_place_lines_is_exact_and_does_not_drift() -> None:
-    lines = [NarrationLine(Path(f"{i}.wav"), 1 / 3, 333) for i in range(300)]
-    placement = place_lines(lines)
-    assert placement.total_samples == round(300 * (1 / 3 + 0.333) * 48000)
-    assert sum(s.length for s in placement.segments) == placement.total_samples
-    assert placement.starts[150] == round(150 * (1 / 3 + 0.333) * 48000)
+def test_section_layout_is_exact_and_does_not_drift() -> None:
+    lines = [Line(Path(f"{i}.wav"), 1 / 3, 333, False, None) for i in range(300)]
+    (section,) = plan(lines)
+    assert section.narration_samples == round(300 * (1 / 3 + 0.333) * 48000)
+    assert sum(s.length for s in section.segments) == section.narration_samples
+    assert section.starts[150] == round(150 * (1 / 3 + 0.333) * 48000)
 
 
 def test_default_assets_are_small_and_findable() -> None:
@@ -276,21 +277,21 @@ def test_music_bed_plays_under_bed_lines_and_ducks_under_speech(tmp_path: Path) 
 def test_joined_narration_matches_ffmpeg_layout(lines: list[NarrationLine], tmp_path: Path) -> None:
     from studio.render import narration
 
-    placement = place_lines(lines)
-    assert narration.common_rate([s.wav for s in placement.segments]) == 22050
+    (section,) = plan([Line(n.wav, n.duration_s, n.pause_after_ms, n.bed, n.chapter) for n in lines])
+    assert narration.common_rate([s.wav for s in section.segments]) == 22050
     by_ffmpeg, by_python = tmp_path / "ffmpeg.wav", tmp_path / "python.wav"
-    ff.run(ff.narration_args(placement.segments, {}, by_ffmpeg))
+    ff.run(ff.narration_args(ff.NarrationSource(section.segments), by_ffmpeg))
     joined = tmp_path / "joined.wav"
-    assert narration.write_layout(placement.segments, placement.starts, 22050, joined) == round(placement.total_samples * 22050 / 48000)
-    ff.run(ff.joined_narration_args(joined, placement.total_samples, {}, by_python))
+    assert narration.write_layout(section.segments, section.starts, 22050, joined) == round(section.narration_samples * 22050 / 48000)
+    ff.run(ff.narration_args(ff.NarrationSource(section.segments, joined), by_python))
     a, b = _decode(by_ffmpeg, 48000, 1)[:, 0], _decode(by_python, 48000, 1)[:, 0]
-    assert len(a) == len(b) == placement.total_samples
-    for start, segment in zip(placement.starts, placement.segments, strict=True):
+    assert len(a) == len(b) == section.narration_samples
+    for start, segment in zip(section.starts, section.segments, strict=True):
         # the same samples, resampled once instead of per line; a slot edge may move by under one 22.05 kHz sample
         x = a[start + 10 : start + segment.length - 10]
         residual = min(np.sqrt(np.mean((x - b[start + 10 + lag : start + segment.length - 10 + lag]) ** 2)) for lag in range(-2, 3))
         assert residual / np.sqrt(np.mean(x**2)) < 0.05
-    for start in placement.starts[1:]:  # silence before each line's slot boundary in both
+    for start in section.starts[1:]:  # silence before each line's slot boundary in both
         assert np.max(np.abs(b[start - 480 : start - 20])) < 1e-3
 
 
@@ -327,3 +328,70 @@ def test_codec_loss_is_learned_once_per_encoder(tmp_path: Path) -> None:
     assert audio.codec_loss_db(ff.Encode(-23.0, -1.5, 15.0, 48000, 2, "libmp3lame", "320k", "mp3", 10.0), tmp_path) == pytest.approx(0.0, abs=0.1)
     assert audio.codec_loss_db(ff.Encode(-23.0, -1.0, 15.0, 48000, 2, "pcm_s16le", None, "wav", 10.0), tmp_path) == 0.0
     assert list(tmp_path.iterdir()) == []
+
+
+def _sectioned_lines(root: Path, seeds: Sequence[int]) -> list[NarrationLine]:
+    """Four provisions (heading + body), each a section of its own."""
+    out = []
+    for n, seed in enumerate(seeds):
+        wav = root / f"s{seed}.wav"
+        if not wav.exists():
+            _speechlike(wav, 1.0 + 0.2 * (seed % 4), seed)
+        out.append(NarrationLine(wav, 1.0 + 0.2 * (seed % 4), 600, False, f"Điều {n // 2 + 1}" if n % 2 == 0 else None))
+    return out
+
+
+def _render_sections(lines: list[NarrationLine], root: Path, name: str, cache: Path) -> AudioResult:
+    return render_audio(
+        lines, PROFILES["radio"], root / f"{name}.mp3", intro=default_asset("jingle-intro.flac"), outro=default_asset("jingle-outro.flac"),
+        bed=default_asset("music-bed.flac"), work_dir=root / "work", cache_dir=cache,
+    )
+
+
+def test_an_edit_mixes_and_encodes_only_its_section(tmp_path: Path) -> None:
+    cache = tmp_path / "sections"
+    first = _render_sections(_sectioned_lines(tmp_path, range(1, 9)), tmp_path, "first", cache)
+    assert first.sections_mixed == 4 and first.sections_encoded >= 4  # more if the early guess of the gain missed
+    again = _render_sections(_sectioned_lines(tmp_path, range(1, 9)), tmp_path, "again", cache)
+    assert (again.sections_mixed, again.sections_encoded) == (0, 0)
+    assert again.path.read_bytes() == first.path.read_bytes()
+    edited = _render_sections(_sectioned_lines(tmp_path, [1, 2, 3, 4, 5, 11, 7, 8]), tmp_path, "edited", cache)
+    assert (edited.sections_mixed, edited.sections_encoded) == (1, 1)  # Điều 3 only
+    spec = PROFILES["radio"]
+    a, b = _decode(first.path, 48000, 2), _decode(edited.path, 48000, 2)
+    assert len(b) / 48000 == pytest.approx(edited.duration_s, abs=0.03)
+    assert pyloudnorm.Meter(48000).integrated_loudness(b) == pytest.approx(spec.lufs, abs=0.3)
+    # Everything before Điều 3 is the same sound; the seam sits in the pause before its heading.
+    seam = round(edited.timings[4].start_s * 48000) - 2400
+    assert np.max(np.abs(a[:seam] - b[:seam])) < 1e-4
+    changed = round(edited.timings[5].start_s * 48000)
+    assert np.max(np.abs(a[changed : changed + 24000] - b[changed : changed + 24000])) > 1e-2
+
+
+def test_spliced_sections_play_as_one_programme(tmp_path: Path) -> None:
+    result = _render_sections(_sectioned_lines(tmp_path, range(1, 9)), tmp_path, "spliced", tmp_path / "sections")
+    mixes = sorted((tmp_path / "sections").glob("*.wav"), key=lambda p: p.stat().st_mtime_ns)
+    assert len(mixes) == 4
+    decoded = _decode(result.path, 48000, 2)
+    assert len(decoded) == round(result.duration_s * 48000)  # gapless: exactly the planned samples
+    assert MP3(result.path).info.length == pytest.approx(result.duration_s, abs=0.1)  # mutagen counts whole frames
+    for timing in result.timings[2::2]:  # each section's first line starts where the timings say
+        start = round(timing.start_s * 48000)
+        before = decoded[start - 9600 : start - 480]
+        after = decoded[start + 480 : start + 9600]
+        assert np.sqrt(np.mean(after**2)) > 30 * np.sqrt(np.mean(before**2))
+
+
+def test_bundled_levels_are_current() -> None:
+    from assets.storage import sha256_file
+    from studio.render import audio
+
+    shipped = audio.bundled_levels()
+    paths = {name: audio.DEFAULTS_DIR / file for name, file in audio.BUNDLED.items()}
+    fresh = ff.parse_ebur128(ff.run(ff.measure_args([], paths)))
+    for name, path in paths.items():
+        entry = shipped[path.name]
+        assert entry["sha256"] == sha256_file(path), f"{path.name} changed: run write_bundled_levels()"
+        assert entry["integrated"] == pytest.approx(fresh[f"ebur128@{name}"].integrated, abs=0.05)
+        assert entry["peak"] == pytest.approx(fresh[f"ebur128@{name}"].peak, abs=0.05)
+    assert audio.measure_assets(paths) == {name: audio._known_level(path, shipped) for name, path in paths.items()}
