@@ -76,12 +76,13 @@ def run(
 
 def _supervise(proc: subprocess.Popen[bytes], cancel: Callable[[], bool] | None, timeout_s: float | None, tick: Callable[[], None]) -> None:
     started = time.monotonic()
+    # Popen.wait(timeout) polls with sleeps of up to 50 ms; a blocking wait in a thread wakes the
+    # moment ffmpeg exits, which matters when a render is a chain of short runs.
+    exited = threading.Event()
+    threading.Thread(target=lambda: (proc.wait(), exited.set()), daemon=True).start()
     while True:
-        try:
-            proc.wait(timeout=POLL_S)
+        if exited.wait(POLL_S):
             return
-        except subprocess.TimeoutExpired:
-            pass
         if cancel is not None and cancel():
             _kill(proc)
             raise Cancelled("ffmpeg cancelled")
