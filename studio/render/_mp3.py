@@ -2,84 +2,52 @@
 
 A programme is encoded in sections, each by its own encoder run. Every section but the last is a
 whole number of frames long and ends in silence; keeping exactly that many frames of it drops
-the last 1105 samples of its silence, which the next section's encoder lead-in replaces, so the
-timeline stays exact. The first frame of a LAME stream never borrows from the bit reservoir
-(main_data_begin is 0), so no spliced frame points into bytes of another stream.
+the last 1105 samples (encoder delay 576 + decoder delay 529) of its silence, which the next
+section's own encoder lead-in replaces, so the timeline stays exact. The first frame of a LAME
+stream never borrows from the bit reservoir (main_data_begin is 0), so no spliced frame points
+into bytes of another stream; `splice` checks that.
 
-The Xing/Info frame of the first section is kept and made true for the result: frame and byte
-counts, seek table, encoder delay and padding, music length and both CRCs, filled the way
-ffmpeg's mp3 muxer fills them.
+The Xing/Info frame of the first stream is kept and made true for the result, field by field as
+ffmpeg's mp3 muxer (libavformat/mp3enc.c) fills it:
+
+- frames: audio frames only (the Info frame is not counted);
+- bytes and the LAME "music length": the Info frame plus all audio frames;
+- TOC: ffmpeg's seek "bags" (cumulative byte counts after every `want` frames, the table halved
+  and `want` doubled whenever 400 bags fill), entry i = 256 * bag[i * bags // 100] // bytes;
+- delay/padding (12 bits each): the encoder delay (576 for LAME) and the samples to drop at the
+  end, so that frames * frame_samples - delay - padding is the decoded length (ffmpeg's demuxer
+  skips delay + 529 at the start and stops padding - 529 before the end of the last frame);
+- music CRC: CRC-16/ARC of the audio frames (Info frame excluded);
+- tag CRC: CRC-16/ARC of the frame's first 190 bytes with the field itself still zero (ffmpeg's
+  way; in MPEG-1 stereo that is exactly the bytes before the field, which is LAME's way).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 DECODER_DELAY = 529  # samples the layer III synthesis filterbank adds on top of the encoder's delay
 
-_BITRATES = {  # kbit/s by index, layer III
-    1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+_BITRATES = {  # kbit/s by index, layer III; index 0 (free format) and 15 are not accepted
+    True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
 }
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+_TAGS = (b"Xing", b"Info")
+_GAPLESS_ENCODERS = (b"LAME", b"Lavf", b"Lavc")  # the short version strings ffmpeg trusts for delay/padding
 _TOC_SIZE = 100
+_TOC_BAGS = 400
+_LAME_SIZE = 36
 _TAG_CRC_SPAN = 190
-
-
-@dataclass(frozen=True)
-class Header:
-    """The fields of a layer III frame header that matter here."""
-
-    version: int  # 3 MPEG-1, 2 MPEG-2, 0 MPEG-2.5
-    protected: bool
-    bitrate: int  # bit/s
-    sample_rate: int
-    padding: bool
-    channels: int
-
-    @property
-    def samples(self) -> int:
-        """Samples per channel in one frame."""
-        return 1152 if self.version == 3 else 576
-
-    @property
-    def length(self) -> int:
-        """Bytes in the frame, header included."""
-        per = 144 if self.version == 3 else 72
-        return per * self.bitrate // self.sample_rate + int(self.padding)
-
-    @property
-    def side_info(self) -> int:
-        """Bytes of side information after the header (and its CRC)."""
-        if self.version == 3:
-            return 17 if self.channels == 1 else 32
-        return 9 if self.channels == 1 else 17
-
-
-def parse_header(data: bytes, offset: int = 0) -> Header:
-    """Decode the four header bytes at `offset`; ValueError if they are not a layer III frame header."""
-    if offset + 4 > len(data):
-        raise ValueError(f"MP3 data ends inside a frame header at byte {offset}")
-    word = int.from_bytes(data[offset : offset + 4], "big")
-    version, layer = (word >> 19) & 3, (word >> 17) & 3
-    bitrate_index, rate_index = (word >> 12) & 15, (word >> 10) & 3
-    if word >> 21 != 0x7FF or version == 1 or layer != 1 or bitrate_index in (0, 15) or rate_index == 3:
-        raise ValueError(f"no MPEG layer III frame header at byte {offset} (lost sync)")
-    table = _BITRATES[1 if version == 3 else 2]
-    return Header(
-        version=version,
-        protected=not (word >> 16) & 1,
-        bitrate=table[bitrate_index] * 1000,
-        sample_rate=_RATES[version][rate_index],
-        padding=bool((word >> 9) & 1),
-        channels=1 if (word >> 6) & 3 == 3 else 2,
-    )
+_FIELD_MAX = (1 << 12) - 1
 
 
 @dataclass(frozen=True)
 class Stream:
-    """A LAME stream split into its Info frame (if any) and its audio frames."""
+    """A layer III stream split into its Xing/Info frame (if any) and its audio frames."""
 
     info: bytes | None
     audio: bytes
@@ -95,76 +63,167 @@ class Stream:
         """Number of audio frames."""
         return len(self.frame_offsets)
 
-    def prefix(self, frames: int) -> bytes:
-        """The bytes of the first `frames` audio frames."""
-        if frames >= self.frame_count:
-            return self.audio
-        return self.audio[: self.frame_offsets[frames]]
+
+@dataclass(frozen=True)
+class _Header:
+    mpeg1: bool
+    protected: bool
+    bitrate_index: int
+    sample_rate: int
+    channels: int
+    length: int
+
+    @property
+    def side_info(self) -> int:
+        if self.mpeg1:
+            return 17 if self.channels == 1 else 32
+        return 9 if self.channels == 1 else 17
+
+
+def _header(data: bytes, offset: int) -> _Header:
+    if offset + 4 > len(data):
+        raise ValueError(f"MP3 data ends inside a frame header at byte {offset}")
+    word = int.from_bytes(data[offset : offset + 4], "big")
+    if word >> 21 != 0x7FF:
+        raise ValueError(f"no MPEG audio frame header at byte {offset} (lost sync)")
+    version, layer = (word >> 19) & 3, (word >> 17) & 3
+    bitrate_index, rate_index = (word >> 12) & 15, (word >> 10) & 3
+    if version == 1 or rate_index == 3 or bitrate_index == 15:
+        raise ValueError(f"invalid MPEG audio frame header at byte {offset} (lost sync)")
+    if layer != 1:
+        raise ValueError(f"frame at byte {offset} is MPEG audio layer {4 - layer}, not layer III")
+    if bitrate_index == 0:
+        raise ValueError(f"frame at byte {offset} is free-format, which is not supported")
+    mpeg1 = version == 3
+    sample_rate = _RATES[version][rate_index]
+    per = 144 if mpeg1 else 72  # bytes per kbit/s*kHz: 1152 or 576 samples / 8 bits
+    length = per * _BITRATES[mpeg1][bitrate_index] * 1000 // sample_rate + ((word >> 9) & 1)
+    return _Header(mpeg1, not (word >> 16) & 1, bitrate_index, sample_rate, 1 if (word >> 6) & 3 == 3 else 2, length)
 
 
 def _skip_id3v2(data: bytes) -> int:
-    if data[:3] != b"ID3" or len(data) < 10:
-        return 0
-    size = 0
-    for byte in data[6:10]:
-        size = (size << 7) | (byte & 0x7F)
-    footer = 10 if data[5] & 0x10 else 0
-    return 10 + size + footer
+    position = 0
+    while data[position : position + 3] == b"ID3" and len(data) >= position + 10:
+        size_bytes = data[position + 6 : position + 10]
+        if any(byte & 0x80 for byte in size_bytes):
+            break
+        size = 0
+        for byte in size_bytes:
+            size = (size << 7) | byte
+        position += 10 + size + (10 if data[position + 5] & 0x10 else 0)
+    return position
 
 
-def _end_of_audio(data: bytes) -> int:
+def _end_of_audio(data: bytes, start: int) -> int:
     end = len(data)
-    if end >= 128 and data[end - 128 : end - 125] == b"TAG":
+    if end - start >= 128 and data[end - 128 : end - 125] == b"TAG":
         end -= 128
+    if end - start >= 32 and data[end - 32 : end - 24] == b"APETAGEX":
+        size = int.from_bytes(data[end - 20 : end - 16], "little")  # items + footer
+        has_header = data[end - 9] & 0x80
+        end -= size + (32 if has_header else 0)
+        if end < start:
+            raise ValueError("APE tag is larger than the data")
     return end
 
 
-def _info_offset(header: Header) -> int:
-    return 4 + (2 if header.protected else 0) + header.side_info
+@dataclass(frozen=True)
+class _Info:
+    """Where the fields of a Xing/Info frame (and its LAME extension) are."""
+
+    frames_at: int | None
+    bytes_at: int | None
+    toc_at: int | None
+    lame_at: int | None
+
+
+def _info_tag_at(frame: bytes, header: _Header) -> int | None:
+    for at in (4 + header.side_info, 6 + header.side_info) if header.protected else (4 + header.side_info,):
+        if frame[at : at + 4] in _TAGS:
+            return at
+    return None
+
+
+def _info_layout(info: bytes) -> _Info:
+    header = _header(info, 0)
+    tag = _info_tag_at(info, header)
+    if tag is None:
+        raise ValueError("the Info frame has no Xing/Info tag")
+    flags = int.from_bytes(info[tag + 4 : tag + 8], "big")
+    at = tag + 8
+    fields: list[int | None] = []
+    for flag, size in ((1, 4), (2, 4), (4, _TOC_SIZE)):
+        fields.append(at if flags & flag else None)
+        at += size if flags & flag else 0
+    at += 4 if flags & 8 else 0
+    lame = at if at + _LAME_SIZE <= len(info) and info[at : at + 4] in _GAPLESS_ENCODERS else None
+    return _Info(fields[0], fields[1], fields[2], lame)
 
 
 def read_stream(data: bytes) -> Stream:
-    """Walk the frames of an MP3 file (ID3v2/ID3v1 tags skipped); ValueError on anything else."""
-    start, end = _skip_id3v2(data), _end_of_audio(data)
+    """Split an MP3 file into its Xing/Info frame and audio frames (ID3v2, ID3v1 and APE tags skipped); ValueError if it is not one."""
+    start = _skip_id3v2(data)
+    end = _end_of_audio(data, start)
     if start >= end:
         raise ValueError("no MP3 frames in the data")
-    first = parse_header(data, start)
+    first = _header(data, start)
+    if start + first.length > end:
+        raise ValueError(f"MP3 data ends inside the frame at byte {start}")
     info = None
-    tag_at = start + _info_offset(first)
-    if data[tag_at : tag_at + 4] in (b"Info", b"Xing"):
+    if _info_tag_at(data[start : start + first.length], first) is not None:
         info = data[start : start + first.length]
         start += first.length
-    offsets = []
+    elif data[start + 36 : start + 40] == b"VBRI":  # Fraunhofer's header frame: not audio, and not rebuilt
+        start += first.length
+    fmt = (first.mpeg1, first.sample_rate, first.channels)
+    # Header bytes -> frame length; a stream has only a handful of distinct headers.
+    lengths: dict[bytes, int] = {}
+    offsets: list[int] = []
     position = start
     while position < end:
-        header = parse_header(data, position)
-        if (header.sample_rate, header.channels, header.version) != (first.sample_rate, first.channels, first.version):
-            raise ValueError(f"frame at byte {position} changes the stream's format")
-        if position + header.length > end:
+        key = data[position : position + 4]
+        length = lengths.get(key)
+        if length is None:
+            header = _header(data, position)
+            if (header.mpeg1, header.sample_rate, header.channels) != fmt:
+                raise ValueError(f"frame at byte {position} changes the stream's version, sample rate or channels")
+            length = lengths[key] = header.length
+        if position + length > end:
             raise ValueError(f"MP3 data ends inside the frame at byte {position}")
         offsets.append(position - start)
-        position += header.length
+        position += length
     delay = padding = 0
     if info is not None:
-        lame = _lame_offset(info, first)
+        lame = _info_layout(info).lame_at
         if lame is not None:
             packed = int.from_bytes(info[lame + 21 : lame + 24], "big")
-            delay, padding = packed >> 12, packed & 0xFFF
-    return Stream(info, data[start:end], tuple(offsets), first.samples, first.sample_rate, first.channels, delay, padding)
+            delay, padding = packed >> 12, packed & _FIELD_MAX
+    return Stream(
+        info=info,
+        audio=data[start:end],
+        frame_offsets=tuple(offsets),
+        frame_samples=1152 if first.mpeg1 else 576,
+        sample_rate=first.sample_rate,
+        channels=first.channels,
+        delay=delay,
+        padding=padding,
+    )
 
 
 def main_data_begin(frame: bytes) -> int:
-    """How many bytes before this frame its audio data begins (the bit reservoir it borrows)."""
-    header = parse_header(frame)
-    at = 4 + (2 if header.protected else 0)
-    if header.version == 3:
+    """How many bytes before this frame its main data begins (what it borrows from the bit reservoir)."""
+    header = _header(frame, 0)
+    at = 6 if header.protected else 4
+    if len(frame) < at + 2:
+        raise ValueError("frame too short for its side information")
+    if header.mpeg1:
         return int.from_bytes(frame[at : at + 2], "big") >> 7
     return frame[at]
 
 
-# --- CRC-16 (poly 0x8005, reflected: 0xA001; init 0; no final xor), as LAME and ffmpeg use ------
+# --- CRC-16/ARC: poly 0x8005 reflected (0xA001), init 0, no final xor (ffmpeg's AV_CRC_16_ANSI_LE) ---
 
-def _table() -> tuple[int, ...]:
+def _crc_table() -> tuple[int, ...]:
     table = []
     for byte in range(256):
         crc = byte
@@ -174,7 +233,7 @@ def _table() -> tuple[int, ...]:
     return tuple(table)
 
 
-_CRC_TABLE = _table()
+_CRC_TABLE = _crc_table()
 
 
 def crc16(data: bytes, crc: int = 0) -> int:
@@ -185,146 +244,184 @@ def crc16(data: bytes, crc: int = 0) -> int:
     return crc
 
 
-# In the reflected domain a CRC register r stands for a polynomial whose x^0 term is r's top bit.
-# Appending n zero bytes multiplies the register's polynomial by x^(8n) modulo P, so concatenation
-# and prefix recovery need only multiplications modulo P, in O(log n) steps.
-_POLY = 0xA001  # P without its x^16 term, reflected
+# With init 0 and no final xor the register after data D is D(x)*x^16 mod P, so
+# crc(A+B) = crc(A)*x^(8|B|) + crc(B). Registers are reflected: bit 15 holds the x^0 coefficient,
+# bit 0 the x^15 one, and multiplying by x is a right shift with 0xA001 folded in.
+_ONE = 0x8000
+_X = 0x4000
+_X_INVERSE = 0x4003  # x^15 + x^14 + x = (P - 1) / x; P(0) = 1 makes x invertible
 
 
 def _mul(a: int, b: int) -> int:
-    """a*b mod P for reflected 16-bit registers."""
     product = 0
     for _ in range(16):
         if a & 0x8000:
             product ^= b
         a = (a << 1) & 0xFFFF
-        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+        if not a:
+            break
+        b = (b >> 1) ^ 0xA001 if b & 1 else b >> 1
     return product
 
 
-def _x_power(bits: int) -> int:
-    """x^bits mod P as a reflected register."""
-    result, square = 0x8000, 0x4000  # 1 and x
-    while bits:
-        if bits & 1:
-            result = _mul(result, square)
-        square = _mul(square, square)
-        bits >>= 1
+def _powers(base: int) -> tuple[int, ...]:
+    squares = [base]
+    for _ in range(63):
+        squares.append(_mul(squares[-1], squares[-1]))
+    return tuple(squares)
+
+
+_X_SQUARES = _powers(_X)  # x^(2^k)
+_X_INVERSE_SQUARES = _powers(_X_INVERSE)  # x^-(2^k)
+
+
+def _power(squares: tuple[int, ...], exponent: int) -> int:
+    result, k = _ONE, 0
+    while exponent:
+        if exponent & 1:
+            result = _mul(result, squares[k])
+        exponent >>= 1
+        k += 1
     return result
 
 
-def _inverse_x_power(bits: int) -> int:
-    """x^-bits mod P (x is invertible because P has a constant term)."""
-    order = _multiplicative_order_of_x()
-    return _x_power((-bits) % order)
+def crc16_combine(crc_a: int, crc_b: int, len_b: int) -> int:
+    """CRC-16/ARC of A+B from crc16(A), crc16(B) and len(B)."""
+    return _mul(crc_a, _power(_X_SQUARES, 8 * len_b)) ^ crc_b
 
 
-_ORDER: list[int] = []
+def crc16_strip_tail(crc_whole: int, crc_tail: int, len_tail: int) -> int:
+    """CRC-16/ARC of A from crc16(A+T), crc16(T) and len(T)."""
+    return _mul(crc_whole ^ crc_tail, _power(_X_INVERSE_SQUARES, 8 * len_tail))
 
 
-def _multiplicative_order_of_x() -> int:
-    if not _ORDER:
-        value, steps = _x_power(1), 1
-        while value != 0x8000:
-            value, steps = _mul(value, 0x4000), steps + 1
-        _ORDER.append(steps)
-    return _ORDER[0]
+# --- splicing ------------------------------------------------------------------------------------
 
-
-def crc16_combine(crc_a: int, crc_b: int, length_b: int) -> int:
-    """CRC of A+B from the CRCs of A and B and the length of B in bytes."""
-    return _mul(crc_a, _x_power(8 * length_b)) ^ crc_b
-
-
-def crc16_strip_tail(crc_whole: int, crc_tail: int, length_tail: int) -> int:
-    """CRC of A from the CRC of A+T, the CRC of T and the length of T in bytes."""
-    return _mul(crc_whole ^ crc_tail, _inverse_x_power(8 * length_tail))
-
-
-# --- Info frame ---------------------------------------------------------------------------------
-
-def _lame_offset(info: bytes, header: Header) -> int | None:
-    at = _info_offset(header) + 4
-    flags = int.from_bytes(info[at : at + 4], "big")
-    at += 4 + (4 if flags & 1 else 0) + (4 if flags & 2 else 0) + (_TOC_SIZE if flags & 4 else 0) + (4 if flags & 8 else 0)
-    return at if at + 36 <= len(info) else None
-
-
-def music_crc(stream: Stream) -> int | None:
-    """The music CRC the stream's LAME tag records (None without one)."""
+def _recorded_music_crc(stream: Stream) -> int | None:
+    """The music CRC the stream's LAME tag records, if the tag describes exactly these bytes."""
     if stream.info is None:
         return None
-    lame = _lame_offset(stream.info, parse_header(stream.info))
-    return None if lame is None else int.from_bytes(stream.info[lame + 32 : lame + 34], "big")
+    lame = _info_layout(stream.info).lame_at
+    if lame is None:
+        return None
+    if int.from_bytes(stream.info[lame + 28 : lame + 32], "big") != len(stream.info) + len(stream.audio):
+        return None
+    return int.from_bytes(stream.info[lame + 32 : lame + 34], "big")
 
 
-def _prefix_crc(stream: Stream, frames: int) -> int:
-    recorded = music_crc(stream)
-    kept = stream.prefix(frames)
-    tail = stream.audio[len(kept) :]
-    if recorded is None:
-        return crc16(kept)
-    if len(tail) > len(kept):  # cheaper to read what is kept
-        return crc16(kept)
-    return crc16_strip_tail(recorded, crc16(tail), len(tail))
+def _prefix_crc(stream: Stream, kept: int) -> int:
+    recorded = _recorded_music_crc(stream)
+    tail = len(stream.audio) - kept
+    if recorded is None or tail > kept:  # no whole-stream CRC to start from, or reading the kept part is cheaper
+        return crc16(stream.audio[:kept])
+    return crc16_strip_tail(recorded, crc16(stream.audio[kept:]), tail)
+
+
+def _bitrate_mode(stream: Stream) -> tuple[str, int]:
+    audio = stream.audio
+    indices = {audio[offset + 2] >> 4 for offset in stream.frame_offsets}
+    return ("CBR", indices.pop()) if len(indices) == 1 else ("VBR", 0)
+
+
+def _check_compatible(streams: Sequence[Stream]) -> None:
+    first = streams[0]
+    shape = (first.frame_samples, first.sample_rate, first.channels)
+    mode: tuple[str, int] | None = None
+    for n, stream in enumerate(streams):
+        if (stream.frame_samples, stream.sample_rate, stream.channels) != shape:
+            raise ValueError(
+                f"stream {n} ({stream.sample_rate} Hz, {stream.channels} ch, {stream.frame_samples}-sample frames) cannot be "
+                f"spliced to stream 0 ({first.sample_rate} Hz, {first.channels} ch, {first.frame_samples}-sample frames)"
+            )
+        if stream.frame_count:
+            own = _bitrate_mode(stream)
+            if mode is not None and own != mode:
+                raise ValueError(f"stream {n} has a different bitrate mode or bitrate from the streams before it; they cannot be spliced")
+            mode = own
+
+
+def _toc(info_size: int, total: int, frames: int, frame_end: Callable[[int], int]) -> bytes:
+    """ffmpeg's seek table: entry i is 256 * (bytes up to the end of a sampled frame) // total."""
+    want = 1
+    while frames >= _TOC_BAGS * want:
+        want *= 2
+    bags = frames // want
+    toc = bytearray(_TOC_SIZE)
+    for i in range(1, _TOC_SIZE):
+        j = i * bags // _TOC_SIZE
+        bag = info_size + frame_end((j + 1) * want - 1) if j < bags else 0
+        toc[i] = min(255, 256 * bag // total)
+    return bytes(toc)
 
 
 def splice(streams: Sequence[Stream], keep: Sequence[int | None]) -> bytes:
-    """One MP3 of the first keep[i] audio frames of each stream (None: all), with an Info frame true for the whole."""
+    """One MP3 of the first keep[i] audio frames of each stream (None: all), led by streams[0]'s Info frame made true for it."""
     if not streams or len(streams) != len(keep):
-        raise ValueError("splice needs one frame count (or None) per stream")
-    first = streams[0]
-    for other in streams[1:]:
-        if (other.sample_rate, other.channels, other.frame_samples) != (first.sample_rate, first.channels, first.frame_samples):
-            raise ValueError("streams of different sample rates or channel counts cannot be spliced")
-    counts = [s.frame_count if k is None else min(k, s.frame_count) for s, k in zip(streams, keep, strict=True)]
-    parts = [s.prefix(n) for s, n in zip(streams, counts, strict=True)]
-    audio = b"".join(parts)
+        raise ValueError("splice needs at least one stream and one frame count (or None) per stream")
+    counts = []
+    for n, (stream, k) in enumerate(zip(streams, keep, strict=True)):
+        if k is not None and not 0 <= k <= stream.frame_count:
+            raise ValueError(f"cannot keep {k} frames of stream {n}, which has {stream.frame_count}")
+        counts.append(stream.frame_count if k is None else k)
+    if not sum(counts):
+        raise ValueError("splice keeps no audio frames")
+    _check_compatible(streams)
+    lengths = []
+    for n, (stream, count) in enumerate(zip(streams, counts, strict=True)):
+        length = len(stream.audio) if count == stream.frame_count else stream.frame_offsets[count] if count else 0
+        if count and main_data_begin(stream.audio[: stream.frame_offsets[1] if stream.frame_count > 1 else length]):
+            raise ValueError(f"the first frame of stream {n} borrows from a bit reservoir before it; it cannot start a splice")
+        lengths.append(length)
+    parts = [memoryview(stream.audio)[:length] for stream, length in zip(streams, lengths, strict=True)]
+    first, last = streams[0], streams[-1]
     if first.info is None:
-        return audio
+        return b"".join(parts)
+    layout = _info_layout(first.info)
+    out = bytearray(first.info)
+    frames = sum(counts)
+    total = len(out) + sum(lengths)
+    if layout.frames_at is not None:
+        out[layout.frames_at : layout.frames_at + 4] = frames.to_bytes(4, "big")
+    if layout.bytes_at is not None:
+        out[layout.bytes_at : layout.bytes_at + 4] = total.to_bytes(4, "big")
+    if layout.toc_at is not None:
+        first_frame = list(itertools.accumulate(counts, initial=0))
+        first_byte = list(itertools.accumulate(lengths, initial=0))
+
+        def frame_end(index: int) -> int:
+            n = bisect.bisect_right(first_frame, index) - 1
+            stream, local = streams[n], index - first_frame[n] + 1
+            return first_byte[n] + (stream.frame_offsets[local] if local < stream.frame_count else len(stream.audio))
+
+        out[layout.toc_at : layout.toc_at + _TOC_SIZE] = _toc(len(out), total, frames, frame_end)
+    lame = layout.lame_at
+    if lame is None:
+        return b"".join([out, *parts])
+    if counts[-1] == last.frame_count:
+        padding = last.padding
+    else:
+        # The last stream is cut after whole frames: everything they decode to is kept, i.e.
+        # frames * frame_samples - delay - 529 samples, which is a padding of exactly 529.
+        padding = DECODER_DELAY
+    out[lame + 21 : lame + 24] = ((min(first.delay, _FIELD_MAX) << 12) | min(padding, _FIELD_MAX)).to_bytes(3, "big")
+    out[lame + 28 : lame + 32] = total.to_bytes(4, "big")
     crc = 0
-    for stream, count, part in zip(streams, counts, parts, strict=True):
-        crc = crc16_combine(crc, _prefix_crc(stream, count), len(part))
-    last = streams[-1]
-    # Padding counts from the end of the last stream's frames: dropping frames from it removes theirs.
-    padding = last.padding if counts[-1] == last.frame_count else 0
-    offsets = []
-    position = 0
-    for part, stream, count in zip(parts, streams, counts, strict=True):
-        offsets += [position + o for o in stream.frame_offsets[:count]]
-        position += len(part)
-    info = _rewrite_info(first.info, len(offsets), offsets, len(audio), first.delay, padding, crc)
-    return info + audio
+    for stream, length in zip(streams, lengths, strict=True):
+        if length:
+            crc = crc16_combine(crc, _prefix_crc(stream, length), length)
+    out[lame + 32 : lame + 34] = crc.to_bytes(2, "big")
+    old_tag_crc = int.from_bytes(first.info[lame + 34 : lame + 36], "big")
+    out[lame + 34 : lame + 36] = b"\0\0"
+    ffmpeg_way = crc16(bytes(out[:_TAG_CRC_SPAN]))
+    if old_tag_crc != _tag_crc_ffmpeg(first.info, lame) and old_tag_crc == crc16(first.info[: lame + 34]):
+        tag_crc = crc16(bytes(out[: lame + 34]))  # the source was tagged LAME's way (bytes before the field)
+    else:
+        tag_crc = ffmpeg_way
+    out[lame + 34 : lame + 36] = tag_crc.to_bytes(2, "big")
+    return b"".join([out, *parts])
 
 
-def _rewrite_info(info: bytes, frames: int, offsets: Sequence[int], audio_bytes: int, delay: int, padding: int, crc: int) -> bytes:
-    header = parse_header(info)
-    out = bytearray(info)
-    at = _info_offset(header) + 4
-    flags = int.from_bytes(out[at : at + 4], "big")
-    at += 4
-    total = len(info) + audio_bytes
-    if flags & 1:
-        out[at : at + 4] = frames.to_bytes(4, "big")
-        at += 4
-    if flags & 2:
-        out[at : at + 4] = total.to_bytes(4, "big")
-        at += 4
-    if flags & 4:
-        for i in range(_TOC_SIZE):
-            frame = min(len(offsets) - 1, i * len(offsets) // _TOC_SIZE) if offsets else 0
-            byte = len(info) + (offsets[frame] if offsets else 0)
-            out[at + i] = min(255, 256 * byte // total)
-        at += _TOC_SIZE
-    if flags & 8:
-        at += 4
-    lame = _lame_offset(info, header)
-    if lame is not None:
-        out[lame + 21 : lame + 24] = ((delay << 12) | (padding & 0xFFF)).to_bytes(3, "big")
-        out[lame + 28 : lame + 32] = total.to_bytes(4, "big")
-        out[lame + 32 : lame + 34] = crc.to_bytes(2, "big")
-        # As ffmpeg does: over the frame's first 190 bytes with the field itself zeroed (it lies
-        # at byte 190 only in MPEG-1 stereo frames).
-        out[lame + 34 : lame + 36] = b"\0\0"
-        out[lame + 34 : lame + 36] = crc16(bytes(out[:_TAG_CRC_SPAN])).to_bytes(2, "big")
-    return bytes(out)
+def _tag_crc_ffmpeg(info: bytes, lame: int) -> int:
+    zeroed = bytearray(info)
+    zeroed[lame + 34 : lame + 36] = b"\0\0"
+    return crc16(bytes(zeroed[:_TAG_CRC_SPAN]))
