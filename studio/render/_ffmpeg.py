@@ -338,26 +338,23 @@ def encode_args(
     """
     section = section_gain_db is not None
     if section:
-        steps = [f"volume={section_gain_db:.2f}dB"]
-        measured = None  # the programme was checked to need no limiter before its sections were encoded
+        steps = [f"volume={section_gain_db:.2f}dB"]  # the programme was checked to need no limiter first
     elif measured is None:
         steps = []
     else:
         steps = [loudnorm_linear(target, measured)]
     layout = "mono" if target.channels == 1 else "stereo"
     steps += [f"aresample={target.sample_rate}", f"aformat=sample_fmts=flt:channel_layouts={layout}"]
-    limited = needs_limiter(target, measured)
+    limited = not section and needs_limiter(target, measured)
     if limited:
         ceiling = min(1.0, max(0.0625, 10 ** ((target.true_peak - INTERSAMPLE_MARGIN_DB) / 20)))
         steps.append(f"alimiter=limit={ceiling:.5f}:attack=1:release=50:level=false:latency=true")
     paths = [item if isinstance(item, Path) else item[0] for item in mix_wavs]
     gains = [0.0 if isinstance(item, Path) else item[1] for item in mix_wavs]
-    layout_in = "mono" if target.channels == 1 else "stereo"
     if len(paths) == 1 and not gains[0]:
         head, pre = "[0:a]", []
     else:
-        # Mixes of narration alone may be mono or come with a gain: bring each to the programme's layout first.
-        pre = [f"[{i}:a]volume={gain:.2f}dB,aformat=channel_layouts={layout_in}[in{i}]" for i, gain in enumerate(gains)]
+        pre = [f"[{i}:a]volume={gain:.2f}dB[in{i}]" for i, gain in enumerate(gains)]
         joined = "".join(f"[in{i}]" for i in range(len(paths)))
         head = f"{joined}concat=n={len(paths)}:v=0:a=1," if len(paths) > 1 else joined
     head = "".join(f"{part};" for part in pre) + head

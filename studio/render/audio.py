@@ -26,6 +26,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -55,6 +56,7 @@ GAIN_LIMIT_DB = 40.0
 # An edit moves a programme's loudness by a few hundredths of an LU; sections encoded at a gain this
 # close to the new one are kept, and the whole programme then takes that one gain.
 REUSE_GAIN_DB = 0.1
+STALE_TEMP_S = 3600.0  # a temp file this old belongs to no running render
 MIX_VERSION = "1"  # bump when the mix graph changes: cached sections are then mixed again
 # Stage weights in the overall progress, roughly their share of wall time.
 STAGES = {"mix": (0.0, 0.45), "encode": (0.45, 0.97)}
@@ -160,8 +162,8 @@ class _Progress:
 
         def part(index: int) -> Callable[[float], None]:
             def report(fraction: float) -> None:
-                done[index] = max(done[index], fraction) * weights[index]
-                self.set(low + (high - low) * sum(done) / total)
+                done[index] = max(done[index], fraction)
+                self.set(low + (high - low) * sum(d * w for d, w in zip(done, weights, strict=True)) / total)
 
             return report
 
@@ -231,8 +233,17 @@ def linear_target(profile: AudioProfile, measured: R128 | None) -> float:
     return profile.lufs + min(0.0, headroom)
 
 
+_SAMPLES: dict[tuple[str, int, int], int] = {}
+
+
 def _samples(path: Path | None) -> int:
-    return 0 if path is None else round(probe_duration(path) * MIX_RATE)
+    """Length of an asset at MIX_RATE (read once per process: every section's plan asks)."""
+    if path is None:
+        return 0
+    key = _file_key(path)
+    if key not in _SAMPLES:
+        _SAMPLES[key] = round(probe_duration(path) * MIX_RATE)
+    return _SAMPLES[key]
 
 
 def _file_key(path: Path) -> tuple[str, int, int]:
@@ -289,16 +300,17 @@ class SectionStore:
         self._write(self.mix_path(key).with_suffix(".json"), meta.encode("utf-8"))
         return MixedSection(self.mix_path(key), samples, blocks, gain_db)
 
-    def encoded_path(self, key: str, gain_cdb: int) -> Path:
-        """Where a section's encode at a gain (hundredths of a dB) lives."""
-        return self.root / f"{key}.{gain_cdb:+d}.mp3"
+    def encoded_path(self, key: str, encoder: str, gain_cdb: int) -> Path:
+        """Where a section's encode with these encoder settings, at a gain (hundredths of a dB), lives."""
+        return self.root / f"{key}.{encoder}.{gain_cdb:+d}.mp3"
 
-    def encoded_gains(self, key: str) -> list[int]:
-        """Gains (hundredths of a dB) the section was already encoded at."""
+    def encoded_gains(self, key: str, encoder: str) -> list[int]:
+        """Gains (hundredths of a dB) the section was already encoded at with these settings."""
+        prefix = f"{key}.{encoder}."
         gains = []
-        for path in self.root.glob(f"{key}.*.mp3"):
+        for path in self.root.glob(f"{prefix}*.mp3"):
             try:
-                gains.append(int(path.name[len(key) + 1 : -len(".mp3")]))
+                gains.append(int(path.name[len(prefix) : -len(".mp3")]))
             except ValueError:
                 continue
         return gains
@@ -313,12 +325,16 @@ class SectionStore:
         os.replace(temp, path)
 
     def prune(self, limit_bytes: int, keep: set[Path]) -> None:
-        """Remove the least recently used files beyond limit_bytes (never those in `keep`), and stale temp files."""
+        """Remove temp files a killed render left an hour ago or more, then the least recently used files beyond limit_bytes (never those in `keep`)."""
         files = []
+        stale = time.time() - STALE_TEMP_S
         for path in self.root.iterdir():
             try:
                 stat = path.stat()
             except OSError:
+                continue
+            if path.name.endswith(".part") and stat.st_mtime < stale:
+                path.unlink(missing_ok=True)
                 continue
             files.append((stat.st_mtime, stat.st_size, path))
         total = sum(size for _, size, _ in files)
@@ -675,18 +691,20 @@ class _SectionEncodes:
     def __init__(self, store: SectionStore, keys: Sequence[str], target: ff.Encode, workers: ThreadPoolExecutor,
                  failed: threading.Event, stop: Callable[[], bool]):
         self.store, self.keys, self.target, self.workers, self.failed, self.stop = store, keys, target, workers, failed, stop
+        settings = [target.codec, target.bitrate, target.sample_rate, target.channels, *ff.codec_args(target)]
+        self.encoder = hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:8]
         self.jobs: dict[tuple[int, int], Future[object]] = {}
         self.reports: dict[int, Callable[[float], None]] = {}
         self.encoded = 0
 
     def gain_for(self, exact_cdb: int) -> int:
         """The gain to use: one earlier encodes of these sections already have, if close enough."""
-        return _reuse_gain(exact_cdb, [self.store.encoded_gains(k) for k in self.keys])
+        return _reuse_gain(exact_cdb, [self.store.encoded_gains(k, self.encoder) for k in self.keys])
 
     def submit(self, sections: Sequence[tuple[int, MixedSection]], gain_cdb: int) -> None:
         """Start encoding these sections at gain_cdb (longest first, so the cores finish together); cached ones are skipped."""
         for n, section in sorted(sections, key=lambda item: -item[1].samples):
-            path = self.store.encoded_path(self.keys[n], gain_cdb)
+            path = self.store.encoded_path(self.keys[n], self.encoder, gain_cdb)
             if (n, gain_cdb) in self.jobs or path.is_file():
                 continue
             self.encoded += 1
@@ -707,7 +725,7 @@ class _SectionEncodes:
         for (_n, gain), job in self.jobs.items():
             if gain == gain_cdb:
                 job.result()
-        paths = [self.store.encoded_path(k, gain_cdb) for k in self.keys]
+        paths = [self.store.encoded_path(k, self.encoder, gain_cdb) for k in self.keys]
         for path in paths:
             os.utime(path)
         streams = [_mp3.read_stream(path.read_bytes()) for path in paths]

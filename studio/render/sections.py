@@ -66,11 +66,6 @@ def seam_lead(before: Line, line: Line) -> int | None:
     return round(fade_in / 1000 * MIX_RATE)
 
 
-def is_seam(before: Line, line: Line) -> bool:
-    """Whether a new section may start at `line`, which follows `before`."""
-    return seam_lead(before, line) is not None
-
-
 def plan_stream(lines: Iterable[Line], *, grid: int = 1, intro_samples: int = 0, outro_samples: int = 0) -> Iterator[Section]:
     """Cut the lines into sections, each yielded as soon as the line after it arrives (so it can be mixed while later lines are spoken).
 

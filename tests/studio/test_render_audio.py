@@ -395,3 +395,29 @@ def test_bundled_levels_are_current() -> None:
         assert entry["integrated"] == pytest.approx(fresh[f"ebur128@{name}"].integrated, abs=0.05)
         assert entry["peak"] == pytest.approx(fresh[f"ebur128@{name}"].peak, abs=0.05)
     assert audio.measure_assets(paths) == {name: audio._known_level(path, shipped) for name, path in paths.items()}
+
+
+def test_a_section_encode_is_a_plain_gain_without_limiter() -> None:
+    target = ff.Encode(-23.0, -1.5, 15.0, 48000, 2, "libmp3lame", "320k", "mp3", 10.0)
+    graph = " ".join(ff.encode_args([Path("s.wav")], target, None, Path("s.mp3"), section_gain_db=-1.25))
+    assert "volume=-1.25dB" in graph and "alimiter" not in graph and "loudnorm" not in graph and "-t" not in graph.split()
+    whole = " ".join(ff.encode_args([Path("w.wav")], target, None, Path("w.mp3")))
+    assert "alimiter" in whole  # without a measurement the whole-file path keeps its safety limiter
+
+
+def test_section_store_prunes_stale_temp_files_and_least_recently_used(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from studio.render.audio import STALE_TEMP_S, SectionStore
+
+    store = SectionStore(tmp_path)
+    old, recent, kept, stale, fresh_temp = (tmp_path / n for n in ("a.wav", "b.wav", "c.wav", ".d.wav.1.part", ".e.wav.2.part"))
+    for path in (old, recent, kept, stale, fresh_temp):
+        path.write_bytes(b"x" * 1000)
+    now = time.time()
+    os.utime(old, (now - 100, now - 100))
+    os.utime(kept, (now - 200, now - 200))
+    os.utime(stale, (now - STALE_TEMP_S - 10, now - STALE_TEMP_S - 10))
+    store.prune(3000, keep={kept})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".e.wav.2.part", "b.wav", "c.wav"]

@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 from studio.render._ffmpeg import BED_FADE_S, MIX_RATE
-from studio.render.sections import MIN_SEAM_PAUSE_MS, Line, is_seam, plan, plan_stream, section_key
+from studio.render.sections import MIN_SEAM_PAUSE_MS, Line, plan, plan_stream, seam_lead, section_key
+
+
+def is_seam(before: Line, line: Line) -> bool:
+    return seam_lead(before, line) is not None
 
 
 def line(n: int, duration: float = 2.0, pause: int = 600, bed: bool = False, chapter: str | None = None) -> Line:
