@@ -10,17 +10,31 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from assets.routes import router as media_router
+from accounts import router as accounts_router
+from assets.routes import router as covers_router
 from broadcast.asgi import StationFastPath
+from broadcast.placements import register_listeners
 from broadcast.routes import router as broadcast_router
-from broadcast.station import router as station_router
+from broadcast.station_routes import router as station_router
 from errors import ServiceError
+from feeds import service as feeds_service
 from feeds.asgi import FeedFastPath
+from feeds.media import router as media_router
 from feeds.routes import router as feeds_router
+from limits import BodyLimit
+from openapi import ErrorOut, ValidationIssue, install
+from outages import HANDLED, infrastructure_error, internal_error
 from settings import get_settings
 from studio.routes import router as studio_router
 from web import STATIC
+from web.routes import router as web_router
+import worker  # noqa: F401  (configures the Celery app that studio.jobs.send_jobs sends through)
+
+
+NUL_IN_PATH = "Đường dẫn chứa ký tự NUL (%00) không được phép (NUL character in the request path)"
 
 
 @asynccontextmanager
@@ -34,9 +48,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def service_error(request: Request, exc: Exception) -> JSONResponse:
-    """Service errors become `{"detail": ...}` with their 4xx status."""
+    """Service errors become `{"detail": ...}` with their status (and headers such as a 503's Retry-After)."""
     assert isinstance(exc, ServiceError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=getattr(exc, "headers", None))
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -46,19 +60,47 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     first = errors[0] if errors else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     message = f"Dữ liệu không hợp lệ ở '{where}': {first.get('msg', '')}"
-    return JSONResponse({"detail": message, "errors": [{k: e[k] for k in ("loc", "msg", "type")} for e in errors]}, status_code=422)
+    issues = [ValidationIssue(loc=list(e["loc"]), msg=e["msg"], type=e["type"]) for e in errors]
+    return JSONResponse(ErrorOut(detail=message, errors=issues).model_dump(mode="json"), status_code=422)
+
+
+class RefuseNulInPath:
+    """422 for a path holding NUL (%00), before anything looks it up: PostgreSQL refuses NUL even in a comparison."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse, or pass the request on."""
+        if scope["type"] == "http" and "\x00" in scope["path"]:
+            await JSONResponse({"detail": NUL_IN_PATH}, status_code=422)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def create_app() -> FastAPI:
     """Build the lawcast API and UI application."""
-    app = FastAPI(title="lawcast", version="0.1.0", lifespan=lifespan)
+    # Swagger UI (/docs) and ReDoc (/redoc) load their scripts and styles from the fastapi-offline package
+    # (under /static-offline-docs), never from a CDN.
+    register_listeners()  # the studio's off-air events withdraw future airings
+    feeds_service.register_listeners()  # a commit that changes what a feed shows drops the built feed
+    app = FastAPIOffline(title="lawcast", version="0.1.0", lifespan=lifespan)
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for router in (studio_router, broadcast_router, station_router, feeds_router, media_router):
+    # An unreachable database or broker answers a JSON 503 with Retry-After; anything else unexpected a JSON 500.
+    for error_class in HANDLED:
+        app.add_exception_handler(error_class, infrastructure_error)
+    app.add_exception_handler(Exception, internal_error)
+    for router in (studio_router, accounts_router, broadcast_router, station_router, feeds_router, media_router, covers_router):
         app.include_router(router)
+    app.include_router(web_router)  # the staff web application under /app (HTML pages, session sign-in)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install(app)  # the OpenAPI document says what the app answers: ErrorOut for every error status
+    # Inside the fast paths (they answer GETs without a body), outside everything that reads one.
+    app.add_middleware(BodyLimit)
     app.add_middleware(FeedFastPath)
     app.add_middleware(StationFastPath)
+    app.add_middleware(RefuseNulInPath)  # outermost: the fast paths look paths up too
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from settings import get_settings
+from worker_processes import follow_jobs, job_words, project_env, start_workers, stop_workers, worker_command
 
 app = typer.Typer(help="lawcast: Vietnamese legal texts to radio, loudspeaker, video and podcast feeds.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.")
@@ -24,6 +22,19 @@ app.add_typer(user_app, name="user")
 station_app = typer.Typer(help="Commune loudspeaker station agent.")
 app.add_typer(station_app, name="station")
 console = Console()
+# auth.Role's values (test_cli keeps them in step); listed here so `--help` needs no database code.
+ROLES = ("admin", "editor", "legal_reviewer", "producer", "scheduler", "station")
+
+
+RoleName = enum.Enum("RoleName", {name: name for name in ROLES}, type=str)
+RoleName.__doc__ = "A user's role, as `--role` takes it."
+
+
+def role_name(value: str) -> RoleName:
+    """`--role`'s value if it is a role; otherwise a usage error, in Vietnamese, that lists the roles."""
+    if value not in ROLES:
+        raise typer.BadParameter(f"vai trò '{value}' không có; chọn một trong: {', '.join(ROLES)} (unknown role)")
+    return RoleName(value)
 
 
 @db_app.command("upgrade")
@@ -35,79 +46,126 @@ def db_upgrade() -> None:
     console.print(f"[green]Cơ sở dữ liệu đã cập nhật[/] ({get_settings().sqlalchemy_url})")
 
 
+def _new_password(from_stdin: bool) -> str:
+    """A password from standard input (its first line), or asked twice without echo; refused when too short."""
+    import auth
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Mật khẩu đăng nhập web (password)", hide_input=True, confirmation_prompt=True)
+    if len(password) < auth.MIN_PASSWORD_LENGTH:
+        console.print(f"[red]Mật khẩu cần ít nhất {auth.MIN_PASSWORD_LENGTH} ký tự (password too short)[/]")
+        raise typer.Exit(2)
+    return password
+
+
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Đọc mật khẩu từ dòng đầu của stdin (read the password from stdin)")]
+
+
 @user_app.command("create")
 def user_create(
     name: str,
-    role: Annotated[str, typer.Option("--role", "-r", help="admin, editor, legal_reviewer, producer, scheduler, station")],
+    role: Annotated[RoleName, typer.Option("--role", "-r", parser=role_name, metavar=f"<{'|'.join(ROLES)}>", help="Vai trò (role)")],
     display_name: Annotated[str | None, typer.Option(help="Tên hiển thị")] = None,
+    password_stdin: PasswordStdin = False,
+    no_password: Annotated[bool, typer.Option("--no-password", help="Chỉ dùng mã API, không đăng nhập web (API token only)")] = False,
 ) -> None:
-    """Create a user and print its API token once."""
+    """Create a user: asks for the web sign-in password (or reads --password-stdin), prints its API token once."""
+    import auth
+    from db import session_scope
+    from migrations import upgrade
+
+    # Station accounts never sign in to the web pages; they need no password.
+    password = None if no_password or role.value == "station" else _new_password(password_stdin)
+    upgrade()
+    try:
+        with session_scope() as session:
+            user = auth.create_user(session, name=name, role=role.value, display_name=display_name)
+            if password is not None:
+                auth.set_password(session, user=user, password=password)
+            token = auth.issue_token(session, user=user)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    console.print(f"Đã tạo người dùng [bold]{name}[/] với vai trò {role.value}. Mã truy cập (chỉ hiện một lần):")
+    typer.echo(token)
+
+
+def _account(session, name: str):  # type: ignore[no-untyped-def]
+    import auth
+
+    user = auth.user_by_name(session, name)
+    if user is None:
+        console.print(f"[red]Không có người dùng '{name}' (no such user)[/]")
+        raise typer.Exit(2)
+    return user
+
+
+@user_app.command("password")
+def user_password(name: str, password_stdin: PasswordStdin = False) -> None:
+    """Set or reset a user's web sign-in password (lifts a lock-out, signs the user out everywhere)."""
+    import auth
+    from db import session_scope
+    from migrations import upgrade
+
+    password = _new_password(password_stdin)
+    upgrade()
+    with session_scope() as session:
+        auth.set_password(session, user=_account(session, name), password=password)
+    console.print(f"Đã đặt mật khẩu mới cho {name} (password set)")
+
+
+@user_app.command("tokens")
+def user_tokens(name: str) -> None:
+    """List a user's API tokens: first characters, created, last used, expiry, revoked."""
     import auth
     from db import session_scope
     from migrations import upgrade
 
     upgrade()
-    try:
-        with session_scope() as session:
-            user = auth.create_user(session, name=name, role=role, display_name=display_name)
-            token = auth.issue_token(session, user=user)
-    except ValueError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from exc
-    console.print(f"Đã tạo người dùng [bold]{name}[/] với vai trò {role}. Mã truy cập (chỉ hiện một lần):")
+    with session_scope() as session:
+        for row in auth.tokens_of(session, _account(session, name)):
+            state = "đã thu hồi (revoked)" if row.revoked else "còn hiệu lực (active)"
+            typer.echo(
+                f"{row.hint}…  tạo {row.created_at:%Y-%m-%d %H:%M}  dùng lần cuối "
+                f"{row.last_used_at.strftime('%Y-%m-%d %H:%M') if row.last_used_at else '-'}  hết hạn "
+                f"{row.expires_at.strftime('%Y-%m-%d') if row.expires_at else '-'}  {state}"
+            )
+
+
+@user_app.command("revoke")
+def user_revoke(name: str) -> None:
+    """Revoke every API token of a user."""
+    import auth
+    from db import session_scope
+    from migrations import upgrade
+
+    upgrade()
+    with session_scope() as session:
+        count = auth.revoke_tokens(session, user=_account(session, name))
+    console.print(f"Đã thu hồi {count} mã truy cập của {name} (revoked {count} tokens)")
+
+
+@user_app.command("rotate")
+def user_rotate(
+    name: str,
+    expires_days: Annotated[int | None, typer.Option("--expires-days", min=1, max=3650, help="Số ngày hiệu lực")] = None,
+) -> None:
+    """Revoke a user's tokens and print a new one once (optionally expiring after N days)."""
+    from datetime import timedelta
+
+    import auth
+    from db import session_scope, utcnow
+    from migrations import upgrade
+
+    upgrade()
+    with session_scope() as session:
+        expires_at = utcnow() + timedelta(days=expires_days) if expires_days else None
+        token = auth.rotate_token(session, user=_account(session, name), expires_at=expires_at)
+    until = f", hết hạn {expires_at:%Y-%m-%d}" if expires_at else ""
+    console.print(f"Mã truy cập mới của {name}{until} (chỉ hiện một lần; các mã cũ đã bị thu hồi):")
     typer.echo(token)
-
-
-def worker_command(queues: str = "emergency,render,default", concurrency: int | None = None, beat: bool = False) -> list[str]:
-    """Command line that starts a Celery worker for this project."""
-    cmd = [
-        sys.executable, "-m", "celery", "-A", "worker:celery_app", "worker", "--loglevel", "INFO",
-        "-Q", queues, "--concurrency", str(concurrency or get_settings().worker_concurrency),
-        "--hostname", f"lawcast-{queues.split(',')[0]}-{os.getpid()}@%h",
-    ]
-    if beat:
-        cmd += ["-B", "--schedule", str(get_settings().data_dir / "celerybeat-schedule")]
-    return cmd
-
-
-def _project_env() -> dict[str, str]:
-    env = dict(os.environ)
-    here = str(Path(__file__).resolve().parent)
-    env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def _die_with_parent() -> None:
-    # uvicorn re-raises SIGTERM/SIGINT after its shutdown, so `serve` can die before its finally block;
-    # on Linux the kernel then stops the workers it started.
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def start_workers(log_path: Path) -> list[subprocess.Popen[bytes]]:
-    """Start a render worker with beat and a dedicated emergency worker; they stop when this process ends."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = log_path.open("ab")
-    options = {"stdout": log, "stderr": log, "env": _project_env(), "start_new_session": True, "preexec_fn": _die_with_parent}
-    return [
-        subprocess.Popen(worker_command("render,default", beat=True), **options),  # type: ignore[call-overload]
-        subprocess.Popen(worker_command("emergency", concurrency=1), **options),  # type: ignore[call-overload]
-    ]
-
-
-def stop_workers(processes: list[subprocess.Popen[bytes]]) -> None:
-    """Stop workers warmly (they finish or hand back their current job)."""
-    for proc in processes:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in processes:
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 @app.command()
@@ -117,7 +175,7 @@ def worker(
     beat: Annotated[bool, typer.Option("-B", help="Chạy kèm beat")] = False,
 ) -> None:
     """Run a Celery worker (scale out by running more of these on any host)."""
-    os.execvpe(sys.executable, worker_command(queues, concurrency, beat), _project_env())
+    os.execvpe(sys.executable, worker_command(queues, concurrency, beat), project_env())
 
 
 @app.command()
@@ -160,11 +218,12 @@ def ingest(
     from migrations import upgrade
     from studio import service
 
+    data = _read_file(path)
     upgrade()
     try:
         with session_scope() as session:
-            user = _user(session, token_user, auth.Role.editor)
-            text = service.ingest_upload(path.read_bytes(), filename=path.name, content_type=None, max_bytes=get_settings().max_upload_bytes)
+            user = _editor(session, token_user)
+            text = service.ingest_upload(data, filename=path.name, content_type=None, max_bytes=get_settings().max_upload_bytes)
             doc = service.create_document(session, text=text, user=user, filename=path.name)
             tree = service.provision_tree(doc)
             doc_id = doc.id
@@ -179,6 +238,37 @@ def _print_tree(nodes: list[dict[str, object]], depth: int) -> None:
     for node in nodes:
         console.print("  " * depth + f"{node['label']} {node['heading'] or ''} [dim](id {node['id']})[/]")
         _print_tree(node["children"], depth + 1)  # type: ignore[arg-type]
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        console.print(f"[red]Không tìm thấy tệp '{path}' (file not found)[/]")
+    except IsADirectoryError:
+        console.print(f"[red]'{path}' là một thư mục, không phải tệp (is a directory)[/]")
+    except OSError as exc:
+        console.print(f"[red]Không đọc được tệp '{path}': {exc.strerror} (cannot read file)[/]")
+    raise typer.Exit(2)
+
+
+def _editor(session, name: str):  # type: ignore[no-untyped-def]
+    """The existing user who ingests: an unknown name is refused, never created on the fly."""
+    import auth
+
+    user = auth.user_by_name(session, name)
+    if user is None:
+        console.print(
+            f"[red]Không có người dùng '{name}' (no such user).[/] Tạo người dùng trước (create the user first):\n"
+            f"  lawcast user create {name} --role editor\n"
+            f"rồi chạy lại với --as {name} (then run again with --as {name})."
+        )
+        raise typer.Exit(2)
+    if user.role not in (auth.Role.editor.value, auth.Role.admin.value):
+        console.print(f"[red]Người dùng '{name}' có vai trò {user.role}; chỉ biên tập viên (editor) hoặc admin được nhập văn bản "
+                      f"(only an editor or admin may ingest)[/]")
+        raise typer.Exit(2)
+    return user
 
 
 def _user(session, name: str, role: object):  # type: ignore[no-untyped-def]
@@ -213,44 +303,21 @@ def render(
         console.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(2) from exc
     if wait:
-        states = follow_jobs(ids)
+        states = follow_jobs(ids, console=console)
         failed = [s for s in states.values() if s["status"] != "succeeded"]
         for state in failed:
-            console.print(f"[red]Tác vụ {state['id']} ({state['profile']}): {state['status']} {state['error'] or ''}[/]")
+            console.print(f"[red]Tác vụ {state['id']} ({state['profile']}): {job_words(str(state['status']))} {state['error'] or ''}[/]")
         raise typer.Exit(1 if failed else 0)
 
 
 def send_jobs_by_id(job_ids: list[int], *, created_ids: list[int]) -> None:
     """Send newly created jobs (after their rows are committed)."""
+    import worker  # noqa: F401  (the Celery app jobs are sent through)
     from db import session_scope
     from studio import jobs
-    from studio.routes import send_jobs
 
     with session_scope() as session:
-        send_jobs([jobs.get_job(session, job_id) for job_id in created_ids if job_id in job_ids])
-
-
-def follow_jobs(job_ids: list[int], timeout_s: float = 1800) -> dict[int, dict[str, object]]:
-    """Poll jobs and draw one progress bar each until all finish."""
-    from db import session_scope
-    from studio import jobs
-
-    states: dict[int, dict[str, object]] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TextColumn("{task.fields[stage]}"), TimeElapsedColumn(), console=console) as bar:
-        tasks: dict[int, int] = {}
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with session_scope() as session:
-                for job_id in job_ids:
-                    job = jobs.get_job(session, job_id)
-                    states[job_id] = {"id": job.id, "profile": job.profile, "status": job.status, "error": job.error, "progress": job.progress}
-                    if job_id not in tasks:
-                        tasks[job_id] = bar.add_task(f"#{job.id} {job.profile}", total=1.0, stage=job.stage)
-                    bar.update(tasks[job_id], completed=job.progress, stage=f"{job.status}: {job.stage}")
-            if all(s["status"] not in jobs.ACTIVE for s in states.values()):
-                break
-            time.sleep(0.3)
-    return states
+        jobs.send_jobs(session, [jobs.get_job(session, job_id) for job_id in created_ids if job_id in job_ids])
 
 
 @station_app.command("run")
@@ -261,10 +328,14 @@ def station_run(
     player: Annotated[str | None, typer.Option(help="Lệnh phát, ví dụ 'mpv --no-video'; có thể dùng {path} {seconds} {fade_start} {fade} để cắt và giảm dần âm lượng khi hết khung; mặc định chỉ ghi nhật ký")] = None,
     poll: Annotated[float, typer.Option(help="Chu kỳ đồng bộ (giây)")] = 30.0,
 ) -> None:
-    """Run the reference station agent: sync, cache, play on time, report; keeps playing offline."""
+    """Run the reference station agent: sync, cache, play on time, report; keeps playing offline.
+
+    Exits with status 2 when the server refuses the token (401/403), and 3 when no server answers at start-up
+    and no schedule is cached; the message says what to check.
+    """
     import logging
 
-    from broadcast.agent import StationAgent
+    from broadcast.agent import AgentStopped, StationAgent
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     agent = StationAgent(server, token, dir, player=player)
@@ -272,6 +343,9 @@ def station_run(
         agent.run(poll_s=poll)
     except KeyboardInterrupt:
         pass
+    except AgentStopped as exc:
+        logging.getLogger("lawcast.station").error("%s", exc)
+        raise typer.Exit(exc.exit_code) from exc
     finally:
         agent.close()
 

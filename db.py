@@ -133,4 +133,6 @@ def get_session() -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session commits before the answer is sent, so a commit that fails (the database went away)
+# reaches the app's error handlers as a 503 instead of failing after a 200 was already sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

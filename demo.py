@@ -25,6 +25,8 @@ from settings import get_settings
 from studio import jobs, scripts, service, workflow
 from studio.models import Document, Production
 from studio.render.audio import measure_loudness
+import worker  # noqa: F401  (configures the Celery app that jobs.send_jobs sends through)
+from worker_processes import follow_jobs, start_workers, stop_workers
 
 SAMPLE = Path(__file__).resolve().parent / "assets" / "defaults" / "sample-law.txt"
 CHANNEL = "tim-hieu-phap-luat"
@@ -83,9 +85,7 @@ def _approve(session, production: Production, users: dict[str, auth.User]) -> No
 
 def run_demo(out: Path, *, console: Console) -> dict[str, object]:
     """Run the whole slice through a real worker and write `out/summary.json`."""
-    from cli import follow_jobs, start_workers, stop_workers
     from migrations import upgrade
-    from studio.routes import send_jobs
 
     started = time.monotonic()
     settings = get_settings()
@@ -113,8 +113,9 @@ def run_demo(out: Path, *, console: Console) -> dict[str, object]:
     console.print(f"Văn bản {doc_id}: {len(productions)} sản phẩm, {len(requested)} tác vụ dựng ({len(created)} mới)")
     workers = start_workers(settings.data_dir / "logs" / "demo-worker.log") if created else []
     try:
-        send_jobs(created)
-        states = follow_jobs(requested)
+        with session_scope() as session:
+            jobs.send_jobs(session, created)
+        states = follow_jobs(requested, console=console)
     finally:
         stop_workers(workers)
     failed = [s for s in states.values() if s["status"] != "succeeded"]

@@ -47,3 +47,30 @@ class Unsupported(ServiceError):
     """The upload's type is not accepted."""
 
     status = 415
+
+
+class Unauthorized(ServiceError):
+    """The request carries no credentials, or ones that are not accepted."""
+
+    status = 401
+
+
+class Gone(ServiceError):
+    """The thing existed but was withdrawn on purpose."""
+
+    status = 410
+
+
+class ServiceUnavailable(ServiceError):
+    """The database or the broker cannot be reached for now; the client should retry after `retry_after_s`."""
+
+    status = 503
+
+    def __init__(self, detail: str, *, retry_after_s: int = 5):
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+        self.headers = {"Retry-After": str(retry_after_s)}
+
+
+class Transient(Exception):
+    """Marker base of errors that may pass if the same work is tried again later (retried, not failed)."""

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from celery import Celery
+import functools
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+from celery import Celery, bootsteps
 from celery.signals import worker_ready
+from celery.worker.consumer import Consumer
 from kombu import Queue
 from kombu.transport.virtual import Empty
 from kombu.utils.scheduling import FairCycle
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as sqla_transport
 
+from broadcast.placements import register_listeners
 from settings import get_settings
 
 QUEUES = ("emergency", "render", "default")
 EMBEDDED_TRANSPORT = "lawcast-sqla"
+# At a worker's first connection (it cannot know when a broker lost anything), and for jobs never sent, only
+# what is older than this is sent again: a job the API is sending right now is left alone.
+RESEND_GUARD_S = 2.0
+RESEND_BUDGET_S = 120.0
+log = logging.getLogger(__name__)
 
 
 def _queue_rank(name: str) -> int:
@@ -62,8 +75,82 @@ def broker_connection(url: str) -> tuple[str, dict[str, object]]:
     return url, {"visibility_timeout": 3600, "polling_interval": 0.2, "queue_order_strategy": "priority"}
 
 
+class ReconnectingConsumer(Consumer):
+    """Celery's consumer, retrying a lost broker every LAWCAST_BROKER_RECONNECT_MAX_S at most (Celery waits up to 30 s)."""
+
+    def ensure_connected(self, conn):  # type: ignore[no-untyped-def]
+        cap = get_settings().broker_reconnect_max_s
+        conn.ensure_connection = functools.partial(
+            conn.ensure_connection, interval_start=min(1.0, cap), interval_step=1.0, interval_max=cap
+        )
+        return super().ensure_connected(conn)
+
+
+class ResendOnConnect(bootsteps.StartStopStep):
+    """Each time the worker (re)connects to the broker, it sends again the queued jobs whose message may be lost.
+
+    Runs on every worker, safely: each job is marked sent by a conditional update before it is sent, so
+    workers that reconnect together send it once, and a duplicate message is harmless (claim() is atomic).
+    """
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def __init__(self, c, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(c, **kwargs)
+        self.lost_at: datetime | None = None
+
+    def start(self, c):  # type: ignore[no-untyped-def]
+        # In a thread: the consumer must start consuming now, and the database may be down too.
+        threading.Thread(target=resend_queued_jobs, args=(c.app, self.lost_at), name="lawcast-resend", daemon=True).start()
+
+    def stop(self, c):  # type: ignore[no-untyped-def]
+        # Called when the connection is lost (before Celery reconnects) and at shutdown: what was sent before may be gone.
+        self.lost_at = datetime.now(UTC)
+
+
+def resend_queued_jobs(app: Celery, lost_at: datetime | None = None) -> int:
+    """Send again the queued jobs sent before lost_at (RESEND_GUARD_S ago at the first connection), or never sent."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+    from sqlalchemy.pool import NullPool
+
+    import outages
+    from studio import jobs
+    from studio.tasks import backoff_s
+
+    url = get_settings().sqlalchemy_url
+    # The worker's parent process forks pool children: a pooled connection made here would be shared with them.
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    deadline = time.monotonic() + RESEND_BUDGET_S
+    retry = 0
+    try:
+        while True:
+            try:
+                with Session(engine) as session, session.begin():
+                    due = jobs.resend_queued(session, sent_before=lost_at, guard_s=RESEND_GUARD_S)
+                break
+            except Exception as exc:
+                if outages.kind(exc) is None or time.monotonic() > deadline:
+                    log.exception("could not look for queued jobs to send again")
+                    return 0
+                time.sleep(backoff_s(retry))
+                retry += 1
+    finally:
+        engine.dispose()
+    for item in due:
+        log.warning("render job %s: %s", item.job_id, item.reason)
+        try:
+            app.send_task("studio.render", args=[item.job_id], queue=item.queue)
+        except Exception:
+            # Gone again: the next reconnection sends these (they were marked before it), else the reaper.
+            log.warning("broker lost again while sending queued jobs again", exc_info=True)
+            return 0
+    return len(due)
+
+
 def make_celery() -> Celery:
     """Build the Celery app for the configured broker (embedded SQLite by default)."""
+    register_listeners()  # tasks change productions too: their off-air events must reach the schedules
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     broker_url, transport_options = broker_connection(settings.celery_broker_url)
@@ -77,6 +164,7 @@ def make_celery() -> Celery:
         task_queues=[Queue(name) for name in QUEUES],
         task_routes={"studio.render": {"queue": "render"}},
         broker_connection_retry_on_startup=True,
+        worker_consumer="worker:ReconnectingConsumer",
         broker_transport_options=transport_options,
         worker_hijack_root_logger=False,
         timezone="UTC",
@@ -85,6 +173,7 @@ def make_celery() -> Celery:
             "expand-occurrences": {"task": "broadcast.expand_occurrences", "schedule": 3600.0},
         },
     )
+    celery.steps["consumer"].add(ResendOnConnect)
     return celery
 
 

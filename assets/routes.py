@@ -1,4 +1,4 @@
-"""Media serving: immutable files with HEAD, ETag, 304, Range (206, multipart/byteranges, 416) and covers."""
+"""File answers for media and covers: immutable files with HEAD, ETag, 304, Range (206, multipart/byteranges, 416) and covers."""
 
 from __future__ import annotations
 
@@ -9,13 +9,20 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.types import Receive, Scope, Send
 
-from assets import cover, service, storage
-from assets.http import Unsatisfiable, content_disposition, if_range_allows, none_match, parse_range, range_header
-from db import SessionDep
+from assets import cover
+from assets.http import Unsatisfiable, content_disposition, etag_matches, if_range_allows, parse_range, range_header
 from errors import NotFound
+from openapi import NOT_MODIFIED, content, get_and_head
 
 router = APIRouter(tags=["media"])
 IMMUTABLE = "public, max-age=31536000, immutable"
+# What a file answer may be besides its errors (documented once for media and covers).
+FILE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: content("*/*", binary=True, description="The file"),
+    206: content("*/*", "multipart/byteranges", binary=True, description="The requested byte range(s)"),
+    304: NOT_MODIFIED,
+    416: content("text/plain", description="No requested range lies inside the file"),
+}
 
 
 class _MediaFile(FileResponse):
@@ -44,7 +51,7 @@ def file_response(request: Request, path: os.PathLike[str] | str, *, media_type:
         "Content-Disposition": content_disposition(filename),
         "X-Content-Type-Options": "nosniff",
     }
-    if none_match(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={k: headers[k] for k in ("ETag", "Cache-Control", "Last-Modified")})
     ranges = None
     if if_range_allows(request.headers.get("if-range"), etag, last_modified):
@@ -61,18 +68,7 @@ def file_response(request: Request, path: os.PathLike[str] | str, *, media_type:
     )
 
 
-@router.api_route("/media/{key:path}", methods=["GET", "HEAD"])
-def media(key: str, request: Request, session: SessionDep) -> Response:
-    """A stored media file; byte ranges give 206 (podcast apps probe with bytes=0-1)."""
-    row = service.get(session, key)
-    if row is None:
-        raise NotFound(f"Không có tệp '{key}' (media not found)")
-    return file_response(
-        request, storage.path_for(key), media_type=row.mime_type, etag=f'"{row.sha256[:32]}"', filename=key.rsplit("/", 1)[-1]
-    )
-
-
-@router.api_route("/covers/{name}", methods=["GET", "HEAD"])
+@get_and_head(router, "/covers/{name}", response_class=Response, responses=FILE_RESPONSES)
 def cover_image(name: str, request: Request) -> Response:
     """A generated square show cover (PNG); its name is a hash of its content, so it never changes."""
     path = cover.cover_path(name)

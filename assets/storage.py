@@ -30,12 +30,9 @@ def path_for(key: str) -> Path:
 
 
 def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+    """Hex SHA-256 of a file (read in chunks by hashlib)."""
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 STAGING = ".staging"

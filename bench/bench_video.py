@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from studio.render import _ffmpeg as ff
 from studio.render import _ffmpeg_video as fx
 from studio.render.subtitles import Cue, ass_font_size, cues_from_timings
 from studio.render.video import Branding, Slide, probe_video, render_slide, render_video
@@ -40,7 +41,7 @@ def sketch_cues() -> list[Cue]:
 
 def _prepare(root: Path) -> tuple[Path, list[Path]]:
     audio = root / "narration.wav"
-    fx.run(["-y", "-f", "lavfi", "-i", f"sine=frequency=220:duration={DURATION}:sample_rate=48000", "-ac", "2", str(audio)])
+    ff.run(ff.sine_args(audio, frequency=220, duration_s=DURATION, sample_rate=48000, channels=2))
     pngs = [render_slide(s, root / f"slide-{i}.png", width=WIDTH, height=HEIGHT, branding=BRANDING, font=FONT, bold_font=BOLD)
             for i, s in enumerate(SLIDES)]
     return audio, pngs
@@ -70,7 +71,7 @@ def _moviepy(root: Path) -> Path:
     out = root / "moviepy.mp4"
     video.write_videofile(str(out), fps=FPS, codec="libx264", preset=fx.PRESET, audio_codec="aac", audio_bitrate="128k",
                           audio_fps=48000, pixel_format="yuv420p", logger=None,
-                          ffmpeg_params=["-tune", "stillimage", "-crf", "23", "-g", str(2 * FPS), "-movflags", "+faststart"])
+                          ffmpeg_params=fx.option_args(fx.still_tuning(FPS)))
     return out
 
 

@@ -11,15 +11,27 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from broadcast._reasons import explain
+from broadcast._campaigns import CampaignProgress, CampaignState
+from broadcast._reasons import CampaignNeed, explain
 from broadcast._targets import Targets, may_air
-from broadcast.scheduler import (
-    MIN_GAP_S, NEVER, ONE_US, PRIORITIES, Campaign, Candidate, Existing, FillResult, Key, PlannedAiring,
-    SlotOccurrence, Underfill, clock,
+from broadcast.schedule_types import (
+    MIN_GAP_S,
+    NEVER,
+    ONE_US,
+    PRIORITIES,
+    Campaign,
+    Candidate,
+    Existing,
+    FillResult,
+    Key,
+    PlannedAiring,
+    SlotOccurrence,
+    Underfill,
+    clock,
 )
 
 _T = TypeVar("_T")
@@ -34,16 +46,6 @@ class _Item:
     candidate: Candidate
     level: int
     dur_us: int
-
-
-@dataclass(slots=True)
-class _CampaignState:
-    campaign: Campaign
-    pids: frozenset[int]
-    stations: frozenset[int]
-    counts: dict[int, int] = field(default_factory=dict)
-    lacking: dict[Key, int] = field(default_factory=dict)
-    missing: dict[Key, int] = field(default_factory=dict)
 
 
 class Planner:
@@ -62,20 +64,14 @@ class Planner:
         self.items = self._items(candidates)
         self.min_dur_us = min((item.dur_us for item in self.items.values()), default=0)
         self.order = self._orders()
-        self.campaigns = self._campaign_states(campaigns, candidates)
-        self.campaigns_by_pid: dict[int, list[_CampaignState]] = defaultdict(list)
-        for state in self.campaigns:
-            for pid in state.pids:
-                self.campaigns_by_pid[pid].append(state)
+        self.progress = CampaignProgress(campaigns, candidates, self.targets)
+        self.campaigns = self.progress.states
         self.kept: dict[tuple[int, datetime], list[Existing]] = defaultdict(list)
         self.events: list[tuple[datetime, int, list[Key]]] = []
         self.key_events: dict[Key, list[tuple[datetime, int]]] = defaultdict(list)
         self.ahead: dict[Key, dict[int, list[datetime]]] = {}
         self._load_existing(occurrences, existing)
-        self.campaigns_by_key: dict[Key, list[_CampaignState]] = defaultdict(list)
-        for state in self.campaigns:
-            for key in state.lacking:
-                self.campaigns_by_key[key].append(state)
+        self.progress.start_counting()
         self.reasons: dict[tuple[object, ...], str] = {}
         self.airings: list[PlannedAiring] = []
         self.underfilled: list[Underfill] = []
@@ -115,18 +111,8 @@ class Planner:
             orders[key] = [dict.fromkeys(pids, NEVER) for pids in levels]
         return orders
 
-    def _campaign_states(self, campaigns: Sequence[Campaign], candidates: Sequence[Candidate]) -> list[_CampaignState]:
-        states = []
-        for campaign in sorted(campaigns, key=lambda c: (c.end, c.id)):
-            pids = set(campaign.production_ids)
-            if campaign.topic:
-                pids.update(c.production_id for c in candidates if c.topic == campaign.topic)
-            states.append(_CampaignState(campaign, frozenset(pids), frozenset(campaign.station_ids)))
-        return states
-
     def _load_existing(self, occurrences: Sequence[SlotOccurrence], existing: Sequence[Existing]) -> None:
         if not existing:
-            self._init_campaign_need()
             return
         filled = {(occ.slot_id, occ.start) for occ in occurrences}
         first = min((occ.start for occ in occurrences), default=self.now)
@@ -145,36 +131,7 @@ class Planner:
                     self.key_events[key].append((airing.start, airing.production_id))
             for key in keys if airing.start >= first else ():  # only later airings can clash ahead of a slot
                 self.ahead.setdefault(key, {}).setdefault(airing.production_id, []).append(airing.start)
-            self._count_campaign(airing.production_id, airing.start, airing.station_ids, seeding=True)
-        self._init_campaign_need()
-
-    def _init_campaign_need(self) -> None:
-        for state in self.campaigns:
-            need = state.campaign.min_airings_per_station
-            for key, stations in self.targets.stations.items():
-                inside = [s for s in stations if s in state.stations]
-                if inside:
-                    short = [need - state.counts.get(s, 0) for s in inside]
-                    state.lacking[key] = sum(1 for n in short if n > 0)
-                    state.missing[key] = sum(n for n in short if n > 0)
-
-    def _count_campaign(self, pid: int, start: datetime, stations: Sequence[int], *, seeding: bool = False) -> None:
-        for state in self.campaigns_by_pid.get(pid, ()):
-            if not state.campaign.start <= start < state.campaign.end:
-                continue
-            need = state.campaign.min_airings_per_station
-            for station in stations:
-                if station not in state.stations:
-                    continue
-                count = state.counts.get(station, 0) + 1
-                state.counts[station] = count
-                if seeding or count > need:
-                    continue
-                for key in self.targets.station_keys.get(station, ()):
-                    if key in state.missing:
-                        state.missing[key] -= 1
-                        if count == need:
-                            state.lacking[key] -= 1
+            self.progress.count(airing.production_id, airing.start, airing.station_ids, seeding=True)
 
     def _record(self, pid: int, start: datetime, keys: list[Key]) -> None:
         level = self.items[pid].level if pid in self.items else -1
@@ -219,15 +176,13 @@ class Planner:
 
     def _signature(self, key: Key, occs: list[SlotOccurrence]) -> tuple[object, ...]:
         """Everything an isolated target's plan depends on; targets with equal signatures get equal plans."""
-        kept = ()
+        kept: tuple[tuple[int, datetime], ...] = ()
         if self.kept:
             kept = tuple(
                 (i, max(e.end for e in self.kept[(o.slot_id, o.start)]))
                 for i, o in enumerate(occs) if (o.slot_id, o.start) in self.kept
             )
-        need = tuple(
-            (id(state), state.lacking[key], state.missing[key]) for state in self.campaigns_by_key.get(key, ())
-        )
+        need = self.progress.need(key)
         allowed = tuple(tuple(rotation) for rotation in self.order[key]) if self.restricted else ()
         return (tuple((o.start, o.end) for o in occs), tuple(self.key_events.get(key, ())), kept, need, allowed)
 
@@ -256,15 +211,7 @@ class Planner:
             self.airings += _relabel(airings, occs)
             self.underfilled += _relabel(gaps, occs)
 
-    def _boosts(self, key: Key, start: datetime) -> dict[int, _CampaignState]:
-        boosts: dict[int, _CampaignState] = {}
-        for state in self.campaigns_by_key.get(key, ()):
-            if state.lacking[key] > 0 and state.campaign.start <= start < state.campaign.end:
-                for pid in state.pids:
-                    boosts.setdefault(pid, state)
-        return boosts
-
-    def _ranked(self, occ: SlotOccurrence, key: Key, boosts: dict[int, _CampaignState]) -> tuple[list[int], int]:
+    def _ranked(self, occ: SlotOccurrence, key: Key, boosts: dict[int, CampaignState]) -> tuple[list[int], int]:
         """Eligible productions in rank order, and how many allowed ones freshness held back."""
         cutoff = occ.start - self.fresh
         ranked: list[int] = []
@@ -290,7 +237,7 @@ class Planner:
         i = bisect_left(starts, occ.start)
         return i < len(starts) and starts[i] < occ.end + self.fresh
 
-    def _pack(self, ranked: list[int], room: int, boosts: dict[int, _CampaignState], key: Key) -> tuple[list[int], int, int | None]:
+    def _pack(self, ranked: list[int], room: int, boosts: dict[int, CampaignState], key: Key) -> tuple[list[int], int, int | None]:
         """First-fit in rank order, then the best single swap of a filler item; returns (chosen, leftover, swapped-in)."""
         items = self.items
         order = self.order[key]
@@ -335,7 +282,7 @@ class Planner:
         room = total - cursor
         if room <= 0:
             return
-        boosts = self._boosts(key, occ.start) if self.campaigns else {}
+        boosts = self.progress.boosts(key, occ.start) if self.campaigns else {}
         ranked, held = self._ranked(occ, key, boosts)
         chosen, left, swapped = self._pack(ranked, room, boosts, key)
         related = self.targets.related[key]
@@ -355,12 +302,12 @@ class Planner:
             )
             self._record(pid, start, related)
             if self.campaigns:
-                self._count_campaign(pid, start, occ.station_ids)
+                self.progress.count(pid, start, occ.station_ids)
         if left >= MIN_GAP_S * 1_000_000:
             self._underfill(occ, key, left / 1_000_000, ranked, held)
 
     def _reason(
-        self, item: _Item, campaign: _CampaignState | None, key: Key, last: datetime, start: datetime,
+        self, item: _Item, campaign: CampaignState | None, key: Key, last: datetime, start: datetime,
         total: int, free: int, swapped: bool,
     ) -> str:
         need = (campaign.campaign.id, campaign.missing[key], campaign.lacking[key]) if campaign else None
@@ -368,7 +315,8 @@ class Planner:
         cache_key = (item.level, item.dur_us, need, hours, total, free, swapped)
         reason = self.reasons.get(cache_key)
         if reason is None:
-            reason = self.reasons[cache_key] = explain(item, campaign, key, last, start, total, free, swapped)
+            boost = CampaignNeed(campaign.campaign.name, campaign.missing[key], campaign.lacking[key]) if campaign else None
+            reason = self.reasons[cache_key] = explain(item.level, item.dur_us, boost, last, start, total, free, swapped)
         return reason
 
     def _underfill(self, occ: SlotOccurrence, key: Key, left_s: float, ranked: list[int], held: int) -> None:

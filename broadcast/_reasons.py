@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
-from broadcast.scheduler import NEVER, Key, clock
+from broadcast.schedule_types import NEVER, clock
 
-if TYPE_CHECKING:
-    from broadcast._planner import _CampaignState, _Item
+
+class CampaignNeed(NamedTuple):
+    """A campaign that boosted an item here: its name, airings still missing, and at how many stations."""
+
+    name: str
+    missing: int
+    lacking: int
 
 
 def ago(now: datetime, last: datetime) -> str:
@@ -22,24 +27,24 @@ def ago(now: datetime, last: datetime) -> str:
 
 
 def explain(
-    item: _Item, campaign: _CampaignState | None, key: Key, last: datetime, start: datetime,
+    level: int, dur_us: int, campaign: CampaignNeed | None, last: datetime, start: datetime,
     total: int, free: int, swapped: bool,
 ) -> str:
-    """Why the planner chose this item for this place: priority, campaign need, freshness, fit."""
+    """Why the planner chose an item (priority level, length) for this place: priority, campaign need, freshness, fit."""
     parts = []
-    if item.level == 0:
+    if level == 0:
         parts.append("Khẩn cấp: phát trước mọi nội dung (Thông tư 39/2020/TT-BTTTT)")
-    elif item.level == 1:
+    elif level == 1:
         parts.append("Ưu tiên: xếp trước nội dung thường (Thông tư 39/2020/TT-BTTTT)")
     if campaign is not None:
         parts.append(
-            f"Chiến dịch '{campaign.campaign.name}': còn thiếu {campaign.missing[key]} lượt "
-            f"tại {campaign.lacking[key]} trạm"
+            f"Chiến dịch '{campaign.name}': còn thiếu {campaign.missing} lượt "
+            f"tại {campaign.lacking} trạm"
         )
-    if item.level == 2 and campaign is None:
+    if level == 2 and campaign is None:
         parts.append("Nội dung thường, đến lượt luân phiên")
     parts.append(ago(start, last))
-    fit = f"dài {clock(item.dur_us / 1_000_000)}, vừa khung {clock(total / 1_000_000)} (còn trống {clock(free / 1_000_000)})"
+    fit = f"dài {clock(dur_us / 1_000_000)}, vừa khung {clock(total / 1_000_000)} (còn trống {clock(free / 1_000_000)})"
     if swapped:
         fit = "chọn để lấp khung sát nhất: " + fit
     parts.append(fit)

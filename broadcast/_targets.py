@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from broadcast.scheduler import Candidate, Key, SlotOccurrence
+from broadcast.schedule_types import Candidate, Key, SlotOccurrence
 
 
 class Targets:
@@ -13,7 +13,6 @@ class Targets:
 
     def __init__(self, occurrences: Sequence[SlotOccurrence]) -> None:
         self.stations: dict[Key, tuple[int, ...]] = {}
-        self.kind_id: dict[Key, tuple[str, int]] = {}
         self.slot_key: dict[int, Key] = {}
         for occ in occurrences:
             key = (occ.target_kind, occ.target_id)

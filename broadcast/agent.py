@@ -10,25 +10,31 @@ honour a slot's overrun policy, for example `ffplay -nodisp -autoexit -t {second
 - cut: play until the slot ends, fading out over the last seconds, then stop the player;
 - finish: let the item play to its end;
 - refuse: do not start it (reported as skipped).
+Each play report carries the policy (`overrun`) and, apart from it, what happened (`outcome`: played, cut,
+skipped, overran when `finish` let it run past the slot end, or failed).
+
+At start-up a refused token (401/403) stops the agent with a message saying what to check, and so does a
+server that does not answer within a few seconds, unless a schedule from an earlier run is cached: then it
+plays from that cache, as it does whenever the connection drops later. A lost connection and its return are
+logged once each.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 import os
 import shlex
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
 
-from assets.storage import sha256_file
+from broadcast.agent_state import AgentState, read_json, write_json
 
 log = logging.getLogger("lawcast.station")
 CHUNK = 1 << 16
@@ -39,57 +45,28 @@ STOP_GRACE_S = 1.0
 EMERGENCY_GRACE = timedelta(hours=1)
 MAX_BATCH = 1000
 KEEP_MEDIA = timedelta(days=7)
+# How long start-up keeps trying a server that does not answer, and the first and largest pause between tries.
+STARTUP_WINDOW_S = 10.0
+STARTUP_BACKOFF_S = (0.5, 4.0)
+CONNECT_TIMEOUT_S = 3.0
 
 
-def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+class AgentStopped(Exception):
+    """The agent cannot usefully go on; the message says what to check, `exit_code` is the command's exit status."""
+
+    exit_code = 1
 
 
-def _read_json(path: Path, default: object) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return default
+class TokenRefused(AgentStopped):
+    """The server answered 401 or 403."""
+
+    exit_code = 2
 
 
-@dataclass
-class AgentState:
-    """What the agent keeps on disk between runs."""
+class ServerUnreachable(AgentStopped):
+    """No server answered at start-up, and no schedule from an earlier run is cached."""
 
-    root: Path
-    etag: str | None = None
-    schedule: list[dict[str, object]] = field(default_factory=list)
-    played: set[int] = field(default_factory=set)
-    outbox: list[dict[str, object]] = field(default_factory=list)
-
-    @classmethod
-    def load(cls, root: Path) -> AgentState:
-        """Read the state saved in `root` (empty on first run)."""
-        for sub in ("media", "partial"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        saved = _read_json(root / "schedule.json", {})
-        assert isinstance(saved, dict)
-        played = _read_json(root / "played.json", [])
-        outbox = _read_json(root / "outbox.json", [])
-        return cls(root, saved.get("etag"), saved.get("items", []), set(played), list(outbox))  # type: ignore[arg-type]
-
-    def save_schedule(self) -> None:
-        """Persist the last good schedule and its ETag."""
-        _write_json(self.root / "schedule.json", {"etag": self.etag, "items": self.schedule})
-
-    def save_plays(self) -> None:
-        """Persist what was played and what is still to report (before anything is sent)."""
-        _write_json(self.root / "played.json", sorted(self.played))
-        _write_json(self.root / "outbox.json", self.outbox)
-
-    def media_path(self, sha256: str) -> Path:
-        """Cache path of a media file by its hash."""
-        return self.root / "media" / f"{sha256}.media"
+    exit_code = 3
 
 
 def _when(item: dict[str, object], key: str) -> datetime:
@@ -108,17 +85,79 @@ class StationAgent:
         self.state = AgentState.load(directory)
         self.player = player
         self.clock = clock
-        self.client = client or httpx.Client(timeout=timeout_s)
+        # A short connect timeout: an address where nothing answers must not stall start-up or a poll for long.
+        self.client = client or httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)))
         self.client.headers["Authorization"] = f"Bearer {token}"
-        self.station_id: int | None = _read_json(directory / "station.json", {}).get("id")  # type: ignore[union-attr]
+        self.station_id: int | None = read_json(directory / "station.json", {}).get("id")  # type: ignore[union-attr]
         self.online = False
+        self.lost_at: float | None = None
         self.heartbeat_s = heartbeat_s
         self.last_report = float("-inf")
+        self.last_error: Exception | None = None
 
     def _offline(self, what: str, exc: Exception) -> None:
-        # One warning when the network drops, not one per poll while it stays down.
-        (log.warning if self.online else log.debug)("%s: %s", what, exc)
+        # One warning when the connection drops, not one per poll while it stays down.
+        if self.online:
+            self.lost_at = time.monotonic()
+            log.warning("connection to %s lost (%s: %s); playing from cache until it is back", self.server, what, exc)
+        else:
+            log.debug("%s: %s", what, exc)
         self.online = False
+        self.last_error = exc
+
+    def _online(self) -> None:
+        if not self.online:
+            if self.lost_at is None:
+                log.info("connected to %s as station %s", self.server, self.station_id)
+            else:
+                log.info("connection to %s back after %.0f s", self.server, time.monotonic() - self.lost_at)
+        self.online, self.lost_at = True, None
+
+    def _refused(self, response: httpx.Response) -> None:
+        """Stop on 401/403: polling again cannot fix a wrong token or a cache directory of another station."""
+        if response.status_code not in (401, 403):
+            return
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = response.text[:200]
+        where = f"{response.status_code} {answer.get('detail', '') if isinstance(answer, dict) else answer}".strip()
+        if response.status_code == 401:
+            raise TokenRefused(
+                f"Máy chủ {self.server} từ chối mã trạm ({where}). Kiểm tra --token: phải là mã hiện hành của chính trạm "
+                "này (in ra khi tạo trạm hoặc khi cấp lại bằng POST /api/stations/{id}/token, mã cũ khi đó ngừng hoạt "
+                "động), không phải mã API của người dùng. (The server refused the token: check --token is this "
+                "station's current station token, not a user's API token.)"
+            )
+        raise TokenRefused(
+            f"Máy chủ {self.server} không cho mã này dùng trạm {self.station_id} ({where}). Kiểm tra mã trạm "
+            f"{self.station_id} ghi trong {self.state.root / 'station.json'} có đúng là trạm của --token (mỗi trạm một "
+            "thư mục --dir riêng; xoá station.json để hỏi lại máy chủ) và mã có vai trò trạm (station). "
+            "(Forbidden: check that the station id in station.json belongs to the token, one --dir per station, "
+            "and that the token has the station role.)"
+        )
+
+    def start(self, *, window_s: float = STARTUP_WINDOW_S) -> None:
+        """First contact, retried for a few seconds; AgentStopped if refused, or if unanswered with nothing cached."""
+        deadline = time.monotonic() + window_s
+        delay, attempts = STARTUP_BACKOFF_S[0], 0
+        while True:
+            attempts += 1
+            if self.sync():
+                return
+            if time.monotonic() + delay > deadline:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, STARTUP_BACKOFF_S[1])
+        if self.state.etag is not None or self.state.schedule:
+            self.lost_at = time.monotonic()
+            log.warning("server %s does not answer (%s); playing the schedule cached by an earlier run", self.server, self.last_error)
+            return
+        raise ServerUnreachable(
+            f"Không kết nối được máy chủ lawcast {self.server} sau {attempts} lần thử trong {window_s:.0f} giây "
+            f"({self.last_error}). Kiểm tra --server (địa chỉ, cổng, http/https), mạng, và máy chủ đang chạy. "
+            "(No lawcast server answered: check the --server address and port, the network, and that the server runs.)"
+        )
 
     def close(self) -> None:
         """Release the HTTP client."""
@@ -131,9 +170,10 @@ class StationAgent:
         """Learn the station id from the token (once; kept on disk)."""
         if self.station_id is None:
             response = self.client.get(f"{self.server}/stations/me")
+            self._refused(response)
             response.raise_for_status()
             self.station_id = int(response.json()["id"])
-            _write_json(self.state.root / "station.json", {"id": self.station_id})
+            write_json(self.state.root / "station.json", {"id": self.station_id})
 
     def sync(self) -> bool:
         """Fetch the schedule (conditional GET); False when the server is unreachable."""
@@ -141,17 +181,16 @@ class StationAgent:
             self.identify()
             headers = {"If-None-Match": self.state.etag} if self.state.etag else {}
             response = self.client.get(self._url("schedule.json"), headers=headers)
+            self._refused(response)
             if response.status_code == 304:
-                self.online = True
+                self._online()
                 return True
             response.raise_for_status()
             items = response.json()["items"]
         except (httpx.HTTPError, ValueError, KeyError) as exc:
-            self._offline("schedule sync failed, playing from cache", exc)
+            self._offline("schedule sync failed", exc)
             return False
-        if not self.online:
-            log.info("connected to %s", self.server)
-        self.online = True
+        self._online()
         self.state.schedule = items
         self.state.etag = response.headers.get("etag")
         self.state.save_schedule()
@@ -168,6 +207,9 @@ class StationAgent:
             try:
                 if self._fetch(urljoin(self.server + "/", str(item["media_url"])), sha, int(item["bytes"])):  # type: ignore[call-overload]
                     done += 1
+            except httpx.HTTPStatusError as exc:
+                # The server answered: this file is refused or missing, which says nothing about the connection.
+                log.error("download of %s refused: %s", item["media_url"], exc.response.status_code)
             except httpx.HTTPError as exc:
                 self._offline(f"download of {item['media_url']} interrupted, will resume", exc)
                 break
@@ -194,7 +236,7 @@ class StationAgent:
                         out.write(chunk)
         if part.stat().st_size < size:
             return False
-        if part.stat().st_size > size or sha256_file(part) != sha:
+        if part.stat().st_size > size or _sha256(part) != sha:
             log.error("checksum mismatch for %s; discarding the download", url)
             part.unlink()
             return False
@@ -229,12 +271,12 @@ class StationAgent:
         duration = float(item["duration_s"])  # type: ignore[arg-type]
         allowed = (_when(item, "slot_end") - started).total_seconds() if "slot_end" in item else duration
         policy = str(item.get("overrun", "finish"))
-        status, limit = "played", None
+        outcome, limit = "played", None
         if duration > allowed and policy == "refuse":
-            status = "skipped"
+            outcome = "skipped"
         elif duration > allowed and policy == "cut":
-            status, limit = "cut", max(allowed, 0.0)
-        if status != "skipped" and self.player:
+            outcome, limit = "cut", max(allowed, 0.0)
+        if outcome != "skipped" and self.player:
             seconds = limit if limit is not None else duration
             process = subprocess.Popen(self._command(path, seconds))
             try:
@@ -248,13 +290,16 @@ class StationAgent:
                     process.wait()
                 returncode = 0
             if returncode != 0:
-                status = "failed"
+                outcome = "failed"
         played_s = (self.clock() - started).total_seconds() if self.player else (limit if limit is not None else duration)
-        log.info("PLAY %s %s (%s s, %s) %s", item["airing_id"], item.get("title", ""), item["duration_s"], policy, status)
+        if outcome == "played" and played_s > allowed:
+            outcome = "overran"  # policy finish let it run past the slot end
+        log.info("PLAY %s %s (%s s) policy=%s outcome=%s", item["airing_id"], item.get("title", ""), item["duration_s"], policy, outcome)
         self.state.played.add(int(item["airing_id"]))  # type: ignore[call-overload]
         self.state.outbox.append({
             "airing_id": item["airing_id"], "played_at": started.isoformat(),
-            "duration_s": round(max(played_s, 0.0) if status != "skipped" else 0.0, 3), "status": status,
+            "duration_s": round(max(played_s, 0.0) if outcome != "skipped" else 0.0, 3),
+            "overrun": policy, "outcome": outcome,
         })
         self.state.save_plays()
 
@@ -273,6 +318,7 @@ class StationAgent:
             }
             try:
                 response = self.client.post(self._url("plays"), json={"plays": batch, "heartbeat": heartbeat})
+                self._refused(response)
                 response.raise_for_status()
                 answer = response.json()
             except (httpx.HTTPError, ValueError) as exc:
@@ -310,8 +356,9 @@ class StationAgent:
             self.report()
 
     def run(self, *, poll_s: float = 30.0, until: Callable[[], bool] = lambda: False) -> None:
-        """Tick forever (or until `until()`), playing due items between polls; errors are logged, never fatal."""
+        """Start, then tick until `until()`, playing due items between polls; only AgentStopped ends it early."""
         logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per poll would drown the play log
+        self.start()
         last_sync = float("-inf")
         while not until():
             try:
@@ -321,6 +368,14 @@ class StationAgent:
                 else:
                     for item in self.due():
                         self.play(item)
+            except AgentStopped:
+                raise
             except Exception:  # noqa: BLE001 - a station must keep running whatever one round hit
                 log.exception("agent round failed; retrying")
             time.sleep(min(0.5, poll_s))
+
+
+def _sha256(path: Path) -> str:
+    """Hex SHA-256 of a downloaded file (the agent runs on a station: nothing of the server is imported)."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -11,8 +11,8 @@ import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assets.http import Conditional, send_answer
 from broadcast import pull
-from feeds.http import Conditional, send_answer
 
 STATION_PATH = re.compile(r"^/stations/(\d{1,18})/(schedule\.json|playlist\.m3u|feed\.rss)$")
 HOURS_QUERY = re.compile(rb"^hours=(\d{1,3})$")

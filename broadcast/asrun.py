@@ -4,6 +4,7 @@ A report is stored once per (station, airing), with the production title, script
 copied in, so later edits of the production do not change what the log says aired. A station may
 report an airing that reached it, or one a later fill replaced (it may have aired it from its cache);
 anything else is acknowledged as rejected, so one bad report never blocks a station's queue.
+Each row keeps the slot's overrun policy (`overrun`) apart from what happened (`outcome`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,20 +22,20 @@ from broadcast import bulk, reach
 from broadcast import service as broadcast_service
 from broadcast.models import Airing, AiringStatus, Area, OccurrencePlan, PlayReport, Station
 from broadcast.schemas import PlayIn
+from broadcast.station_cache import schedule_changed
 from db import utcnow
 from studio.models import Output, Production
+from timeutil import aware_utc
 
+# Outcomes that count as aired: whole, stopped at the slot end, or let run past it.
+AIRED = ("played", "cut", "overran")
 COVERAGE_FIELDS = ["area_id", "area", "station_id", "station", "production_id", "production", "scheduled", "aired", "missing"]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def touch(station: Station, *, now: datetime | None = None, every_s: float = 60.0) -> bool:
     """Record that a station was seen, at most once a minute (polls are frequent); True when it wrote."""
     now = now or utcnow()
-    if station.last_seen_at is not None and (now - _aware(station.last_seen_at)).total_seconds() < every_s:
+    if station.last_seen_at is not None and (now - aware_utc(station.last_seen_at)).total_seconds() < every_s:
         return False
     station.last_seen_at = now
     return True
@@ -73,12 +74,14 @@ def record_plays(
         session.add(
             PlayReport(
                 station_id=station.id, airing_id=airing.id, production_id=production.id, production_title=production.title,
-                script_version=output.script_version, area_id=station.area_id, scheduled_start=_aware(airing.start),
-                played_at=_aware(play.played_at), duration_s=play.duration_s, status=play.status,
+                script_version=output.script_version, area_id=station.area_id, scheduled_start=aware_utc(airing.start),
+                played_at=aware_utc(play.played_at), duration_s=play.duration_s, overrun=play.overrun,
+                outcome=play.outcome or "played",
             )
         )
-        if play.status in ("played", "cut") and (airing.target_kind, airing.target_id) == ("station", station.id):
-            airing.status = AiringStatus.aired.value
+        if play.outcome in AIRED and (airing.target_kind, airing.target_id) == ("station", station.id):
+            airing.status = AiringStatus.aired.value  # no longer planned: it leaves the station's schedule
+            schedule_changed(session)
         known.add(airing.id)
         stored += 1
     session.flush()
@@ -89,8 +92,8 @@ def _allowed(session: Session, station: Station, airings: Sequence[Airing]) -> s
     """Airings this station may report: those that reach it, and replaced ones no occurrence airs any more."""
     if not airings:
         return set()
-    start = min(_aware(a.start) for a in airings)
-    end = max(_aware(a.end) for a in airings)
+    start = min(aware_utc(a.start) for a in airings)
+    end = max(aware_utc(a.end) for a in airings)
     ok = {p.airing.id for p in reach.for_station(session, station, start=start, end=end, include_withdrawn=True)}
     orphans = [a for a in airings if a.id not in ok and a.plan_id is not None and a.status == AiringStatus.withdrawn.value]
     if orphans:
@@ -112,7 +115,7 @@ def coverage(session: Session, *, start: datetime, end: datetime, area_id: int |
     aired: dict[tuple[int, int], int] = defaultdict(int)
     for station_id, production_id in session.execute(
         select(PlayReport.station_id, PlayReport.production_id).where(
-            PlayReport.scheduled_start >= start, PlayReport.scheduled_start < end, PlayReport.status.in_(("played", "cut"))
+            PlayReport.scheduled_start >= start, PlayReport.scheduled_start < end, PlayReport.outcome.in_(AIRED)
         )
     ):
         aired[(station_id, production_id)] += 1
@@ -155,7 +158,7 @@ def coverage_csv(rows: Sequence[dict[str, object]]) -> str:
 
 ASRUN_FIELDS = [
     "station_id", "station", "area_id", "airing_id", "production_id", "production_title", "script_version",
-    "scheduled_start", "played_at", "duration_s", "status",
+    "scheduled_start", "played_at", "duration_s", "overrun", "outcome",
 ]
 
 
@@ -178,8 +181,8 @@ def log_rows(
         {
             "station_id": r.station_id, "station": name, "area_id": r.area_id, "airing_id": r.airing_id,
             "production_id": r.production_id, "production_title": r.production_title, "script_version": r.script_version,
-            "scheduled_start": _aware(r.scheduled_start).isoformat(), "played_at": _aware(r.played_at).isoformat(),
-            "duration_s": r.duration_s, "status": r.status,
+            "scheduled_start": aware_utc(r.scheduled_start).isoformat(), "played_at": aware_utc(r.played_at).isoformat(),
+            "duration_s": r.duration_s, "overrun": r.overrun, "outcome": r.outcome,
         }
         for r, name in session.execute(query)
     ]

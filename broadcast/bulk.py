@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from itertools import islice
 from typing import Any, TypeVar
@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from sqlalchemy import String, Table, insert, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+
+from timeutil import aware_utc
 
 CHUNK = 50_000
 # Comfortably under SQLite's default limit of 32,766 bound variables per statement.
@@ -106,10 +108,7 @@ def _copy(session: Session, table: Table, columns: Sequence[str], rows: Iterable
     return written
 
 
-@lru_cache(maxsize=1 << 16)
-def _parse(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+_parse = lru_cache(maxsize=1 << 16)(aware_utc)  # equal texts (shared slot times) are parsed once
 
 
 def raw_time(session: Session, column: Any) -> Any:
@@ -119,6 +118,4 @@ def raw_time(session: Session, column: Any) -> Any:
 
 def to_time(value: datetime | str) -> datetime:
     """An aware UTC datetime from what `raw_time` selected (equal texts are parsed once)."""
-    if isinstance(value, str):
-        return _parse(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return _parse(value) if isinstance(value, str) else aware_utc(value)

@@ -237,5 +237,14 @@ class PlayReport(Base):
     scheduled_start: Mapped[datetime]
     played_at: Mapped[datetime]
     duration_s: Mapped[float]
-    status: Mapped[str] = mapped_column(String(12), default="played")
+    # The slot's policy (cut, finish, refuse) apart from what happened (played, cut, skipped, overran, failed).
+    overrun: Mapped[str | None] = mapped_column(String(10))
+    outcome: Mapped[str] = mapped_column(String(12), default="played")
     reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Lists sort by these keys with the id as tiebreak (broadcast.lists): one index per (key, id), as in studio.models.
+LIST_INDEXES = [
+    Index(f"ix_{column.table.name}_{column.name}_id", column, column.table.c.id)
+    for column in (Station.name, Station.last_seen_at, Slot.name)
+]

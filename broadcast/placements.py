@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from broadcast import airings, plans, scheduler
+from broadcast import airings, fill_inputs, plans, scheduler
 from broadcast import service as broadcast_service
 from broadcast.models import Airing, AiringStatus, Channel, Occurrence, OccurrencePlan, Plan, Priority
+from broadcast.station_cache import schedule_changed
 from db import utcnow
 from errors import Conflict, NotFound
 from studio import service as studio_service
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+from timeutil import aware_utc
 
 
 def pin(
@@ -29,15 +27,15 @@ def pin(
     occurrence = session.get(Occurrence, occurrence_id)
     if occurrence is None:
         raise NotFound(f"Không có lượt phát {occurrence_id} (occurrence not found)")
-    occ_start, occ_end = _aware(occurrence.start), _aware(occurrence.end)
+    occ_start, occ_end = aware_utc(occurrence.start), aware_utc(occurrence.end)
     if occ_end <= now:
         raise Conflict(f"Lượt phát {occurrence_id} đã kết thúc; không thể ghim (occurrence is over)")
     channels = {c.id: c for c in session.scalars(select(Channel))}
-    profile = airings.profile_for(occurrence.target_kind, occurrence.target_id, channels)
-    candidate = next((c for c in airings.candidates(session, profile) if c.production_id == production_id), None)
+    profile = fill_inputs.profile_for(occurrence.target_kind, occurrence.target_id, channels)
+    candidate = next((c for c in fill_inputs.candidates(session, profile) if c.production_id == production_id), None)
     if candidate is None:
         raise Conflict(f"Sản phẩm {production_id} chưa được duyệt phát hoặc chưa có bản dựng '{profile}'")
-    layers = airings.layers(session, plans.plans_of(session, [occurrence_id]))
+    layers = fill_inputs.layers(session, plans.plans_of(session, [occurrence_id]))
     taken = layers.pinned.get(occurrence_id, []) if occ_start >= now else layers.every.get(occurrence_id, [])
     begin = max([occ_start, now, *(e for _, _, _, e in taken)])
     finish = begin + timedelta(seconds=candidate.duration_s)
@@ -59,6 +57,7 @@ def pin(
     session.add(airing)
     session.add(OccurrencePlan(occurrence_id=occurrence_id, plan_id=plan.id))
     session.flush()
+    schedule_changed(session)
     airings.fill(session, start=occ_start, end=occ_start + timedelta(microseconds=1), freshness_days=freshness_days, now=now,
          occurrence_ids=[occurrence_id])
     return airing, occurrence
@@ -68,7 +67,7 @@ def emergency(session: Session, *, production_id: int, area_id: int, now: dateti
     """Air a production at once at the head of every station in an area (quiet hours do not apply)."""
     now = now or utcnow()
     area = broadcast_service.get_area(session, area_id)
-    candidate = next((c for c in airings.candidates(session, "loudspeaker") if c.production_id == production_id), None)
+    candidate = next((c for c in fill_inputs.candidates(session, "loudspeaker") if c.production_id == production_id), None)
     if candidate is None:
         raise Conflict(f"Sản phẩm {production_id} phải được duyệt phát và có bản dựng loa trước khi phát khẩn cấp")
     airing = Airing(
@@ -79,6 +78,7 @@ def emergency(session: Session, *, production_id: int, area_id: int, now: dateti
     )
     session.add(airing)
     session.flush()
+    schedule_changed(session)
     return airing
 
 
@@ -94,9 +94,25 @@ def withdraw_future(session: Session, production_ids: Iterable[int], *, now: dat
         .values(status=AiringStatus.withdrawn.value, updated_at=now)
     )
     session.flush()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    withdrawn = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if withdrawn:
+        schedule_changed(session)
+    return withdrawn
 
 
-@studio_service.on_off_air
+_registered = False
+
+
+def register_listeners() -> None:
+    """Subscribe the broadcast side to the studio's events; the app and worker factories call this (idempotent).
+
+    Productions withdrawn or made from a repealed text leave every future schedule.
+    """
+    global _registered
+    if not _registered:
+        _registered = True
+        studio_service.on_off_air(_withdraw_on_off_air)
+
+
 def _withdraw_on_off_air(session: Session, production_ids: Sequence[int]) -> None:
     withdraw_future(session, production_ids)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from broadcast import bulk
 from broadcast.models import Airing, AiringStatus, OccurrencePlan, Plan
+from broadcast.station_cache import schedule_changed
 from db import utcnow
 
 LIVE = (AiringStatus.planned.value, AiringStatus.published.value)
@@ -43,6 +44,8 @@ def release(session: Session, plan_ids: Iterable[int], *, now: datetime | None =
             session.execute(delete(Airing).where(Airing.plan_id.in_(unseen)))
             session.execute(delete(Plan).where(Plan.id.in_(unseen)))
         released += len(visible) + len(unseen)
+    if released:
+        schedule_changed(session)
     session.flush()
     return released
 
@@ -51,6 +54,8 @@ def unlink(session: Session, pairs: Sequence[tuple[int, int]]) -> None:
     """Remove (occurrence_id, plan_id) links."""
     links = OccurrencePlan.__table__
     statement = delete(links).where(links.c.occurrence_id == bindparam("o"), links.c.plan_id == bindparam("p"))
+    if pairs:
+        schedule_changed(session)
     for chunk in bulk.chunks(pairs, bulk.CHUNK):
         session.connection().execute(statement, [{"o": o, "p": p} for o, p in chunk])
 

@@ -5,7 +5,8 @@ A station's answer (schedule.json, playlist.m3u or feed.rss) is a function of th
 a poll reads them with one indexed statement and builds the body, its ETag and its gzip form only when
 they changed. Polls that arrive within LAWCAST_STATION_REVALIDATE_S of such a check are answered from
 memory before routing (broadcast.asgi), unless
-- a commit in this process wrote a table schedules are made of (the cache is invalidated at once),
+- a session in this process that wrote schedules committed (its service called
+  `station_cache.schedule_changed`, which invalidates every entry at the commit),
 - the entry's earliest item has left the look-behind window (each entry expires at that moment), or
 - the token is not the one the entry was validated with.
 Changes made by other processes, and items entering the far end of the window, show at the first
@@ -18,28 +19,28 @@ import hashlib
 import json
 import logging
 import math
-import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from fastapi import HTTPException, status
-from sqlalchemy import event, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import Pool
 
 import auth
 from assets import service as assets_service
+from assets.answer_cache import Stale
+from assets.http import Representation
 from broadcast import asrun, reach
 from broadcast.models import Area, Station
+from broadcast.station_cache import MAX_ENTRIES, Pull, pull_cache
+from broadcast.station_rss import build_station_rss
 from db import session_scope, utcnow
-from feeds.http import FeedCache, Representation
-from feeds.station import build_station_rss
 from settings import get_settings
+from textclean import clean_name
 
 log = logging.getLogger(__name__)
 # The window starts this long before now, so an item that is playing (or just ended) is still listed.
@@ -52,20 +53,10 @@ MEDIA_TYPES = {
 DEFAULT_HOURS = 48
 MAX_HOURS = 168
 SEEN_WAIT_MS = 50  # how long a poll waits for SQLite's write lock to record last-seen
-MAX_ENTRIES = 1024  # about 20 kB each with its gzip form; stations beyond this are rebuilt at their next poll
-
-
-@dataclass(frozen=True)
-class Pull:
-    """A station's built answer, the token hash it was validated with, and when its content leaves the window (epoch s)."""
-
-    rep: Representation
-    station_id: int
-    token_hash: str
-    expires_at: float
-
-
-pull_cache: FeedCache[Pull] = FeedCache(max_entries=MAX_ENTRIES)
+# Token hash -> (station id, monotonic time) of pulls the database authenticated: while it is unreachable, only
+# these tokens may get the station's last answer, so an unknown token never reads a schedule.
+_verified: OrderedDict[str, tuple[int, float]] = OrderedDict()
+_verified_lock = threading.Lock()
 
 
 def cache_key(station_id: int, name: str, hours: int) -> str:
@@ -79,6 +70,29 @@ def recent(station_id: int, name: str, hours: int, token: str) -> Representation
     if entry is None or time.time() >= entry.expires_at or entry.token_hash != auth.hash_token(token):
         return None
     return entry.rep
+
+
+def stale(token: str | None, station_id: int, name: str, hours: int) -> Stale[Pull] | None:
+    """The last answer built for this station, for a token verified within LAWCAST_STATION_STALE_IF_ERROR_S (outages)."""
+    window = get_settings().station_stale_if_error_s
+    if token is None or window <= 0:
+        return None
+    token_hash = auth.hash_token(token)
+    seen = _verified.get(token_hash)
+    if seen is None or seen[0] != station_id or time.monotonic() - seen[1] > window:
+        return None
+    found = pull_cache.stale(cache_key(station_id, name, hours), window)
+    if found is None or found.value.token_hash != token_hash:
+        return None
+    return found
+
+
+def _note_verified(token_hash: str, station_id: int) -> None:
+    with _verified_lock:
+        _verified[token_hash] = (station_id, time.monotonic())
+        _verified.move_to_end(token_hash)
+        while len(_verified) > MAX_ENTRIES:
+            _verified.popitem(last=False)
 
 
 def authenticate(session: Session, token: str | None, station_id: int) -> tuple[Station, list[int]]:
@@ -103,6 +117,7 @@ def validated(token: str | None, station_id: int, name: str, hours: int) -> Pull
     try:
         with session_scope() as session:
             station, area_ids = authenticate(session, token, station_id)
+            _note_verified(station.token_hash, station.id)
             now = utcnow()
             rows = reach.station_schedule(session, station_id=station.id, area_ids=area_ids, start=now - BEHIND,
                                           end=now + timedelta(hours=hours))
@@ -170,7 +185,8 @@ def body(station: Station, name: str, items: Sequence[dict[str, object]]) -> byt
     if name == "playlist.m3u":
         lines = ["#EXTM3U"]
         for item in items:
-            title = str(item["title"]).replace(",", " ").replace("\n", " ")
+            # One line per entry whatever a stored title holds: CR, LF and other controls would inject M3U lines.
+            title = clean_name(str(item["title"]).replace("\x00", "")).replace(",", " ")
             lines.append(f"#EXTINF:{round(float(item['duration_s']))},{title} [{item['start']}]")  # type: ignore[arg-type]
             lines.append(str(item["media_url"]))
         return ("\n".join(lines) + "\n").encode()
@@ -195,62 +211,8 @@ def _build(station: Station, name: str, rows: Sequence[reach.ScheduleRow]) -> Pu
     return Pull(rep, station.id, station.token_hash, leaves_at(rows))
 
 
-# --- invalidation ------------------------------------------------------------------------------
-#
-# Engine-level rather than Session-level (as feeds.service does): fills write links and airings with
-# Core statements on the session's connection, which Session events never see. PostgreSQL COPY (bulk
-# fills) bypasses even these events; such changes show at the next revalidation, like other processes'.
-
-SCHEDULE_TABLES = frozenset({
-    "airings", "plans", "occurrence_plans", "occurrences", "slots", "stations", "areas", "channels", "productions", "outputs",
-})
-# Columns a poll or a heartbeat writes: no answer shows them, so writing them keeps the cache.
-SEEN_COLUMNS = frozenset({"last_seen_at", "status"})
-_WRITE = re.compile(r'(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
-_SET = re.compile(r"\bSET\s+(.*?)(?:\s+WHERE\b|$)", re.IGNORECASE | re.DOTALL)
-_ASSIGNED = re.compile(r'"?(\w+)"?\s*=')
-_WRITTEN = "lawcast.schedule_written"
-_COMMITTED = "lawcast.schedule_committed"
-
-
-def touches_schedules(statement: str) -> bool:
-    """Whether a SQL statement writes a table station answers are made of (stations' last-seen and status excepted)."""
-    match = _WRITE.match(statement)
-    if match is None or match[1].lower() not in SCHEDULE_TABLES:
-        return False
-    if match[1].lower() == "stations" and statement[:6].upper() == "UPDATE":
-        assigned = _SET.search(statement)
-        if assigned is not None and {c.lower() for c in _ASSIGNED.findall(assigned[1])} <= SEEN_COLUMNS:
-            return False
-    return True
-
-
-@event.listens_for(Engine, "before_cursor_execute")
-def _note_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-    if statement.startswith(("INSERT", "UPDATE", "DELETE")) and touches_schedules(statement):
-        conn.info[_WRITTEN] = True
-
-
-@event.listens_for(Engine, "commit")
-def _note_commit(conn: Connection) -> None:
-    # Fired just before the database commits: the cache is invalidated once the connection is back in the pool.
-    if conn.info.pop(_WRITTEN, False):
-        conn.info[_COMMITTED] = True
-
-
-@event.listens_for(Engine, "rollback")
-def _forget_rollback(conn: Connection) -> None:
-    conn.info.pop(_WRITTEN, None)
-
-
-@event.listens_for(Pool, "checkin")
-def _invalidate_after_commit(_dbapi_connection: Any, record: Any) -> None:
-    info = record.info
-    info.pop(_WRITTEN, None)  # never committed: the pool's reset rolled it back
-    if info.pop(_COMMITTED, False):
-        pull_cache.invalidate()
-
-
 def expire_all() -> None:
-    """Forget every cached station answer (tests, settings changes)."""
+    """Forget every cached station answer and verified token (tests, settings changes)."""
     pull_cache.clear()
+    with _verified_lock:
+        _verified.clear()

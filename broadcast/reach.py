@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -36,14 +36,11 @@ from broadcast.models import (
     Station,
 )
 from studio.models import Output, Production
+from timeutil import aware_utc
 
 ALL = tuple(status.value for status in AiringStatus)
 # No slot lasts longer, so an occurrence overlapping a window starts at most this long before it.
 MAX_SLOT = timedelta(seconds=broadcast_service.MAX_SLOT_S)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -85,7 +82,7 @@ def placed(
         .join(OccurrencePlan, OccurrencePlan.occurrence_id == Occurrence.id)
         .where(on_occurrence, Occurrence.start > start - MAX_SLOT, Occurrence.start < end, Occurrence.end > start)
     ):
-        by_plan.setdefault(plan_id, (occ_id, kind, target_id, slot_id, _aware(occ_end), overrun))
+        by_plan.setdefault(plan_id, (occ_id, kind, target_id, slot_id, aware_utc(occ_end), overrun))
     direct = and_(
         Airing.plan_id.is_(None), Airing.start > start - MAX_SLOT,
         or_(*(and_(Airing.target_kind == kind, Airing.target_id.in_(ids)) for kind, ids in wanted)),
@@ -97,11 +94,11 @@ def placed(
     ):
         if airing.plan_id is None:
             # Emergencies play to the end whatever the slots around them (Circular 39/2020).
-            out.append(Placed(airing, airing.target_kind or "", airing.target_id or 0, None, None, _aware(airing.end), "finish"))
+            out.append(Placed(airing, airing.target_kind or "", airing.target_id or 0, None, None, aware_utc(airing.end), "finish"))
             continue
         occ_id, kind, target_id, slot_id, occ_end, overrun = by_plan[airing.plan_id]
         out.append(Placed(airing, kind, target_id, occ_id, slot_id, occ_end, overrun))
-    out.sort(key=lambda p: (p.airing.priority != Priority.emergency.value, _aware(p.airing.start), p.airing.id))
+    out.sort(key=lambda p: (p.airing.priority != Priority.emergency.value, aware_utc(p.airing.start), p.airing.id))
     return out
 
 
@@ -198,8 +195,10 @@ def station_schedule(session: Session, *, station_id: int, area_ids: Sequence[in
     params = {"station_id": station_id, "area_ids": list(area_ids) or [-1], "start": start, "end": end,
               "occurrences_after": start - MAX_SLOT}
     seen: dict[int, ScheduleRow] = {}
-    for raw in session.connection().execute(_SCHEDULE, params):
-        row = ScheduleRow(raw[0], _aware(raw[1]), _aware(raw[2]), *raw[3:12], _aware(raw[12]), raw[13])
+    for (airing_id, start_at, end_at, priority, reason, production_id, title, media_key, sha256, size, duration_s,
+         occurrence_id, slot_end, overrun) in session.connection().execute(_SCHEDULE, params):
+        row = ScheduleRow(airing_id, aware_utc(start_at), aware_utc(end_at), priority, reason, production_id, title, media_key,
+                          sha256, size, duration_s, occurrence_id, aware_utc(slot_end), overrun)
         kept = seen.get(row.airing_id)
         # A plan linked to two occurrences of this station keeps one of them, the same one every time.
         if kept is None or (row.occurrence_id or 0) < (kept.occurrence_id or 0):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,8 +23,15 @@ DAY_S = 86_400
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 # The time of day comes from the slot's start_time; these parts would contradict it.
 FORBIDDEN_PARTS = ("DTSTART", "BYHOUR", "BYMINUTE", "BYSECOND")
+# RFC 5545's day-level parts; dateutil also takes extensions (BYEASTER) that crash on odd values.
+RULE_PARTS = frozenset({"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH",
+                        "BYSETPOS", "WKST", *FORBIDDEN_PARTS})
+# An ordinal weekday (2MO, -1SU) counts weeks within a year at most; dateutil indexes past its tables beyond that.
+MAX_WEEKDAY_ORDINAL = 53
 # Largest wall-clock shift a DST change makes anywhere today is one hour; two is a safe margin.
 DST_MARGIN_S = 2 * 3600
+# The Gregorian calendar repeats exactly every 400 years (146,097 days, whole weeks): weekdays and leap days included.
+CALENDAR_CYCLE_YEARS = 400
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,15 @@ def _check(rrule: str) -> None:
         raise ValueError(
             f"Quy tắc lặp '{rrule}': FREQ phải là một trong {', '.join(FREQUENCIES)} (invalid RRULE: FREQ={freq})"
         )
+    unknown = sorted(set(parts) - RULE_PARTS)
+    if unknown:
+        raise ValueError(f"Quy tắc lặp '{rrule}': không hỗ trợ {', '.join(unknown)} (invalid RRULE: unsupported part)")
+    ordinals = [day.strip()[:-2] for day in parts.get("BYDAY", "").split(",") if day.strip()[:-2].lstrip("+-").isdigit()]
+    if any(int(n) == 0 or abs(int(n)) > MAX_WEEKDAY_ORDINAL for n in ordinals):
+        raise ValueError(
+            f"Quy tắc lặp '{rrule}': thứ tự trong BYDAY phải từ 1 đến {MAX_WEEKDAY_ORDINAL} hoặc -1 đến -{MAX_WEEKDAY_ORDINAL} "
+            "(invalid RRULE: BYDAY ordinal out of range)"
+        )
     forbidden = [name for name in FORBIDDEN_PARTS if name in parts]
     if forbidden:
         raise ValueError(
@@ -108,6 +124,56 @@ def _parse(body: str, dtstart: datetime) -> RRule:
     if not isinstance(rule, RRule):
         raise ValueError("chỉ một RRULE, không dùng RRULE/RDATE/EXDATE lồng nhau")
     return rule
+
+
+def _shift_years(moment: datetime, years: int) -> datetime:
+    return moment.replace(year=moment.year + years)
+
+
+def first_occurrence(pattern: SlotPattern, *, last_day: date) -> date | None:
+    """The first local date a slot airs on, up to `last_day` (exceptions applied), or None; bounded work for any rule."""
+    body = _body(pattern.rrule)
+    start = datetime.combine(pattern.dtstart, pattern.start_time.replace(tzinfo=None))
+    until = getattr(_parse(body, start), "_until", None)
+    # dateutil looks for a match up to the year 9999 when a rule never matches: seconds of CPU for FREQ=DAILY.
+    # Moved forward by whole calendar cycles (which change no weekday or leap day), the search ends within 400 years.
+    shift = (MAXYEAR - last_day.year) // CALENDAR_CYCLE_YEARS * CALENDAR_CYCLE_YEARS
+    rule = _parse(body, _shift_years(start, shift))
+    if until is not None:
+        rule = rule.replace(until=_shift_years(until, shift) if until.year + shift <= MAXYEAR else None)
+    excluded = set(pattern.exdates)
+    end = _shift_years(datetime.combine(last_day, time.max), shift)
+    found = None
+    for moment in rule:
+        if moment > end:
+            break
+        day = _shift_years(moment, -shift).date()
+        if day not in excluded:
+            found = day
+            break
+    extra = [d for d in pattern.rdates if d not in excluded and d <= last_day]
+    return min([*extra, *([found] if found else [])], default=None)
+
+
+def check_occurs(pattern: SlotPattern, *, last_day: date) -> None:
+    """Raise ValueError (Vietnamese + English) when a slot would never air: UNTIL before its start, or no date at all."""
+    body = _body(pattern.rrule)
+    start = datetime.combine(pattern.dtstart, pattern.start_time.replace(tzinfo=None))
+    until = getattr(_parse(body, start), "_until", None)
+    if until is not None and until < start and not pattern.rdates:
+        raise ValueError(
+            f"Quy tắc lặp '{pattern.rrule}': UNTIL {until:%d/%m/%Y %H:%M} trước lần phát đầu tiên "
+            f"{start:%d/%m/%Y %H:%M}; khung giờ sẽ không bao giờ phát (UNTIL before the slot's start)"
+        )
+    try:
+        first = first_occurrence(pattern, last_day=last_day)
+    except (IndexError, OverflowError) as exc:  # dateutil's own tables or dates run out on some odd rules
+        raise ValueError(f"Quy tắc lặp '{pattern.rrule}' không hợp lệ: {exc} (invalid RRULE)") from exc
+    if first is None:
+        raise ValueError(
+            f"Quy tắc lặp '{pattern.rrule}' không cho ngày phát nào từ {pattern.dtstart:%d/%m/%Y} đến "
+            f"{last_day:%d/%m/%Y} (sau khi trừ ngày ngoại lệ); khung giờ sẽ không bao giờ phát (RRULE never occurs)"
+        )
 
 
 def expand(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
@@ -13,13 +13,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import apitypes
 import auth
 from broadcast import bulk, plans, recurrence
 from broadcast.models import OVERLAP_CONSTRAINT, Area, AreaKind, Campaign, Channel, ChannelKind, Occurrence, Overrun, Slot, Station
+from broadcast.schemas import MAX_EXCEPTIONS
+from broadcast.station_cache import schedule_changed
 from db import utcnow
 from errors import Conflict, Invalid, NotFound
 from settings import get_settings
 from studio.models import Production
+from timeutil import aware_utc
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +69,34 @@ def create_area(
     if (quiet_start is None) != (quiet_end is None):
         raise Invalid("Giờ yên tĩnh cần cả giờ bắt đầu và giờ kết thúc (quiet hours need start and end)")
     parent = get_area(session, parent_id) if parent_id else None
+    _check_code(session, Area, code)
     area = Area(name=name, kind=kind, parent_id=parent_id, code=code, quiet_start=quiet_start, quiet_end=quiet_end)
     session.add(area)
-    session.flush()
+    _flush_code(session, Area, code)
     area.path = f"{parent.path if parent else '/'}{area.id}/"
     session.flush()
     return area
+
+
+def _code_taken(model: type[Area] | type[Station], code: str) -> Conflict:
+    what = "địa bàn" if model is Area else "trạm"
+    kind = "area" if model is Area else "station"
+    return Conflict(f"Mã {what} '{code}' đã được dùng; mỗi {what} cần một mã riêng (duplicate {kind} code)")
+
+
+def _check_code(session: Session, model: type[Area] | type[Station], code: str | None) -> None:
+    if code is not None and session.scalar(select(model.id).where(model.code == code)) is not None:
+        raise _code_taken(model, code)
+
+
+def _flush_code(session: Session, model: type[Area] | type[Station], code: str | None) -> None:
+    """Flush a new area or station; a code another request stored since the check is a 409 too."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if code is None or "code" not in str(exc.orig):
+            raise
+        raise _code_taken(model, code) from exc
 
 
 def get_area(session: Session, area_id: int) -> Area:
@@ -98,10 +124,11 @@ def quiet_hours(session: Session, area: Area) -> tuple[time, time, Area] | None:
 def create_station(session: Session, *, area_id: int, name: str, code: str | None = None) -> tuple[Station, str]:
     """Register a station; returns it with its token, which is shown only this once."""
     get_area(session, area_id)
+    _check_code(session, Station, code)
     token = auth.new_token()
     station = Station(area_id=area_id, name=name, code=code, token_hash=auth.hash_token(token))
     session.add(station)
-    session.flush()
+    _flush_code(session, Station, code)
     return station, token
 
 
@@ -113,6 +140,7 @@ def rotate_station_token(session: Session, *, station_id: int) -> tuple[Station,
     token = auth.new_token()
     station.token_hash = auth.hash_token(token)
     session.flush()
+    schedule_changed(session)  # answers held in memory for the old token go too
     return station, token
 
 
@@ -137,6 +165,10 @@ def stations_under(session: Session, area: Area) -> list[int]:
 # (exclusion constraint on occurrences); the service check names the clashing slot on both backends.
 
 MAX_SLOT_S = 6 * 3600
+TOO_MANY_EXCEPTIONS = (
+    f"Khung giờ có quá nhiều ngày ngoại lệ (tối đa {MAX_EXCEPTIONS} ngày hủy và {MAX_EXCEPTIONS} ngày thêm) "
+    f"(too many exception dates, limit {MAX_EXCEPTIONS})"
+)
 
 
 def loudspeaker_channel_ids(session: Session) -> list[int]:
@@ -269,6 +301,7 @@ def create_slot(
         raise Invalid(str(exc)) from exc
     if not 0 < duration_s <= MAX_SLOT_S:
         raise Invalid("Thời lượng khung giờ phải từ 1 giây đến 6 giờ (duration out of range)")
+    exdates, rdates = _exception_days(dtstart, start_time, exdates, rdates)
     _target_area(session, target_kind, target_id)
     slot = Slot(
         name=name, target_kind=target_kind, target_id=target_id, rrule=rrule, timezone=timezone, dtstart=dtstart,
@@ -276,6 +309,10 @@ def create_slot(
         exdates=[d.isoformat() for d in exdates], rdates=[d.isoformat() for d in rdates],
     )
     pattern = _pattern(slot)
+    try:
+        recurrence.check_occurs(pattern, last_day=apitypes.LAST_DAY)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from exc
     _check_quiet_hours(session, pattern, target_kind, target_id)
     _check_overlaps(session, pattern, target_kind, target_id)
     session.add(slot)
@@ -283,9 +320,19 @@ def create_slot(
     return slot
 
 
-def check_slot(session: Session, slot: Slot) -> None:
-    """Re-run a stored slot's overlap check (names the clashing slot after the database refused one)."""
-    _check_overlaps(session, _pattern(slot), slot.target_kind, slot.target_id, exclude=slot.id)
+def _exception_days(
+    dtstart: date, start_time: time, exdates: Sequence[date], rdates: Sequence[date]
+) -> tuple[list[date], list[date]]:
+    """A slot's dates checked (in the window, start time without offset) and its exceptions deduplicated and capped."""
+    if start_time.tzinfo is not None:
+        raise Invalid(f"Giờ bắt đầu: {apitypes.OFFSET_REFUSED}")
+    unique_ex, unique_r = sorted(set(exdates)), sorted(set(rdates))
+    if max(len(unique_ex), len(unique_r)) > MAX_EXCEPTIONS:
+        raise Invalid(TOO_MANY_EXCEPTIONS)
+    outside = [d for d in (dtstart, *unique_ex, *unique_r) if not apitypes.in_window(d)]
+    if outside:
+        raise Invalid(f"Ngày {outside[0].isoformat()}: {apitypes.OUT_OF_WINDOW}")
+    return unique_ex, unique_r
 
 
 def get_slot(session: Session, slot_id: int) -> Slot:
@@ -298,7 +345,11 @@ def get_slot(session: Session, slot_id: int) -> Slot:
 
 def set_exception(session: Session, *, slot: Slot, day: date, add: bool) -> Slot:
     """Cancel one date of a slot (add=False) or add an extra date (add=True, refused if it overlaps); occurrences follow."""
+    if not apitypes.in_window(day):
+        raise Invalid(f"Ngày {day.isoformat()}: {apitypes.OUT_OF_WINDOW}")
     iso = day.isoformat()
+    if iso not in (slot.rdates if add else slot.exdates) and len(slot.rdates if add else slot.exdates) >= MAX_EXCEPTIONS:
+        raise Invalid(TOO_MANY_EXCEPTIONS)
     if add:
         extra = replace(_pattern(slot), rrule="FREQ=DAILY;COUNT=1", dtstart=day, exdates=(), rdates=())
         _check_quiet_hours(session, extra, slot.target_kind, slot.target_id)
@@ -335,10 +386,10 @@ def expand(
     if slots is not None:
         for chunk in bulk.chunks([s.id for s in chosen], bulk.IN_CHUNK):
             for occ_id, slot_id, start in session.execute(query.where(Occurrence.slot_id.in_(chunk))):
-                existing.setdefault(slot_id, {})[_utc(start)] = occ_id
+                existing.setdefault(slot_id, {})[aware_utc(start)] = occ_id
     else:
         for occ_id, slot_id, start in session.execute(query):
-            existing.setdefault(slot_id, {})[_utc(start)] = occ_id
+            existing.setdefault(slot_id, {})[aware_utc(start)] = occ_id
     rows: list[tuple[object, ...]] = []
     gone: list[int] = []
     for slot in chosen:
@@ -384,13 +435,11 @@ def _insert_occurrences(session: Session, rows: list[tuple[object, ...]], *, ski
 def remove_occurrences(session: Session, occurrence_ids: Sequence[int], *, now: datetime | None = None) -> None:
     """Delete occurrences (their links go with them) and release the plans nothing else uses."""
     linked = [plan_id for ids in plans.plans_of(session, occurrence_ids).values() for plan_id in ids]
+    if linked:
+        schedule_changed(session)  # a plan still shared with other occurrences stays, but not here
     for chunk in bulk.chunks(occurrence_ids, bulk.IN_CHUNK):
         session.execute(delete(Occurrence).where(Occurrence.id.in_(chunk)))
     plans.release(session, linked, now=now)
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # --- campaigns ---------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from assets.http import Conditional, send_answer
 from feeds import service
-from feeds.http import Conditional, send_answer
 from settings import get_settings
 
 FEED_PATH = re.compile(r"^/feeds/([^/]+)\.(rss|atom|ics)$")

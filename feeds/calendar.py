@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
 from feeds.items import CalendarEvent
+from timeutil import aware_utc
 
 PRODID = "-//lawcast//Lich phat song phap luat//VI"
 STATUSES = frozenset({"TENTATIVE", "CONFIRMED", "CANCELLED"})
@@ -24,7 +24,7 @@ def build_calendar(name: str, events: Sequence[CalendarEvent], *, timezone: str 
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", timezone)
-    for event in sorted(events, key=lambda e: (_aware(e.start), e.uid)):
+    for event in sorted(events, key=lambda e: (aware_utc(e.start), e.uid)):
         cal.add_component(_vevent(event, tz))
     if events:
         cal.add_missing_timezones()
@@ -34,13 +34,13 @@ def build_calendar(name: str, events: Sequence[CalendarEvent], *, timezone: str 
 def _vevent(event: CalendarEvent, tz: ZoneInfo) -> Event:
     if event.status not in STATUSES:
         raise ValueError(f"VEVENT status must be one of {sorted(STATUSES)}, got {event.status!r}")
-    start, end = _aware(event.start), _aware(event.end)
+    start, end = aware_utc(event.start), aware_utc(event.end)
     if end < start:
         raise ValueError(f"event {event.uid} ends before it starts")
     vevent = Event()
     vevent.add("uid", event.uid)
     # DTSTAMP comes from the data, never the clock, so the same schedule gives the same bytes.
-    vevent.add("dtstamp", _aware(event.last_modified or event.start).astimezone(UTC))
+    vevent.add("dtstamp", aware_utc(event.last_modified or event.start))
     vevent.add("dtstart", start.astimezone(tz))
     vevent.add("dtend", end.astimezone(tz))
     vevent.add("summary", event.summary)
@@ -52,10 +52,6 @@ def _vevent(event: CalendarEvent, tz: ZoneInfo) -> Event:
         vevent.add("url", event.url)
     vevent.add("status", event.status)
     if event.last_modified is not None:
-        vevent.add("last-modified", _aware(event.last_modified).astimezone(UTC))
+        vevent.add("last-modified", aware_utc(event.last_modified))
     return vevent
 
-
-def _aware(value: datetime) -> datetime:
-    # Naive values are UTC, as SQLite hands them back elsewhere in lawcast.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Page data for the public HTML pages: an episode, its source law, a channel's episode list (no HTML here)."""
+"""Page data for the public HTML pages: the home page, an episode, its source law, a channel's episode list (no HTML here)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assets import service as assets_service
@@ -163,6 +163,32 @@ def channel_view(session: Session, slug: str) -> tuple[Channel, list[tuple[Produ
     rows = service.published_productions(session, channel)
     outputs = service.latest_outputs(session, [p.id for p, _ in rows])
     return channel, [(p, service.main_output(outputs[p.id])) for p, _ in rows]
+
+
+@dataclass(frozen=True)
+class ChannelLink:
+    """A channel as the public home page lists it."""
+
+    slug: str
+    name: str
+    description: str
+    episodes: int
+
+
+def home_view(session: Session) -> list[ChannelLink]:
+    """Every channel with how many of its episodes are published, those with episodes first, then by name."""
+    published = (
+        select(Production.channel_slug, func.count().label("n"))
+        .where(Production.status.in_(service.ON_AIR), Production.source_repealed.is_(False), Production.channel_slug.is_not(None))
+        .group_by(Production.channel_slug)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Channel.slug, Channel.name, Channel.description, func.coalesce(published.c.n, 0))
+        .outerjoin(published, published.c.channel_slug == Channel.slug)
+    ).tuples()
+    links = [ChannelLink(slug, name, description or "", int(count)) for slug, name, description, count in rows]
+    return sorted(links, key=lambda c: (c.episodes == 0, c.name.casefold()))
 
 
 def document_header(doc: Document) -> DocumentView:

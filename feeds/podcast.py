@@ -6,7 +6,6 @@ HTTP ETags stay put. Episodes are ordered newest first whatever order they are p
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,8 +16,10 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from lxml import etree
 
+from assets.http import FEEDGEN_LOCK
 from feeds.items import Episode, ShowInfo
 from feeds.podcasting20 import EXTENSION_NAME, Podcasting20EntryExtension, Podcasting20Extension
+from timeutil import aware_utc
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
@@ -26,8 +27,6 @@ PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "lawcast"
 CAPTION_MIMES = frozenset({"text/vtt", "application/x-subrip", "application/srt"})
-# feedgen's RFC 822 dates flip the process-wide locale to "C" and back; serialise RSS builds across threads.
-FEEDGEN_LOCK = threading.Lock()
 
 
 def podcast_guid(feed_url: str) -> str:
@@ -40,7 +39,7 @@ def podcast_guid(feed_url: str) -> str:
 
 def last_build(episodes: Sequence[Episode]) -> datetime | None:
     """When the feed's content last changed: the newest updated_at, or None for no episodes."""
-    return max((_utc(e.updated_at) for e in episodes), default=None)
+    return max((aware_utc(e.updated_at) for e in episodes), default=None)
 
 
 def build_podcast_rss(show: ShowInfo, episodes: Sequence[Episode]) -> bytes:
@@ -73,7 +72,7 @@ def build_atom(show: ShowInfo, episodes: Sequence[Episode]) -> bytes:
     fg.logo(show.image_url)
     fg.language(show.language)
     fg.generator(GENERATOR)
-    fg.updated(_utc(last_build(episodes) or EMPTY_FEED_DATE))
+    fg.updated(aware_utc(last_build(episodes) or EMPTY_FEED_DATE))
     for ep in _newest_first(episodes):
         _atom_entry(fg.add_entry(order="append"), ep, feed_id)
     return fg.atom_str(pretty=True)
@@ -148,7 +147,7 @@ def _rss_channel(show: ShowInfo, built: datetime) -> FeedGenerator:
     fg.language(show.language)
     fg.image(url=show.image_url, title=show.title, link=show.link)
     fg.generator(GENERATOR)
-    fg.lastBuildDate(_utc(built))
+    fg.lastBuildDate(aware_utc(built))
 
     fg.podcast.itunes_author(show.author)
     fg.podcast.itunes_owner(name=show.owner_name, email=show.owner_email)
@@ -171,8 +170,8 @@ def _rss_item(fe: FeedEntry, ep: Episode, language: str) -> None:
     fe.title(ep.title)
     fe.description(ep.description)
     fe.link(href=ep.link, rel="alternate")
-    fe.published(_utc(ep.published_at))
-    fe.updated(_utc(ep.updated_at))
+    fe.published(aware_utc(ep.published_at))
+    fe.updated(aware_utc(ep.updated_at))
     fe.enclosure(url=ep.enclosure_url, length=str(ep.enclosure_length), type=ep.enclosure_type)
     fe.podcast.itunes_duration(str(round(ep.duration_s)))
     if ep.season is not None:
@@ -201,8 +200,8 @@ def _atom_entry(fe: FeedEntry, ep: Episode, feed_id: str) -> None:
     fe.id(f"urn:uuid:{uuid.uuid5(uuid.UUID(feed_id), ep.guid)}")
     fe.title(ep.title)
     fe.summary(ep.description)
-    fe.published(_utc(ep.published_at))
-    fe.updated(_utc(ep.updated_at))
+    fe.published(aware_utc(ep.published_at))
+    fe.updated(aware_utc(ep.updated_at))
     fe.link(href=ep.link, rel="alternate")
     enclosures: AtomEnclosuresEntryExtension = fe.atom_enclosures
     enclosures.add(ep.enclosure_url, ep.enclosure_type, ep.enclosure_length)
@@ -211,16 +210,11 @@ def _atom_entry(fe: FeedEntry, ep: Episode, feed_id: str) -> None:
 
 
 def _newest_first(episodes: Sequence[Episode]) -> list[Episode]:
-    return sorted(episodes, key=lambda e: (_utc(e.published_at), e.guid), reverse=True)
+    return sorted(episodes, key=lambda e: (aware_utc(e.published_at), e.guid), reverse=True)
 
 
 def _atom_url(feed_url: str) -> str | None:
     return feed_url[: -len(".rss")] + ".atom" if feed_url.endswith(".rss") else None
-
-
-def _utc(value: datetime) -> datetime:
-    # Naive values are UTC, as SQLite hands them back elsewhere in lawcast.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _check_media_urls(ep: Episode) -> None:

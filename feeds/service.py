@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 from typing import Any
 
@@ -11,15 +11,17 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from assets import service as assets_service
+from assets.answer_cache import AnswerCache, Stale
+from assets.http import Representation
 from broadcast import service as broadcast_service
 from broadcast.models import Airing, AiringStatus, Channel
 from errors import NotFound
 from feeds.calendar import build_calendar
-from feeds.http import FeedCache, Representation
 from feeds.items import AlternateEnclosure, CalendarEvent, Episode, Person, ShowInfo, Transcript
 from feeds.podcast import build_atom, build_podcast_rss
 from settings import get_settings
 from studio.models import Document, JobStatus, Output, Production, ProductionStatus, RenderJob
+from timeutil import aware_utc
 
 ON_AIR = (ProductionStatus.published.value,)
 ENCLOSURE_PROFILES = ("podcast", "radio", "loudspeaker", "video_16x9")
@@ -35,7 +37,7 @@ MEDIA_TYPES = {
 WATCHED_TABLES = frozenset({"productions", "outputs", "render_jobs", "airings", "channels", "documents", "provisions"})
 
 Outputs = dict[tuple[str, str], Output]
-feed_cache: FeedCache[Representation] = FeedCache()
+feed_cache: AnswerCache[Representation] = AnswerCache()
 
 
 def base_url() -> str:
@@ -81,14 +83,20 @@ def published_productions(session: Session, channel: Channel) -> list[tuple[Prod
 
 
 def latest_outputs(session: Session, production_ids: Sequence[int]) -> dict[int, Outputs]:
-    """Per production, the newest succeeded output of each (profile, kind), in one query."""
+    """Per production, the newest succeeded output of each (profile, kind) of its approved version, in one query."""
     latest: dict[int, Outputs] = {pid: {} for pid in production_ids}
     if not production_ids:
         return latest
     rows = session.scalars(
         select(Output)
         .join(RenderJob, Output.job_id == RenderJob.id)
-        .where(Output.production_id.in_(list(production_ids)), RenderJob.status == JobStatus.succeeded.value)
+        .join(Production, Output.production_id == Production.id)
+        .where(
+            Output.production_id.in_(list(production_ids)),
+            RenderJob.status == JobStatus.succeeded.value,
+            # Only what was approved ever reaches the public: never a render of an earlier or later version.
+            Output.script_version == Production.approved_version,
+        )
         .order_by(Output.job_id.desc(), Output.id)
     )
     for out in rows:
@@ -177,17 +185,10 @@ def feed_state(session: Session, slug: str) -> tuple[Channel, str, datetime]:
     if row is None:
         raise NotFound(f"Không có kênh '{slug}' (channel not found)")
     channel, n_productions, productions_at, n_outputs, outputs_at, n_airings, airings_at = row
-    stamps = [_aware(channel.updated_at), *(_aware(t) for t in (productions_at, outputs_at, airings_at) if t is not None)]
+    stamps = [aware_utc(channel.updated_at), *(aware_utc(t) for t in (productions_at, outputs_at, airings_at) if t is not None)]
     changed = max(stamps)
     version = f"{changed.isoformat()}|{n_productions}|{n_outputs}|{n_airings}|{channel.updated_at.isoformat()}"
     return channel, version, changed
-
-
-def _aware(value: datetime | str) -> datetime:
-    # Aggregates can bypass the column type, so SQLite may hand back naive UTC or even text.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def channel(session: Session, slug: str) -> Channel:
@@ -212,8 +213,8 @@ def calendar_events(session: Session, channel: Channel) -> list[CalendarEvent]:
     return [
         CalendarEvent(
             uid=f"airing-{airing.id}@lawcast", summary=title, description=airing.reason,
-            start=_aware(airing.start), end=_aware(airing.end), location=channel.name,
-            url=f"{base_url()}/episodes/{airing.production_id}", last_modified=_aware(airing.updated_at),
+            start=aware_utc(airing.start), end=aware_utc(airing.end), location=channel.name,
+            url=f"{base_url()}/episodes/{airing.production_id}", last_modified=aware_utc(airing.updated_at),
         )
         for airing, title in rows
     ]
@@ -230,6 +231,11 @@ def build_feed(session: Session, channel: Channel, fmt: str) -> bytes:
 def recent_feed(slug: str, fmt: str) -> Representation | None:
     """A feed this process validated moments ago, answered without touching the database."""
     return feed_cache.recent(f"{fmt}:{slug}", get_settings().feed_revalidate_s)
+
+
+def stale_feed(slug: str, fmt: str) -> Stale[Representation] | None:
+    """The feed last built or validated, if within LAWCAST_FEED_STALE_IF_ERROR_S (answered while the database is down)."""
+    return feed_cache.stale(f"{fmt}:{slug}", get_settings().feed_stale_if_error_s)
 
 
 def feed(session: Session, slug: str, fmt: str) -> Representation:
@@ -251,13 +257,11 @@ def _touches_feeds(objects: Any) -> bool:
     return any(getattr(getattr(obj, "__table__", None), "name", None) in WATCHED_TABLES for obj in objects)
 
 
-@event.listens_for(Session, "after_flush")
 def _note_flush(session: Session, _context: object) -> None:
     if _touches_feeds(chain(session.new, session.dirty, session.deleted)):
         session.info["feeds_changed"] = True
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _note_bulk(state: ORMExecuteState) -> None:
     if state.is_update or state.is_delete or state.is_insert:
         table = getattr(state.statement, "table", None)
@@ -265,12 +269,27 @@ def _note_bulk(state: ORMExecuteState) -> None:
             state.session.info["feeds_changed"] = True
 
 
-@event.listens_for(Session, "after_commit")
 def _invalidate_on_commit(session: Session) -> None:
     if session.info.pop("feeds_changed", False):
         feed_cache.invalidate()
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_on_rollback(session: Session) -> None:
     session.info.pop("feeds_changed", None)
+
+
+_LISTENERS = (
+    ("after_flush", _note_flush), ("do_orm_execute", _note_bulk),
+    ("after_commit", _invalidate_on_commit), ("after_rollback", _forget_on_rollback),
+)
+
+
+def register_listeners() -> None:
+    """Watch every session's writes to what feeds show, so a commit in this process invalidates built feeds (idempotent).
+
+    The app factory calls this; session events, not calls in the services, because most of those tables
+    belong to the studio, which never imports feeds.
+    """
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

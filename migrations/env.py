@@ -9,8 +9,14 @@ import auth  # noqa: F401
 import broadcast.models  # noqa: F401
 import studio.models  # noqa: F401
 from db import Base, get_engine
+from studio.search import SEARCH_TABLES
 
 target_metadata = Base.metadata
+
+
+def _not_search_table(name: str | None, type_: str, _parent: object) -> bool:
+    """Autogenerate leaves the search tables (and FTS5's shadow tables) alone: 0003 makes them by hand."""
+    return not (type_ == "table" and name is not None and name.startswith(tuple(SEARCH_TABLES.values())))
 
 
 def run_migrations() -> None:
@@ -23,6 +29,7 @@ def run_migrations() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=_not_search_table,
         )
         with context.begin_transaction():
             context.run_migrations()

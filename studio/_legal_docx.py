@@ -8,16 +8,110 @@ lose every label the provision parser needs, so the numbering definitions are ev
 from __future__ import annotations
 
 import io
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from textclean import clean_name
+
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MAX_LEVELS = 9
+# A Word file has a few dozen members (more with images); a zip with thousands is not one.
+MAX_MEMBERS = 1000
+# Word's XML compresses some 5 to 20 times; deflate can reach about 1000. Small members may compress as they like.
+MAX_RATIO = 100
+RATIO_FLOOR = 1 << 20
+CHUNK = 64 * 1024
 
 
 class DamagedDocx(ValueError):
     """The package is not a readable Word document."""
+
+
+class ZipBomb(ValueError):
+    """The package would unpack to far more than is reasonable; `vietnamese` and `english` say why."""
+
+    def __init__(self, vietnamese: str, english: str):
+        super().__init__(english)
+        self.vietnamese = vietnamese
+        self.english = english
+
+
+class TextTooLong(ValueError):
+    """The document's text passed `limit` characters while it was being read."""
+
+    def __init__(self, limit: int):
+        super().__init__(limit)
+        self.limit = limit
+
+
+def _member(name: str) -> str:
+    return clean_name(name.replace("\x00", ""))[:80]
+
+
+def entry_count(data: bytes) -> int | None:
+    """Entries the end-of-central-directory record declares, read before zipfile makes an object per entry."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
+    if end < 0 or end + 22 > len(data):
+        return None
+    return int.from_bytes(data[end + 10:end + 12], "little")
+
+
+def _check_directory(infos: list[zipfile.ZipInfo], max_unpacked: int) -> None:
+    """Refuse a package by its central directory alone: member count, unpacked size, compression ratio."""
+    if len(infos) > MAX_MEMBERS:
+        raise ZipBomb(f"có {len(infos):,} tệp thành phần, tối đa {MAX_MEMBERS:,}", f"{len(infos):,} members, limit {MAX_MEMBERS:,}")
+    total = sum(info.file_size for info in infos)
+    if total > max_unpacked:
+        raise ZipBomb(f"giải nén ra {total:,} byte, tối đa {max_unpacked:,}", f"unpacks to {total:,} bytes, limit {max_unpacked:,}")
+    for info in infos:
+        # bzip2 and LZMA members are inflated without an output bound, chunk by chunk; Word writes neither.
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ZipBomb(
+                f"tệp thành phần '{_member(info.filename)}' dùng phương thức nén {info.compress_type}, Word không dùng",
+                f"member '{_member(info.filename)}' uses compression method {info.compress_type}, which Word never writes",
+            )
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
+            raise ZipBomb(
+                f"tệp thành phần '{_member(info.filename)}' nén {ratio:,.0f} lần, tối đa {MAX_RATIO} lần",
+                f"member '{_member(info.filename)}' is compressed {ratio:,.0f}:1, limit {MAX_RATIO}:1",
+            )
+
+
+def safe_package(data: bytes, max_unpacked: int) -> io.BytesIO:
+    """The .docx repacked uncompressed, after checking its central directory and reading each member in bounded chunks.
+
+    python-docx reads whole members at once, and zipfile inflates a member in one call before it compares
+    the result with the declared size; a repacked, stored copy bounds what python-docx can be made to allocate.
+    Raises ZipBomb or DamagedDocx.
+    """
+    count = entry_count(data)
+    if count is not None and count > MAX_MEMBERS:
+        raise ZipBomb(f"có {count:,} tệp thành phần, tối đa {MAX_MEMBERS:,}", f"{count:,} members, limit {MAX_MEMBERS:,}")
+    out = io.BytesIO()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as source:
+            infos = [info for info in source.infolist() if not info.is_dir()]
+            _check_directory(infos, max_unpacked)
+            seen: set[str] = set()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dest:
+                for info in infos:
+                    if info.filename in seen:
+                        continue
+                    seen.add(info.filename)
+                    with source.open(info) as src, dest.open(zipfile.ZipInfo(info.filename), "w") as sink:
+                        # zipfile stops at the declared size and checks the CRC at the end: a member that lies is damaged.
+                        while chunk := src.read(CHUNK):
+                            sink.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+        if isinstance(exc, ZipBomb):
+            raise
+        raise DamagedDocx(str(exc)) from exc
+    out.seek(0)
+    return out
 
 
 @dataclass(frozen=True)
@@ -119,20 +213,28 @@ def _num_pr(paragraph: Any) -> tuple[str, int] | None:
     return num_id, int(_val(num_pr, "ilvl", "0") or 0)
 
 
-def docx_text(data: bytes) -> str:
-    """Paragraphs and table cells in reading order, each list item prefixed with its label."""
+def docx_text(data: bytes, *, max_unpacked: int = 1 << 62, max_chars: int = 1 << 62) -> str:
+    """Paragraphs and table cells in reading order, each list item prefixed with its label.
+
+    Raises ZipBomb when the package would unpack past `max_unpacked` bytes (or looks like a bomb), and
+    TextTooLong as soon as the text passes `max_chars` characters.
+    """
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    package = safe_package(data, max_unpacked)
     try:
-        document = docx.Document(io.BytesIO(data))
+        document = docx.Document(package)
     except Exception as exc:  # python-docx raises several types for damaged packages
         raise DamagedDocx(str(exc)) from exc
+    del package
     numbering = _Numbering(document)
     lines: list[str] = []
+    size = 0
 
     def walk(parent: Any, element: Any) -> None:
+        nonlocal size
         for child in element.iterchildren():
             tag = child.tag.rsplit("}", 1)[-1]
             if tag == "p":
@@ -141,6 +243,9 @@ def docx_text(data: bytes) -> str:
                 listed = _num_pr(paragraph) if text.strip() else None
                 label = numbering.label(*listed) if listed else ""
                 lines.append(f"{label} {text.lstrip()}" if label else text)
+                size += len(lines[-1]) + 1
+                if size > max_chars:
+                    raise TextTooLong(max_chars)
             elif tag == "tbl":
                 table = Table(child, parent)
                 for row in table.rows:

@@ -1,7 +1,8 @@
-"""Getting plain text out of uploaded legal documents, and cleaning the text.
+"""Getting plain text out of uploaded legal documents, within the size limits.
 
 Private helper of `studio.legal` (import from there): file-type detection, .txt/.docx/.pdf/.html
-extraction, and `clean_text`, which strips editorial brackets and page furniture.
+extraction, the text and NUL checks, and `tidy`; `studio._legal_clean.clean_text` strips editorial
+brackets and page furniture.
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ import unicodedata
 import zipfile
 from collections import Counter
 
-from studio._legal_docx import DamagedDocx, docx_text
+from studio._legal_docx import MAX_MEMBERS, DamagedDocx, TextTooLong, ZipBomb, docx_text, entry_count
+from textclean import NUL_MESSAGE
 
-ERROR_CODES = ("empty", "unsupported", "too_large", "undecodable", "no_structure")
+ERROR_CODES = ("empty", "unsupported", "too_large", "text_too_large", "zip_bomb", "too_many_provisions", "nul",
+               "undecodable", "no_structure")
+# A .docx may unpack to this many times the text limit (Word's XML around the text), and never less than this.
+UNPACKED_PER_TEXT_BYTE = 4
+MIN_UNPACKED = 16 << 20
 
 
 class DocumentError(ValueError):
-    """Input that cannot be ingested; .code is one of: empty, unsupported, too_large, undecodable, no_structure"""
+    """Input that cannot be ingested; .code is one of ERROR_CODES."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -73,6 +79,9 @@ def detect_kind(data: bytes, filename: str | None, content_type: str | None) -> 
     if head.startswith(b"%PDF"):
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
+        members = entry_count(data)
+        if members is not None and members > MAX_MEMBERS:  # before zipfile makes an object for each
+            raise zip_bomb(f"có {members:,} tệp thành phần, tối đa {MAX_MEMBERS:,}", f"{members:,} members, limit {MAX_MEMBERS:,}")
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 if "word/document.xml" in zf.namelist():
@@ -119,14 +128,27 @@ def _decode_txt(data: bytes) -> str:
     return text
 
 
-def _docx_text(data: bytes) -> str:
+def zip_bomb(vietnamese: str, english: str) -> DocumentError:
+    """The error for a .docx that would unpack to far more than it holds."""
+    return DocumentError(
+        "zip_bomb",
+        f"Tệp .docx bất thường, nghi là bom nén (zip bomb): {vietnamese}; tệp không được giải nén "
+        f"(suspicious .docx, possibly a zip bomb: {english}; refused without unpacking it)",
+    )
+
+
+def _docx_text(data: bytes, max_text_bytes: int) -> str:
     try:
-        return docx_text(data)
+        return docx_text(data, max_unpacked=max(UNPACKED_PER_TEXT_BYTE * max_text_bytes, MIN_UNPACKED), max_chars=max_text_bytes)
+    except ZipBomb as exc:
+        raise zip_bomb(exc.vietnamese, exc.english) from exc
+    except TextTooLong as exc:
+        raise text_too_large(None, max_text_bytes) from exc
     except DamagedDocx as exc:
         raise _undecodable("tệp .docx hỏng", "damaged .docx") from exc
 
 
-def _pdf_text(data: bytes) -> str:
+def _pdf_text(data: bytes, max_text_bytes: int) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -136,7 +158,13 @@ def _pdf_text(data: bytes) -> str:
             raise DocumentError(
                 "unsupported", "PDF có mật khẩu, không đọc được (password-protected PDF)"
             )
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages: list[str] = []
+        size = 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            size += len(pages[-1]) + 1
+            if size > max_text_bytes:  # characters: a lower bound of the UTF-8 bytes
+                raise text_too_large(None, max_text_bytes)
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
@@ -243,15 +271,26 @@ def _html_text(data: bytes) -> str:
     )
 
 
-def _tidy(text: str) -> str:
-    """NFC, unified line ends and spaces, no trailing blanks, at most one blank line in a row."""
+# Invisible characters, C0 and C1 controls (but tab and line feed, already unified) and bidi overrides.
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b-\x1f\x7f-\x9f"
+                        r"\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_ODD_SPACE = re.compile(r"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+
+
+def tidy(text: str) -> str:
+    """NFC, unified line ends and spaces, no controls, no trailing blanks, at most one blank line in a row.
+
+    Each step is one pass with a pattern the engine scans fast (a literal start, `"  +"` rather than `" {2,}"`,
+    or a class of rare characters): on a 5 MB text each holds the GIL, and so the server's event loop, for
+    milliseconds rather than a quarter of a second.
+    """
     text = unicodedata.normalize("NFC", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
-    text = re.sub(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]", "", text)
-    text = re.sub(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+", " ", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").replace("\v", "\n").replace("\x85", "\n")
+    text = _INVISIBLE.sub("", text)
+    text = re.sub("  +", " ", _ODD_SPACE.sub(" ", text))
     lines = [line.strip() for line in text.split("\n")]
     text = "\n".join(lines)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = re.sub(r"\n\n\n+", "\n\n", text)
     return text.strip()
 
 
@@ -264,76 +303,46 @@ def too_large(size: int, max_bytes: int) -> DocumentError:
     )
 
 
+def text_too_large(size: int | None, max_bytes: int) -> DocumentError:
+    """The error for text (extracted or pasted) over the text limit; `size` None when reading stopped at the limit."""
+    vi, en = (f"{size:,}", f"{size:,}") if size is not None else (f"hơn {max_bytes:,}", f"over {max_bytes:,}")
+    return DocumentError(
+        "text_too_large",
+        f"Văn bản quá dài: {vi} byte chữ, tối đa {max_bytes:,} byte "
+        f"(text too large: {en} bytes of text, limit {max_bytes:,}; see LAWCAST_MAX_TEXT_BYTES)",
+    )
+
+
+def check_text(text: str, max_text_bytes: int) -> str:
+    """`text` if it is within the text limit and holds no NUL; raises DocumentError otherwise."""
+    if "\x00" in text:
+        raise DocumentError("nul", NUL_MESSAGE)
+    if len(text) * 4 > max_text_bytes:  # 1 to 4 UTF-8 bytes a character: only a long text needs encoding
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > max_text_bytes:
+            raise text_too_large(size, max_text_bytes)
+    return text
+
+
 def extract_text(
-    data: bytes, filename: str | None = None, content_type: str | None = None, *, max_bytes: int = 5_000_000
+    data: bytes, filename: str | None = None, content_type: str | None = None, *, max_bytes: int = 5_000_000,
+    max_text_bytes: int | None = None,
 ) -> str:
-    """Plain NFC text of an uploaded .txt/.docx/.pdf/.html file; raises DocumentError."""
+    """Plain NFC text of an uploaded .txt/.docx/.pdf/.html file; raises DocumentError.
+
+    `max_bytes` bounds the file, `max_text_bytes` (default `max_bytes`) the UTF-8 text extracted from it.
+    """
+    text_limit = max_text_bytes or max_bytes
     if len(data) > max_bytes:
         raise too_large(len(data), max_bytes)
     if not data.strip():
         raise DocumentError("empty", "Tệp rỗng (empty file)")
     kind = detect_kind(data, filename, content_type)
-    raw = {"txt": _decode_txt, "docx": _docx_text, "pdf": _pdf_text, "html": _html_text}[kind](data)
-    text = _tidy(raw)
+    if kind in ("docx", "pdf"):
+        raw = {"docx": _docx_text, "pdf": _pdf_text}[kind](data, text_limit)
+    else:
+        raw = {"txt": _decode_txt, "html": _html_text}[kind](data)
+    text = tidy(check_text(raw, text_limit))
     if not text:
         raise DocumentError("empty", "Tệp không có nội dung chữ (the file contains no text)")
     return text
-
-
-# --- cleaning ----------------------------------------------------------------------------------
-
-_FOOTNOTE = re.compile(r"[ \t]*\[\s*\d{1,3}\s*\]")
-_EDITORIAL_WORDS = (
-    r"sửa đổi|bổ sung|bãi bỏ|thay thế|hủy bỏ|huỷ bỏ|đình chỉ|hết hiệu lực|được hướng dẫn|hợp nhất"
-    r"|đính chính|bị thay|ngưng hiệu lực|được bổ sung|được sửa"
-)
-_EDITORIAL = re.compile(r"[ \t]*\[[^\[\]\n]{0,400}?(?:" + _EDITORIAL_WORDS + r")[^\[\]\n]{0,400}?\]", re.IGNORECASE)
-# The same, wrapped over up to three lines (a PDF's line breaks): "[Điều này được bổ sung bởi Khoản 2\nLuật ...]".
-_EDITORIAL_WRAPPED = re.compile(
-    r"[ \t]*\[(?=[^\[\]]*\n)(?:[^\[\]\n]*\n){0,3}?[^\[\]\n]*?(?:" + _EDITORIAL_WORDS + r")[^\[\]]{0,400}?\]",
-    re.IGNORECASE,
-)
-_FOOTNOTE_LINE = re.compile(r"^\[\s*\d{1,3}\s*\]\s+\S")
-_PAGE_LINE = re.compile(
-    r"^(?:(?:trang|page|tr\.)\s*\d{1,4}(?:\s*(?:/|of|trên|\|)\s*\d{1,4})?"
-    r"|[-–—]?\s*\d{1,4}\s*[-–—]?"
-    r"|\d{1,4}\s*/\s*\d{1,4})$",
-    re.IGNORECASE,
-)
-_STRUCTURAL_START = re.compile(
-    r"^(?:phần|chương|mục|tiểu mục|điều)\s+\S|^\d+[a-zđ]?\.\s|^[a-zđ]\)\s", re.IGNORECASE
-)
-
-
-def _is_furniture_candidate(line: str) -> bool:
-    return (
-        0 < len(line) <= 100
-        and not _STRUCTURAL_START.match(line)
-        and not line.endswith((".", ";", ":", ",", '"', "”"))
-    )
-
-
-def clean_text(text: str) -> str:
-    """NFC; drop editorial brackets, footnote markers and page furniture; tidy whitespace, keep lines."""
-    text = _EDITORIAL_WRAPPED.sub("", _tidy(text))
-    lines: list[str] = []
-    for line in text.split("\n"):
-        if _FOOTNOTE_LINE.match(line):  # a footnote body ("[1] Khoản này được sửa đổi ...")
-            continue
-        stripped = _FOOTNOTE.sub("", _EDITORIAL.sub("", line))
-        if line and not stripped.strip():
-            continue  # the line was only a bracket
-        stripped = re.sub(r"[ \t]+([.,;:)])", r"\1", stripped) if stripped != line else stripped
-        if _PAGE_LINE.match(stripped.strip()):
-            continue
-        lines.append(stripped.strip())
-    # Header/footer lines repeat on every page (digits differ: "Công báo số 12 ... trang 3").
-    counts = Counter(re.sub(r"\d+", "#", line) for line in lines if _is_furniture_candidate(line))
-    repeated = {key for key, n in counts.items() if n >= 3}
-    if repeated:
-        lines = [
-            line for line in lines
-            if not (_is_furniture_candidate(line) and re.sub(r"\d+", "#", line) in repeated)
-        ]
-    out = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", out).strip()

@@ -22,16 +22,18 @@ Conventions:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from studio._legal_extract import DocumentError, clean_text, extract_text, too_large
+from studio._legal_clean import clean_text
+from studio._legal_extract import DocumentError, check_text, extract_text, text_too_large, too_large
 from studio._legal_header import _is_caps, parse_header
 
 __all__ = [
     "PROVISION_KINDS", "DocumentError", "DocumentMeta", "ParsedDocument", "Provision",
-    "clean_text", "extract_text", "parse_document", "too_large",
+    "check_text", "clean_text", "extract_text", "parse_document", "text_too_large", "too_large", "too_many_provisions",
 ]
 
 PROVISION_KINDS = ("phan", "chuong", "muc", "tieu_muc", "dieu", "khoan", "diem")
@@ -139,24 +141,41 @@ def _phan_number(raw: str) -> tuple[str, str]:
 # --- tree --------------------------------------------------------------------------------------
 
 
+def too_many_provisions(limit: int) -> DocumentError:
+    """The error for a document with more provisions than LAWCAST_MAX_PROVISIONS."""
+    return DocumentError(
+        "too_many_provisions",
+        f"Văn bản có hơn {limit:,} điều, khoản, điểm; tối đa {limit:,} "
+        f"(too many provisions: over {limit:,}; see LAWCAST_MAX_PROVISIONS)",
+    )
+
+
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, max_provisions: int | None = None) -> None:
+        self.max_provisions = max_provisions
+        self.count = 0
         self.roots: list[Provision] = []
         self.stack: list[Provision] = []  # open provisions, outermost first
         self.own: dict[int, list[str]] = {}
         self.keys: set[str] = set()
+        self.last_suffix: dict[str, int] = {}  # per clashing key, so 20,000 "Chương I" cost 20,000 steps, not 200 million
         self.prefix = ""
 
     def open(self, kind: str, number: str, label: str, heading: str) -> Provision:
+        self.count += 1
+        if self.max_provisions is not None and self.count > self.max_provisions:
+            raise too_many_provisions(self.max_provisions)  # stop at once: the rest is not worth parsing
         while self.stack and _LEVEL[self.stack[-1].kind] >= _LEVEL[kind]:
             self.stack.pop()
         parent = self.stack[-1] if self.stack else None
         step = f"{kind.replace('_', '-')}-{_slug(number)}"
         key = f"{parent.key}/{step}" if parent else self.prefix + step
-        base, n = key, 1
+        base, n = key, self.last_suffix.get(key, 1)
         while key in self.keys:
             n += 1
             key = f"{base}~{n}"
+        if n > 1:
+            self.last_suffix[base] = n
         self.keys.add(key)
         node = Provision(kind=kind, number=number, label=label, heading=heading, text="", key=key)
         (parent.children if parent else self.roots).append(node)
@@ -212,20 +231,35 @@ def _join_lines(lines: list[str]) -> str:
     return "\n".join(out).strip()
 
 
-def _quote_end(lines: list[str], start: int) -> int | None:
-    """Index of the line closing a quotation opened at lines[start], or None if it never closes."""
-    count = 0
-    for i in range(start, len(lines)):
-        count += sum(lines[i].count(q) for q in _QUOTE_CHARS)
-        if count % 2 == 0 and _CLOSING_QUOTE_END.search(lines[i]):
-            return i
-        if i - start > 400:
-            return None
-    return None
+class _Quotes:
+    """Where quotations close: `end(start)` is the line closing a quotation opened at lines[start], or None.
+
+    That is the first line, at most 401 lines on, that ends in a closing quote with an even count of quote
+    marks from lines[start] through it. Counted once for the whole text (on first use) and searched by
+    bisection, so a text of thousands of quotations that never close costs one pass, not 400 per quotation.
+    """
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.parity_before: list[int] = []
+        self.closing: tuple[list[int], list[int]] = ([], [])  # closing lines, by parity of the marks through them
+
+    def end(self, start: int) -> int | None:
+        if not self.parity_before:
+            parity = 0
+            for i, line in enumerate(self.lines):
+                self.parity_before.append(parity)
+                parity ^= sum(line.count(q) for q in _QUOTE_CHARS) & 1
+                if _CLOSING_QUOTE_END.search(line):
+                    self.closing[parity].append(i)
+        candidates = self.closing[self.parity_before[start]]
+        k = bisect_left(candidates, start)
+        return candidates[k] if k < len(candidates) and candidates[k] <= start + 401 else None
 
 
-def _parse_body(lines: list[str], start: int) -> list[Provision]:
-    b = _Builder()
+def _parse_body(lines: list[str], start: int, max_provisions: int | None = None) -> list[Provision]:
+    b = _Builder(max_provisions)
+    quotes = _Quotes(lines)
     i = start
     closed = False  # after a signature block: wait for a new structural heading
     seen_article = False
@@ -238,7 +272,7 @@ def _parse_body(lines: list[str], start: int) -> list[Provision]:
         article = b.current("dieu")
         # A quotation (amending text) opened at the start of a line stays in the current node.
         if article is not None and not closed and line.startswith(_OPEN_QUOTES):
-            end = _quote_end(lines, i - 1)
+            end = quotes.end(i - 1)
             if end is not None:
                 for quoted in lines[i - 1:end + 1]:
                     if quoted:
@@ -285,7 +319,7 @@ def _parse_body(lines: list[str], start: int) -> list[Provision]:
             b.add_text(line)
         # "... như sau: “Điều 26a. ..." opens the amending text at the end of a line: it runs on
         # to the closing quote and stays in the node that introduced it.
-        if article is not None and _OPENS_QUOTE.search(line) and (end := _quote_end(lines, i - 1)) is not None:
+        if article is not None and _OPENS_QUOTE.search(line) and (end := quotes.end(i - 1)) is not None:
             for quoted in lines[i:end + 1]:
                 if quoted:
                     b.add_text(quoted)
@@ -309,9 +343,10 @@ def _accept_khoan(b: _Builder, article: Provision, line: str) -> bool:
     if not m:
         return False
     value, suffix = int(m.group("num")), m.group("suffix")
-    numbers = [int(re.match(r"\d+", c.number).group()) for c in article.children if c.kind == "khoan"]  # type: ignore[union-attr]
-    last = numbers[-1] if numbers else 0
-    ok = (value == last and suffix != "") or (last < value <= last + 3) if numbers else (value <= 3)
+    # Only the last clause counts: looking at every earlier one made each line cost up to 999 steps.
+    previous = next((c for c in reversed(article.children) if c.kind == "khoan"), None)
+    last = int(re.match(r"\d+", previous.number).group()) if previous else 0  # type: ignore[union-attr]
+    ok = (value == last and suffix != "") or (last < value <= last + 3) if previous else (value <= 3)
     if not ok:
         return False
     while b.stack[-1] is not article:
@@ -328,9 +363,9 @@ def _accept_diem(b: _Builder, article: Provision, line: str) -> bool:
         return False
     khoan = b.current("khoan")
     parent = khoan if khoan is not None else article
-    letters = [POINT_LETTERS.index(c.number) for c in parent.children if c.kind == "diem"]
+    previous = next((c for c in reversed(parent.children) if c.kind == "diem"), None)
     index = POINT_LETTERS.index(m.group("num"))
-    last = letters[-1] if letters else -1
+    last = POINT_LETTERS.index(previous.number) if previous else -1
     if not (last < index <= last + 3):
         return False
     while b.stack[-1] is not parent:
@@ -343,14 +378,17 @@ def _accept_diem(b: _Builder, article: Provision, line: str) -> bool:
 # --- document ----------------------------------------------------------------------------------
 
 
-def parse_document(text: str) -> ParsedDocument:
-    """Clean `text` and parse its header metadata and provision tree; raises DocumentError('empty')."""
+def parse_document(text: str, *, max_provisions: int | None = None) -> ParsedDocument:
+    """Clean `text` and parse its header metadata and provision tree.
+
+    Raises DocumentError: 'empty', or 'too_many_provisions' past `max_provisions` (None: no cap).
+    """
     cleaned = clean_text(text or "")
     if not cleaned:
         raise DocumentError("empty", "Văn bản rỗng (empty document)")
     lines = cleaned.split("\n")
     body_start = next((i for i, line in enumerate(lines) if _heading_match(line)), len(lines))
-    provisions = _parse_body(lines, body_start) if body_start < len(lines) else []
+    provisions = _parse_body(lines, body_start, max_provisions) if body_start < len(lines) else []
     if not any(p.kind == "dieu" for root in provisions for p in root.walk()):
         provisions = []
     meta = DocumentMeta(**parse_header(lines[:body_start], cleaned))

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, utcnow
@@ -106,6 +106,10 @@ class Production(Base):
     source_repealed: Mapped[bool] = mapped_column(default=False)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     current_version: Mapped[int] = mapped_column(default=1)
+    # The script version each approval was given to; an edit clears both, so an approval never outlives its text.
+    legal_approved_version: Mapped[int | None]
+    legal_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_version: Mapped[int | None]
     approved_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -128,6 +132,22 @@ class ScriptVersion(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     production: Mapped[Production] = relationship(back_populates="versions")
+
+
+class DocumentEvent(Base):
+    """A change of a document's legal status: who, when, from what to what, and why."""
+
+    __tablename__ = "document_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(120))
+    comment: Mapped[str | None] = mapped_column(Text)
+    affected: Mapped[list[Any]] = mapped_column(default=list)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):
@@ -161,7 +181,10 @@ class RenderJob(Base):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     stage: Mapped[str] = mapped_column(String(60), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
+    # Claims so far; the running attempt's number fences every write it makes (studio.jobs.Attempt).
     attempts: Mapped[int] = mapped_column(default=0)
+    # Attempts the reaper found dead (a stale heartbeat); counted, like errors of the job, against the cap.
+    workers_lost: Mapped[int] = mapped_column(default=0)
     queue: Mapped[str] = mapped_column(String(20), default="render")
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     engines_used: Mapped[list[Any]] = mapped_column(default=list)
@@ -209,3 +232,12 @@ class LexiconEntry(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Lists sort by these keys with the id as tiebreak (studio.lists): one index per (key, id) lets any page, however deep,
+# walk an index instead of sorting the table (PostgreSQL needs the id in it; in SQLite it is the implicit rowid).
+LIST_INDEXES = [
+    Index(f"ix_{column.table.name}_{column.name}_id", column, column.table.c.id)
+    for column in (Document.created_at, Document.title, Document.issued_on, Production.created_at, Production.updated_at,
+                   Production.title, Production.status, RenderJob.created_at, RenderJob.status)
+]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +18,7 @@ from studio.render._ffmpeg import Cancelled
 from studio.render.profiles import PROFILES, mezzanine
 from studio.tts import Engine, PhraseCache, speak
 
-PIPELINE_VERSION = "3"  # part of every content hash: bump when the same script would render different bytes
+PIPELINE_VERSION = "4"  # part of every content hash: bump when the same script would render different bytes
 SENTENCE_PAUSE_MS = 250
 
 # Engine voice and espeak pitch per speaker. Measured median F0 with espeak: presenter ~111 Hz,
@@ -315,19 +315,38 @@ def chapters_json(chapters: Sequence[tuple[float, str]], title: str) -> str:
 
 
 def _slides(spec: RenderSpec, spoken: Sequence[Spoken], mixed: audio.AudioResult) -> list[video.Slide]:
-    """Title card first, then one slide per provision discussed, each shown while it is spoken."""
-    slides = [video.Slide(spec.title, spec.album, 0.0, None)]
+    sentences = [(item.line_index, timing.start_s) for item, timing in zip(spoken, mixed.timings, strict=True)]
+    return slide_plan(spec.title, spec.album, spec.lines, sentences, mixed.duration_s)
+
+
+# A new card at each change of provision or of who speaks: the citizen's question is on screen while it
+# is asked, and the expert's answer (cited by its provision) replaces it as soon as the expert speaks.
+CARD_ROLES = {"question": "question", "answer": "answer", "heading": "provision", "body": "provision", "outro": "outro"}
+
+
+def slide_plan(
+    title: str, album: str, lines: Sequence[Mapping[str, object]], sentences: Sequence[tuple[int, float]], duration_s: float,
+) -> list[video.Slide]:
+    """Title card first, then a card for each stretch of one provision said by one speaker, shown while it is said.
+
+    sentences: (script line index, start in seconds) of each spoken sentence, in time order.
+    """
+    slides = [video.Slide(title, album if album.strip() != title.strip() else "", 0.0, None)]
     current: object = None
-    for item, timing in zip(spoken, mixed.timings, strict=True):
-        line = spec.lines[item.line_index]
-        key = line.get("provision_id") or line.get("role")
-        if key != current and line.get("role") in ("question", "answer", "heading", "body", "outro"):
+    for line_index, start_s in sentences:
+        line = lines[line_index]
+        group = CARD_ROLES.get(str(line.get("role")))
+        if group is None:
+            continue
+        key = (line.get("provision_id") if group != "outro" else None, group, line.get("speaker"))
+        if key != current:
             current = key
-            heading = str(line["text"]) if line.get("role") != "answer" else str(line["text"]).split(":")[0]
-            slides.append(video.Slide(heading[:120], "", timing.start_s, None))
+            text = str(line["text"])
+            # The answer's card cites where the answer comes from ("Theo Điều 5 Luật ..."), not the whole answer.
+            heading = text.split(":")[0] if group == "answer" else text
+            slides.append(video.Slide(heading, "", start_s, None))
     # Each slide runs until the next one starts; the last runs to the end.
-    timed = []
-    for index, slide in enumerate(slides):
-        end = slides[index + 1].start_s if index + 1 < len(slides) else mixed.duration_s
-        timed.append(video.Slide(slide.title, slide.body, slide.start_s, end))
-    return timed
+    return [
+        video.Slide(slide.title, slide.body, slide.start_s, slides[index + 1].start_s if index + 1 < len(slides) else duration_s)
+        for index, slide in enumerate(slides)
+    ]

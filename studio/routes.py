@@ -7,22 +7,28 @@ import json
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request, status
-from fastapi.responses import StreamingResponse
-from pydantic import ValidationError
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from apitypes import Id
+from assets import access
 from assets import service as assets_service
-from auth import CurrentUser, Editor, Maker, Reviewer, Staff
+from auth import CurrentUser, Editor, LegalReviewer, Maker, Staff
 from db import SessionDep, session_scope
 from errors import Invalid
+from openapi import event_stream
 from settings import get_settings
-from studio import jobs, service, workflow
-from studio.models import Document, Production, RenderJob
+from studio import ingest, jobs, service, workflow
+from studio.models import Document, Output, Production, ProductionStatus, RenderJob
 from studio.schemas import (
     AuditOut,
+    DocumentEventOut,
     DocumentIn,
     DocumentOut,
     DocumentStatusIn,
+    DocumentStatusOut,
     JobOut,
     LexiconIn,
     LexiconOut,
@@ -30,12 +36,15 @@ from studio.schemas import (
     ProductionIn,
     ProductionOut,
     RenderIn,
+    RenderOut,
     ScriptIn,
+    ScriptOut,
     SpeechPreviewIn,
     SpeechPreviewOut,
+    SpokenLineOut,
     TransitionIn,
 )
-import worker
+from studio.list_routes import router as list_router
 
 router = APIRouter(prefix="/api", tags=["studio"])
 
@@ -47,54 +56,74 @@ def _document_out(doc: Document) -> DocumentOut:
 
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+# The route reads its body itself (JSON or a form), so the document says what it takes.
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": DocumentIn.model_json_schema()},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary", "description": ".txt .docx .pdf or .html"},
+        "text": {"type": "string", "description": "pasted text, when no file is sent"},
+        "title": {"type": "string", "maxLength": 500},
+    }}},
+}}}
 
 
-@router.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
-async def create_document(request: Request, session: SessionDep, user: Editor) -> DocumentOut:
-    """Store a legal text: JSON {text, title?} or a multipart file (.txt .docx .pdf .html) or text field."""
-    limit = get_settings().max_upload_bytes
+@router.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut, openapi_extra=UPLOAD_BODY)
+async def create_document(request: Request, session: SessionDep, user: Editor) -> Response:
+    """Store a legal text: JSON {text, title?} or a multipart file (.txt .docx .pdf .html) or text field.
+
+    The body is read here, on the event loop; extraction, parsing, the inserts and the answer run in a
+    worker thread, so health checks and station polls are answered while a large law is ingested.
+    """
+    # Authentication may have written the token's last use: commit it now, or SQLite's write lock would be
+    # held while the body arrives, and the ingest's own session would wait for it.
+    await run_in_threadpool(session.commit)
+    settings = get_settings()
+    limit = settings.max_upload_bytes
     content_type = request.headers.get("content-type", "")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD_BYTES:
+    if declared.isdigit() and int(declared) > max(limit, settings.text_limit) + MULTIPART_OVERHEAD_BYTES:
         raise service.too_large(int(declared), limit)  # refused before the body is read
-    filename = None
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        form = await request.form(max_part_size=limit + 1)
-        upload, pasted, title = form.get("file"), form.get("text"), form.get("title")
-        if upload is not None and not isinstance(upload, str):
-            filename = upload.filename
-            data = await upload.read(limit + 1)  # one byte over is enough to refuse it
-            text = service.ingest_upload(data, filename=filename, content_type=upload.content_type, max_bytes=limit)
+        # Up to the body limit, so an oversized text field is the text limit's 413, not Starlette's 400.
+        form = await request.form(max_part_size=settings.body_limit)
+        file, pasted, title = form.get("file"), form.get("text"), form.get("title")
+        title = title if isinstance(title, str) and title.strip() else None
+        if file is not None and not isinstance(file, str):
+            data = await file.read(limit + 1)  # one byte over is enough to refuse it
+            upload = ingest.Upload(data=data, content_type=file.content_type, filename=file.filename, title=title)
         elif isinstance(pasted, str):
-            text = service.pasted_text(pasted, max_bytes=limit)
+            upload = ingest.Upload(text=pasted, title=title)
         else:
             raise Invalid("Thiếu trường 'file' hoặc 'text' trong biểu mẫu tải lên (missing file or text field)")
-        title = title if isinstance(title, str) and title.strip() else None
     else:
-        try:
-            body = DocumentIn.model_validate_json(await request.body())
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
-            raise Invalid(f"Nội dung JSON không hợp lệ (invalid JSON body): {problems}") from exc
-        text, title = service.pasted_text(body.text, max_bytes=limit), body.title
-    doc = service.create_document(session, text=text, user=user, title=title, filename=filename)
-    session.commit()
-    return _document_out(doc)
+        upload = ingest.Upload(json=await request.body())
+    payload = await run_in_threadpool(ingest.ingest, upload, user)
+    return Response(payload, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut)
-def get_document(document_id: int, session: SessionDep, user: CurrentUser) -> DocumentOut:
-    """A document's metadata and provision tree."""
-    return _document_out(service.get_document(session, document_id))
+def get_document(document_id: Id, session: SessionDep, user: CurrentUser) -> Response:
+    """A document's metadata and provision tree (serialised in this worker thread, a node at a time)."""
+    return Response(ingest.document_json(service.get_document(session, document_id)), media_type="application/json")
 
 
-@router.post("/documents/{document_id}/status", response_model=DocumentOut)
-def set_document_status(document_id: int, body: DocumentStatusIn, session: SessionDep, user: Reviewer) -> DocumentOut:
-    """Change a document's legal status; repealing withdraws what was made from it."""
+@router.post("/documents/{document_id}/status", response_model=DocumentStatusOut)
+def set_document_status(document_id: Id, body: DocumentStatusIn, session: SessionDep, user: LegalReviewer) -> DocumentStatusOut:
+    """Change a document's legal status (legal reviewers); audited, and repealing withdraws what was made from it."""
     doc = service.get_document(session, document_id)
-    service.set_document_status(session, doc=doc, status=body.status)
+    change = service.set_document_status(session, doc=doc, status=body.status, user=user, comment=body.comment)
     session.commit()
-    return _document_out(doc)
+    return DocumentStatusOut.model_validate({
+        **_document_out(doc).model_dump(), "affected": change.affected, "message": change.message,
+        "event": DocumentEventOut.model_validate(change.event),
+    })
+
+
+@router.get("/documents/{document_id}/events", response_model=list[DocumentEventOut])
+def document_events(document_id: Id, session: SessionDep, user: CurrentUser) -> list[DocumentEventOut]:
+    """A document's legal-status history: who changed it, when, from what to what, and why."""
+    doc = service.get_document(session, document_id)
+    return [DocumentEventOut.model_validate(e) for e in service.document_events(session, doc)]
 
 
 @router.post("/speech/preview", response_model=SpeechPreviewOut)
@@ -118,10 +147,11 @@ def add_lexicon(body: LexiconIn, session: SessionDep, user: Editor) -> LexiconOu
     return LexiconOut.model_validate(row)
 
 
-def output_out(out) -> OutputOut:  # type: ignore[no-untyped-def]
-    """API form of an output, with its public URL."""
+def output_out(out: Output, *, approved: bool = False) -> OutputOut:
+    """API form of an output: its public URL (served once published) and a signed preview URL for staff."""
     return OutputOut(
         id=out.id, profile=out.profile, kind=out.kind, media_key=out.media_key, url=assets_service.public_url(out.media_key),
+        preview_url=access.preview_url(out.media_key), approved=approved,
         mime_type=out.mime_type, bytes=out.bytes, sha256=out.sha256, duration_s=out.duration_s,
         loudness_lufs=out.loudness_lufs, true_peak_dbtp=out.true_peak_dbtp, script_version=out.script_version,
     )
@@ -129,14 +159,19 @@ def output_out(out) -> OutputOut:  # type: ignore[no-untyped-def]
 
 def production_out(session: Session, production: Production, notes: list[str] | None = None, siblings: list[int] | None = None) -> ProductionOut:
     """API form of a production with current script, outputs and audit trail."""
+    outputs = jobs.outputs_of(session, production)
     return ProductionOut(
         id=production.id, document_id=production.document_id, format=production.format, title=production.title,
         status=production.status, source_repealed=production.source_repealed,
         channel=production.channel_slug, part=production.part, parts=production.parts,
         current_version=production.current_version,
+        legal_approved_version=production.legal_approved_version,
+        approved_version=production.approved_version,
+        rendered_version=max((o.script_version for o in outputs if o.kind in workflow.MEDIA_KINDS), default=None),
+        on_air_version=production.approved_version if production.status == ProductionStatus.published else None,
         script=service.script_version(session, production).lines,
         notes=notes or [],
-        outputs=[output_out(o) for o in jobs.outputs_of(session, production)],
+        outputs=[output_out(o, approved=o.script_version == production.approved_version) for o in outputs],
         audit=[AuditOut.model_validate(e) for e in workflow.audit(session, production)],
         siblings=siblings or [],
     )
@@ -147,7 +182,7 @@ def create_production(body: ProductionIn, session: SessionDep, user: Editor) -> 
     """Build a first script for a format from chosen provisions (bulletins may split into parts)."""
     created = service.create_production(
         session, document_id=body.document_id, format=body.format, user=user, provision_ids=body.provision_ids,
-        title=body.title, channel=body.channel, season=body.season, episode=body.episode,
+        title=body.title, channel=body.channel, season=body.season, episode=body.episode, emergency=body.emergency,
     )
     session.commit()
     ids = [p.id for p in created.productions]
@@ -155,30 +190,31 @@ def create_production(body: ProductionIn, session: SessionDep, user: Editor) -> 
 
 
 @router.get("/productions/{production_id}", response_model=ProductionOut)
-def get_production(production_id: int, session: SessionDep, user: CurrentUser) -> ProductionOut:
+def get_production(production_id: Id, session: SessionDep, user: CurrentUser) -> ProductionOut:
     """Status, current script and outputs of a production."""
     return production_out(session, service.get_production(session, production_id))
 
 
-@router.get("/productions/{production_id}/script")
-def get_script(production_id: int, session: SessionDep, user: CurrentUser, version: int | None = None) -> dict[str, object]:
+@router.get("/productions/{production_id}/script", response_model=ScriptOut)
+def get_script(production_id: Id, session: SessionDep, user: CurrentUser, version: Id | None = None) -> ScriptOut:
     """A script version (current by default) with the spoken form and flags of every line."""
     production = service.get_production(session, production_id)
     row = service.script_version(session, production, version)
-    return {"version": row.version, "lines": row.lines, "spoken": service.spoken_lines(session, production, row.version)}
+    spoken = [SpokenLineOut.model_validate(line) for line in service.spoken_lines(session, production, row.version)]
+    return ScriptOut(version=row.version, lines=row.lines, spoken=spoken)
 
 
 @router.put("/productions/{production_id}/script", response_model=ProductionOut)
-def put_script(production_id: int, body: ScriptIn, session: SessionDep, user: Editor) -> ProductionOut:
+def put_script(production_id: Id, body: ScriptIn, session: SessionDep, user: Editor) -> ProductionOut:
     """Store a new script version; old versions stay readable."""
     production = service.get_production(session, production_id)
-    service.save_script(session, production=production, lines=[line.model_dump() for line in body.lines], user=user)
+    workflow.edit_script(session, production=production, lines=[line.model_dump() for line in body.lines], user=user)
     session.commit()
     return production_out(session, production)
 
 
 @router.post("/productions/{production_id}/transitions", response_model=ProductionOut)
-def post_transition(production_id: int, body: TransitionIn, session: SessionDep, user: CurrentUser) -> ProductionOut:
+def post_transition(production_id: Id, body: TransitionIn, session: SessionDep, user: CurrentUser) -> ProductionOut:
     """Move a production through the co-production workflow."""
     production = service.get_production(session, production_id)
     workflow.transition(session, production=production, action=body.action, user=user, comment=body.comment)
@@ -188,22 +224,18 @@ def post_transition(production_id: int, body: TransitionIn, session: SessionDep,
 
 def job_out(session: Session, job: RenderJob) -> JobOut:
     """API form of a job."""
+    approved = session.scalar(select(Production.approved_version).where(Production.id == job.production_id))
     return JobOut(
         id=job.id, production_id=job.production_id, script_version=job.script_version, profile=job.profile,
         status=job.status, progress=job.progress, stage=job.stage, error=job.error, attempts=job.attempts,
         engines_used=list(job.engines_used or []), created_at=job.created_at, started_at=job.started_at,
-        finished_at=job.finished_at, outputs=[output_out(o) for o in job.outputs],
+        finished_at=job.finished_at,
+        outputs=[output_out(o, approved=o.script_version == approved) for o in job.outputs],
     )
 
 
-def send_jobs(created: list[RenderJob]) -> None:
-    """Send new jobs to the queue; call only after their rows are committed."""
-    for job in created:
-        worker.celery_app.send_task("studio.render", args=[job.id], queue=job.queue)
-
-
-@router.post("/productions/{production_id}/renders", status_code=status.HTTP_202_ACCEPTED)
-def post_render(production_id: int, session: SessionDep, user: Maker, body: RenderIn | None = None) -> dict[str, object]:
+@router.post("/productions/{production_id}/renders", status_code=status.HTTP_202_ACCEPTED, response_model=RenderOut)
+def post_render(production_id: Id, session: SessionDep, user: Maker, body: RenderIn | None = None) -> RenderOut:
     """Queue renders of the current script; identical earlier renders are reused."""
     body = body or RenderIn()
     production = service.get_production(session, production_id)
@@ -211,27 +243,31 @@ def post_render(production_id: int, session: SessionDep, user: Maker, body: Rend
         session, production=production, user=user, profiles=body.profiles, emergency=body.priority == "emergency"
     )
     session.commit()
-    send_jobs(created)
+    # The new jobs, and any earlier one whose send failed: a broker that cannot be reached answers 503
+    # (the jobs stay saved, unsent), and asking again sends them.
+    jobs.send_jobs(session, all_jobs)
+    session.commit()
     outs = [job_out(session, job) for job in all_jobs]
-    return {"job": outs[0], "jobs": outs}
+    return RenderOut(job=outs[0], jobs=outs)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def get_job(job_id: int, session: SessionDep, user: CurrentUser) -> JobOut:
+def get_job(job_id: Id, session: SessionDep, user: CurrentUser) -> JobOut:
     """A job's status, progress, stage, error and outputs."""
     return job_out(session, jobs.get_job(session, job_id))
 
 
 @router.delete("/jobs/{job_id}", response_model=JobOut)
-def cancel_job(job_id: int, session: SessionDep, user: Staff) -> JobOut:
+def cancel_job(job_id: Id, session: SessionDep, user: Staff) -> JobOut:
     """Cancel a job: a running ffmpeg is stopped and no partial file is left."""
     job = jobs.cancel(session, job=jobs.get_job(session, job_id))
     session.commit()
     return job_out(session, job)
 
 
-@router.get("/jobs/{job_id}/events")
-async def job_events(job_id: int, user: CurrentUser) -> StreamingResponse:
+@router.get("/jobs/{job_id}/events", response_class=StreamingResponse,
+            responses={200: event_stream("progress", "JobOut", "A `progress` event (a JobOut) at each change")})
+async def job_events(job_id: Id, user: CurrentUser) -> StreamingResponse:
     """Server-Sent Events with the job's progress until it finishes."""
 
     def snapshot() -> dict[str, object]:
@@ -254,3 +290,6 @@ async def job_events(job_id: int, user: CurrentUser) -> StreamingResponse:
             state = await asyncio.to_thread(snapshot)
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+router.include_router(list_router)  # GET lists and script diffs (studio/list_routes.py)

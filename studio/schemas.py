@@ -3,23 +3,44 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from apitypes import Id
+from textclean import clean_name, clean_text, refuse_nul
 
 Format = Literal["radio", "loudspeaker", "video"]
 Action = Literal["submit", "request_changes", "approve_legal", "approve", "publish", "withdraw"]
+DbId = Id  # apitypes.Id: 1 to 2^53-1, a bound the OpenAPI document states exactly
+
+
+def _required_name(value: str) -> str:
+    cleaned = clean_name(value)
+    if not cleaned:
+        raise ValueError("chỉ có ký tự điều khiển hoặc khoảng trắng (only control characters or blanks)")
+    return cleaned
+
+
+# Names and titles: one line, controls and bidi overrides removed, NUL refused (textclean). Texts: NUL refused,
+# controls but tab and newline removed. Lengths are checked on what was sent, before cleaning.
+Name = Annotated[str, AfterValidator(_required_name)]
+OptionalName = Annotated[str, AfterValidator(clean_name)]
+Body = Annotated[str, AfterValidator(clean_text)]
 
 
 class DocumentIn(BaseModel):
     """Pasted text of a legal document."""
 
-    text: str = Field(min_length=1)
-    title: str | None = None
+    text: str = Field(
+        min_length=1, description="at most LAWCAST_MAX_TEXT_BYTES bytes of UTF-8 (413 beyond); NUL is refused (422)"
+    )
+    title: OptionalName | None = Field(default=None, max_length=500)
 
     @field_validator("text")
     @classmethod
     def not_blank(cls, value: str) -> str:
+        refuse_nul(value)
         if not value.strip():
             raise ValueError("văn bản rỗng (empty text)")
         return value
@@ -62,29 +83,51 @@ class DocumentStatusIn(BaseModel):
     """A change of a document's legal status."""
 
     status: Literal["in_force", "partly_in_force", "repealed", "draft"]
-    comment: str | None = None
+    comment: Body | None = Field(default=None, max_length=4000)
+
+
+class DocumentEventOut(BaseModel):
+    """One change of a document's legal status."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: str
+    to_status: str
+    actor_name: str
+    comment: str | None
+    affected: list[int]
+    at: datetime
+
+
+class DocumentStatusOut(DocumentOut):
+    """The document after a status change, what it touched, and what it did and did not restore."""
+
+    affected: list[int]
+    message: str
+    event: DocumentEventOut
 
 
 class ProductionIn(BaseModel):
     """A new production from chosen provisions of a document."""
 
-    document_id: int
+    document_id: DbId
     format: Format
-    provision_ids: list[int] | None = None
-    title: str | None = None
-    channel: str | None = Field(default=None, description="slug of the show/channel whose feed lists it")
-    season: int | None = None
-    episode: int | None = None
+    provision_ids: list[DbId] | None = Field(default=None, max_length=20_000)
+    title: OptionalName | None = Field(default=None, max_length=480)  # room for " (Phần 2/3)" in 500
+    channel: OptionalName | None = Field(default=None, max_length=80, description="slug of the show/channel whose feed lists it")
+    season: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    episode: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    emergency: bool = Field(default=False, description="a loudspeaker bulletin announced as an emergency (Thông báo khẩn cấp)")
 
 
 class LineIn(BaseModel):
     """One script line as written by an editor."""
 
-    speaker: str = Field(min_length=1, max_length=40)
-    text: str = Field(min_length=1, max_length=4000)
+    speaker: Name = Field(min_length=1, max_length=40)
+    text: Body = Field(min_length=1, max_length=4000)
     pause_ms: int = Field(default=400, ge=0, le=10_000)
-    provision_id: int | None = None
-    role: str = "body"
+    provision_id: DbId | None = Field(default=None, description="a provision of the production's own document")
+    role: Name = Field(default="body", max_length=40)
     bed: bool = False
 
 
@@ -98,13 +141,13 @@ class TransitionIn(BaseModel):
     """A workflow action on a production."""
 
     action: Action
-    comment: str | None = Field(default=None, max_length=4000)
+    comment: Body | None = Field(default=None, max_length=4000)
 
 
 class RenderIn(BaseModel):
     """Which output profiles to render; default: all of the production's format."""
 
-    profiles: list[str] | None = None
+    profiles: list[Annotated[str, Field(max_length=40)]] | None = Field(default=None, max_length=20)
     priority: Literal["normal", "emergency"] = "normal"
 
 
@@ -118,6 +161,7 @@ class OutputOut(BaseModel):
     kind: str
     media_key: str
     url: str
+    preview_url: str = Field(description="signed URL that plays without a token for a short while (staff previews)")
     mime_type: str
     bytes: int
     sha256: str
@@ -125,6 +169,7 @@ class OutputOut(BaseModel):
     loudness_lufs: float | None
     true_peak_dbtp: float | None
     script_version: int
+    approved: bool = False
 
 
 class JobOut(BaseModel):
@@ -183,6 +228,10 @@ class ProductionOut(BaseModel):
     part: int | None
     parts: int | None
     current_version: int
+    legal_approved_version: int | None = None
+    approved_version: int | None = None
+    rendered_version: int | None = None
+    on_air_version: int | None = None
     script: list[dict[str, object]]
     notes: list[str] = []
     outputs: list[OutputOut] = []
@@ -193,7 +242,7 @@ class ProductionOut(BaseModel):
 class SpeechPreviewIn(BaseModel):
     """Text to preview as speech."""
 
-    text: str = Field(min_length=1, max_length=20_000)
+    text: Body = Field(min_length=1, max_length=20_000)
 
 
 class SpeechPreviewOut(BaseModel):
@@ -206,14 +255,123 @@ class SpeechPreviewOut(BaseModel):
 class LexiconIn(BaseModel):
     """A pronunciation entry."""
 
-    term: str = Field(min_length=1, max_length=80)
-    spoken: str = Field(min_length=1, max_length=300)
-    note: str | None = None
+    term: Name = Field(min_length=1, max_length=80)
+    spoken: Name = Field(min_length=1, max_length=300)
+    note: Body | None = Field(default=None, max_length=2000)
 
 
-class LexiconOut(LexiconIn):
+class LexiconOut(BaseModel):
     """A stored pronunciation entry."""
 
     model_config = ConfigDict(from_attributes=True)
 
+    term: str
+    spoken: str
+    note: str | None = None
     id: int
+
+
+# --- lists and diffs ---------------------------------------------------------------------------
+
+
+class DocumentSummaryOut(BaseModel):
+    """A document in a list: its metadata, without text or provisions."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    doc_type: str | None
+    number: str | None
+    issuer: str | None
+    issued_on: date | None
+    effective_on: date | None
+    status: str
+    source_filename: str | None
+    created_at: datetime
+
+
+class ProductionSummaryOut(BaseModel):
+    """A production in a list: its state, without script, outputs or audit trail."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    document_id: int
+    format: str
+    title: str
+    status: str
+    source_repealed: bool
+    channel: str | None = Field(validation_alias="channel_slug")
+    part: int | None
+    parts: int | None
+    current_version: int
+    approved_version: int | None = None
+    language: str = "vi"
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobSummaryOut(BaseModel):
+    """A render job in a list, without its outputs (GET /api/jobs/{id} has them)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    production_id: int
+    script_version: int
+    profile: str
+    status: str
+    progress: float
+    stage: str
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class DiffSideOut(BaseModel):
+    """A script line on one side of a diff."""
+
+    speaker: str
+    text: str
+
+
+class DiffLineOut(BaseModel):
+    """One line of a script diff; `old`/`new` are absent on the side where the line does not exist."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    op: Literal["equal", "insert", "delete", "replace"]
+    old_index: int | None
+    new_index: int | None
+    old: DiffSideOut | None
+    new: DiffSideOut | None
+
+
+class ScriptDiffOut(BaseModel):
+    """A line-level diff between two script versions, with a count per kind of change."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    production_id: int
+    from_version: int
+    to_version: int
+    counts: dict[str, int]
+    lines: list[DiffLineOut]
+
+
+class ScriptOut(BaseModel):
+    """One script version: its lines as written and, for each, the spoken form and flags."""
+
+    version: int
+    lines: list[dict[str, object]]
+    spoken: list[SpokenLineOut]
+
+
+class RenderOut(BaseModel):
+    """Render jobs asked for: the first (`job`) and all of them, one per output profile."""
+
+    job: JobOut
+    jobs: list[JobOut]

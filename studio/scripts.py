@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -91,6 +92,22 @@ def _doc_name(doc: DocumentInfo) -> str:
     return name
 
 
+# Titles that begin with what the document does read straight after its name ("Luật số 99/2025/QH15 sửa đổi, ...").
+_ACTION_OPENINGS = ("quy định", "sửa đổi", "bổ sung", "ban hành", "hướng dẫn", "bãi bỏ", "phê duyệt", "thông qua", "điều chỉnh")
+
+
+def named_subject(doc: DocumentInfo) -> str:
+    """The document's name and what it is about, as said aloud: '{name} về {subject}', never 'về Về'."""
+    name = _doc_name(doc)
+    title = " ".join(unicodedata.normalize("NFC", doc.title).split()).rstrip(".")
+    first, _, rest = title.partition(" ")
+    if first.lower() == "về" and rest:
+        return f"{name} về {rest}"  # many decisions are titled "Về ..." ("On ..."): the connective is already there
+    if title.lower().startswith(_ACTION_OPENINGS):
+        return f"{name} {title[:1].lower()}{title[1:]}"
+    return f"{name} về {title}" if title else name
+
+
 def _provision_lines(provisions: Sequence[ProvisionText], speaker: str = "presenter") -> list[Line]:
     lines: list[Line] = []
     for prov in provisions:
@@ -108,7 +125,7 @@ def radio_script(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> Draf
         Line(
             "presenter",
             f"Kính thưa quý thính giả, chào mừng quý vị đến với chuyên mục Tìm hiểu pháp luật. "
-            f"Hôm nay chúng ta cùng tìm hiểu {name} về {doc.title.rstrip('.')}.",
+            f"Hôm nay chúng ta cùng tìm hiểu {named_subject(doc)}.",
             BED_BREATH_MS,
             role="intro",
             bed=True,
@@ -140,22 +157,30 @@ def radio_script(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> Draf
     return Draft(lines, notes)
 
 
-def _bulletin(doc: DocumentInfo, provisions: Sequence[ProvisionText], part: str) -> list[Line]:
+def _bulletin(doc: DocumentInfo, provisions: Sequence[ProvisionText], part: str, *, emergency: bool = False) -> list[Line]:
+    if emergency:
+        # An emergency is announced as one, twice, so that people who only half hear it stop to listen.
+        intro = f"Thông báo khẩn cấp! Thông báo khẩn cấp!{part} Sau đây là nội dung {_doc_name(doc)}."
+        outro = "Đề nghị bà con nhân dân khẩn trương thực hiện. Thông báo khẩn cấp đến đây là hết."
+    else:
+        intro = f"Bản tin pháp luật.{part} Sau đây là nội dung {_doc_name(doc)}."
+        outro = "Đề nghị bà con nhân dân nghiêm chỉnh thực hiện. Bản tin đến đây là hết."
     return [
-        Line("presenter", f"Bản tin pháp luật.{part} Sau đây là nội dung {_doc_name(doc)}.", 500, role="intro"),
+        Line("presenter", intro, 500, role="intro"),
         *_provision_lines(provisions),
-        Line("presenter", "Đề nghị bà con nhân dân nghiêm chỉnh thực hiện. Bản tin đến đây là hết.", 300, role="outro"),
+        Line("presenter", outro, 300, role="outro"),
     ]
 
 
-def loudspeaker_parts(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> list[Draft]:
+def loudspeaker_parts(doc: DocumentInfo, provisions: Sequence[ProvisionText], *, emergency: bool = False) -> list[Draft]:
     """Bulletins of at most 3 minutes each; numbered parts when the provisions need more.
 
     A part is planned whole (jingles, greeting, provisions, closing) against LOUDSPEAKER_PLAN_S;
-    a single provision that cannot fit is refused with the reason.
+    a single provision that cannot fit is refused with the reason. An emergency bulletin is
+    introduced and closed as an emergency announcement, not as the routine legal bulletin.
     """
     def planned(group: Sequence[ProvisionText]) -> float:
-        return estimate_seconds(_bulletin(doc, group, " Phần 9/9."), jingles=True)
+        return estimate_seconds(_bulletin(doc, group, " Phần 9/9.", emergency=emergency), jingles=True)
 
     groups: list[list[ProvisionText]] = []
     for prov in provisions:
@@ -173,7 +198,7 @@ def loudspeaker_parts(doc: DocumentInfo, provisions: Sequence[ProvisionText]) ->
     drafts = []
     for index, group in enumerate(groups, start=1):
         part = f" Phần {index}/{total}." if total > 1 else ""
-        drafts.append(Draft(_bulletin(doc, group, part), [f"Phần {index}/{total}"] if total > 1 else []))
+        drafts.append(Draft(_bulletin(doc, group, part, emergency=emergency), [f"Phần {index}/{total}"] if total > 1 else []))
     return drafts
 
 

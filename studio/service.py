@@ -8,15 +8,20 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, object_session
 
 from auth import User
 from errors import Conflict, Invalid, NotFound, TooLarge, Unsupported
-from studio import legal, scripts, speech
+from settings import get_settings
+from studio import legal, scripts, search, speech
 from studio.models import (
+    AuditEvent,
     Document,
+    DocumentEvent,
     DocumentStatus,
     LexiconEntry,
     Production,
@@ -24,8 +29,12 @@ from studio.models import (
     Provision,
     ScriptVersion,
 )
+from textclean import NUL_MESSAGE, clean_name
 
-_ERROR_BY_CODE = {"too_large": TooLarge, "unsupported": Unsupported}
+_ERROR_BY_CODE = {
+    "too_large": TooLarge, "text_too_large": TooLarge, "zip_bomb": TooLarge, "too_many_provisions": TooLarge,
+    "unsupported": Unsupported,
+}
 
 # Listeners run when productions leave the air (withdrawal, repeal); broadcast and feeds register here
 # so the studio never imports them.
@@ -47,12 +56,18 @@ def notify_off_air(session: Session, production_ids: Sequence[int]) -> None:
 # --- documents -------------------------------------------------------------------------------
 
 
-def ingest_upload(data: bytes, *, filename: str | None, content_type: str | None, max_bytes: int) -> str:
-    """Extract text from an uploaded file, turning ingestion errors into 4xx service errors."""
+def _service_error(exc: legal.DocumentError) -> Exception:
+    return _ERROR_BY_CODE.get(exc.code, Invalid)(str(exc))
+
+
+def ingest_upload(
+    data: bytes, *, filename: str | None, content_type: str | None, max_bytes: int, max_text_bytes: int | None = None
+) -> str:
+    """Extract text from an uploaded file, turning ingestion errors (size, zip bomb, NUL...) into 4xx service errors."""
     try:
-        return legal.extract_text(data, filename, content_type, max_bytes=max_bytes)
+        return legal.extract_text(data, filename, content_type, max_bytes=max_bytes, max_text_bytes=max_text_bytes)
     except legal.DocumentError as exc:
-        raise _ERROR_BY_CODE.get(exc.code, Invalid)(str(exc)) from exc
+        raise _service_error(exc) from exc
 
 
 def too_large(size: int, max_bytes: int) -> TooLarge:
@@ -61,26 +76,50 @@ def too_large(size: int, max_bytes: int) -> TooLarge:
 
 
 def pasted_text(text: str, *, max_bytes: int) -> str:
-    """Pasted text after the same size and emptiness checks as an uploaded file."""
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > max_bytes:
-        raise too_large(size, max_bytes)
+    """Pasted text after the same checks as an uploaded file's text: size (`max_bytes` of UTF-8), NUL, emptiness."""
+    try:
+        legal.check_text(text, max_bytes)
+    except legal.DocumentError as exc:
+        raise _service_error(exc) from exc
     if not text.strip():
         raise Invalid("Văn bản rỗng (empty document)")
     return text
 
 
-def create_document(
-    session: Session, *, text: str, user: User | None, title: str | None = None, filename: str | None = None
-) -> Document:
-    """Parse a legal text and store it with its provision tree."""
+def safe_filename(filename: str | None) -> str | None:
+    """The base name of an uploaded file ("../../etc/passwd.txt" -> "passwd.txt"), cleaned and cut to its column."""
+    if not filename:
+        return None
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    base = clean_name(base.replace("\x00", "")).lstrip(".").strip()
+    return base[-255:] or None
+
+
+def _title(value: str | None) -> str | None:
+    """A title from a form or a caller: controls and bidi overrides removed; NUL refused (422)."""
+    if value is None:
+        return None
     try:
-        parsed = legal.parse_document(text)
-    except legal.DocumentError as exc:
+        return clean_name(value) or None
+    except ValueError as exc:
         raise Invalid(str(exc)) from exc
+
+
+def create_document(
+    session: Session, *, text: str, user: User | None, title: str | None = None, filename: str | None = None,
+    max_provisions: int | None = None,
+) -> Document:
+    """Parse a legal text and store it with its provision tree (at most `max_provisions`, default LAWCAST_MAX_PROVISIONS)."""
+    if "\x00" in text:
+        raise Invalid(NUL_MESSAGE)
+    title = _title(title)
+    try:
+        parsed = legal.parse_document(text, max_provisions=max_provisions or get_settings().max_provisions)
+    except legal.DocumentError as exc:
+        raise _service_error(exc) from exc
     meta = parsed.meta
     doc = Document(
-        title=(title or meta.title or _first_line(parsed.text))[:500],
+        title=(title or _title(meta.title) or _first_line(parsed.text))[:500],
         doc_type=_clip(meta.doc_type, 60),
         number=_clip(meta.number, 80),
         issuer=_clip(meta.issuer, 300),
@@ -89,15 +128,14 @@ def create_document(
         effective_on=meta.effective_on,
         legal_bases=list(meta.legal_bases),
         text=parsed.text,
-        source_filename=filename,
+        source_filename=safe_filename(filename),
         created_by_id=user.id if user else None,
     )
     session.add(doc)
     session.flush()
-    position = 0
-    for root in parsed.provisions:
-        position = _add_provision(session, doc.id, None, root, position)
-    session.flush()
+    _insert_provisions(session, doc.id, parsed.provisions)
+    session.expire(doc, ["provisions"])
+    search.index_document(session, doc)
     return doc
 
 
@@ -110,24 +148,25 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "Văn bản")
 
 
-def _add_provision(session: Session, document_id: int, parent_id: int | None, node: legal.Provision, position: int) -> int:
-    row = Provision(
-        document_id=document_id,
-        parent_id=parent_id,
-        position=position,
-        kind=node.kind,
-        number=node.number,
-        label=node.label,
-        heading=node.heading,
-        text=node.text,
-        key=node.key,
-    )
-    session.add(row)
-    session.flush()
-    position += 1
-    for child in node.children:
-        position = _add_provision(session, document_id, row.id, child, position)
-    return position
+def _insert_provisions(session: Session, document_id: int, roots: Sequence[legal.Provision]) -> None:
+    """Insert the tree a level at a time: one multi-row INSERT ... RETURNING per depth, not a flush per row.
+
+    Thousands of provisions then take a fraction of a second, so the transaction (and SQLite's write lock) is short.
+    """
+    position = {id(node): i for i, node in enumerate(node for root in roots for node in root.walk())}
+    level: list[tuple[int | None, legal.Provision]] = [(None, root) for root in roots]
+    while level:
+        rows = [
+            {
+                "document_id": document_id, "parent_id": parent_id, "position": position[id(node)], "kind": node.kind,
+                # Cut to their columns: a hostile "Điều 999...9" must not make PostgreSQL refuse the row.
+                "number": node.number[:20], "label": node.label[:60], "heading": node.heading, "text": node.text,
+                "key": node.key[:255],
+            }
+            for parent_id, node in level
+        ]
+        ids = session.scalars(insert(Provision).returning(Provision.id, sort_by_parameter_order=True), rows).all()
+        level = [(row_id, child) for row_id, (_, node) in zip(ids, level, strict=True) for child in node.children]
 
 
 def get_document(session: Session, document_id: int) -> Document:
@@ -139,10 +178,22 @@ def get_document(session: Session, document_id: int) -> Document:
 
 
 def provision_tree(doc: Document) -> list[dict[str, object]]:
-    """The provision rows of a document as a nested tree."""
+    """The provision rows of a document as a nested tree.
+
+    Read as plain rows when the collection is not loaded: ORM objects for thousands of provisions cost a
+    second and the garbage collector's full passes, which hold up every other request of the process.
+    """
+    session = object_session(doc)
+    rows: Sequence[Any]
+    if session is not None and "provisions" in sa_inspect(doc).unloaded:
+        columns = (Provision.id, Provision.parent_id, Provision.kind, Provision.number, Provision.label,
+                   Provision.heading, Provision.text, Provision.key)
+        rows = session.execute(select(*columns).where(Provision.document_id == doc.id).order_by(Provision.position)).all()
+    else:
+        rows = doc.provisions
     nodes: dict[int, dict[str, object]] = {}
     roots: list[dict[str, object]] = []
-    for row in doc.provisions:
+    for row in rows:
         node: dict[str, object] = {
             "id": row.id, "kind": row.kind, "number": row.number, "label": row.label,
             "heading": row.heading, "text": row.text, "key": row.key, "children": [],
@@ -153,27 +204,72 @@ def provision_tree(doc: Document) -> list[dict[str, object]]:
     return roots
 
 
-def set_document_status(session: Session, *, doc: Document, status: str) -> list[int]:
-    """Change a document's legal status; repeal marks and withdraws every production made from it.
+@dataclass
+class StatusChange:
+    """What a change of a document's legal status did, in words a legal reviewer can check."""
 
-    Returns the ids of the productions whose mark changed. Undoing a repeal (a status set by
-    mistake) lifts the marks, so they can be published again; withdrawn airings stay withdrawn.
+    event: DocumentEvent
+    affected: list[int]
+    message: str
+
+
+def set_document_status(
+    session: Session, *, doc: Document, status: str, user: User, comment: str | None = None
+) -> StatusChange:
+    """Change a document's legal status, audited on the document and on every production made from it.
+
+    Repeal marks every production and withdraws their airings and feed items. Undoing a repeal lifts
+    the marks, so they can be scheduled and published again; withdrawn airings stay withdrawn.
     """
     new_status = DocumentStatus(status).value
-    was_repealed = doc.status == DocumentStatus.repealed
+    old_status = doc.status
+    if new_status == old_status:
+        raise Conflict(f"Văn bản {doc.id} đã ở trạng thái '{old_status}' (status unchanged)")
     doc.status = new_status
     repealed = new_status == DocumentStatus.repealed
-    affected: list[int] = []
-    if repealed or was_repealed:
-        productions = session.scalars(select(Production).where(Production.document_id == doc.id)).all()
-        for production in productions:
-            if production.source_repealed != repealed:
-                production.source_repealed = repealed
-                affected.append(production.id)
+    productions = list(session.scalars(select(Production).where(Production.document_id == doc.id).order_by(Production.id)))
+    marked = [p.id for p in productions if p.source_repealed != repealed and (repealed or old_status == DocumentStatus.repealed)]
+    for production in productions:
+        if production.id in marked:
+            production.source_repealed = repealed
+    message = _status_message(old_status, new_status, marked)
+    event = DocumentEvent(
+        document_id=doc.id, from_status=old_status, to_status=new_status, actor_id=user.id, actor_name=user.name,
+        comment=comment, affected=[p.id for p in productions],
+    )
+    session.add(event)
+    note = f"Văn bản {doc.id}: {old_status} → {new_status}. {message}" + (f" Ghi chú: {comment}" if comment else "")
+    for production in productions:
+        session.add(AuditEvent(
+            production_id=production.id, action="document_status", from_status=production.status,
+            to_status=production.status, actor_id=user.id, actor_name=user.name, comment=note,
+            script_version=production.current_version,
+        ))
     session.flush()
-    if repealed and affected:
-        notify_off_air(session, affected)
-    return affected
+    if repealed and marked:
+        notify_off_air(session, marked)
+    return StatusChange(event, marked, message)
+
+
+def _status_message(old: str, new: str, marked: list[int]) -> str:
+    if new == DocumentStatus.repealed:
+        return (
+            f"Đã rút {len(marked)} sản phẩm khỏi lịch phát và nguồn tin (withdrew {len(marked)} productions "
+            "from schedules and feeds)."
+        )
+    if old == DocumentStatus.repealed:
+        return (
+            f"Đã gỡ dấu 'văn bản bị bãi bỏ' của {len(marked)} sản phẩm: chúng có thể được lên lịch và phát hành lại. "
+            "Các lượt phát và mục tin đã rút KHÔNG được khôi phục; hãy lấp lịch lại "
+            f"(lifted the repeal mark of {len(marked)} productions; withdrawn airings and feed items are NOT restored: "
+            "fill the schedule again)."
+        )
+    return "Không sản phẩm nào thay đổi (no production changed)."
+
+
+def document_events(session: Session, doc: Document) -> list[DocumentEvent]:
+    """A document's legal-status history, oldest first."""
+    return list(session.scalars(select(DocumentEvent).where(DocumentEvent.document_id == doc.id).order_by(DocumentEvent.id)))
 
 
 # --- lexicon ---------------------------------------------------------------------------------
@@ -266,18 +362,21 @@ def create_production(
     channel: str | None = None,
     season: int | None = None,
     episode: int | None = None,
+    emergency: bool = False,
 ) -> Created:
-    """Build a first script from the format's template and store it as version 1."""
+    """Build a first script from the format's template and store it as version 1 (emergency: an emergency bulletin)."""
     doc = get_document(session, document_id)
     if doc.status == DocumentStatus.repealed:
         raise Conflict(f"Văn bản {doc.id} đã bị bãi bỏ; không thể tạo sản phẩm mới (document repealed)")
+    if emergency and format != "loudspeaker":
+        raise Invalid("Chỉ bản tin loa (loudspeaker) mới là thông báo khẩn cấp (only a loudspeaker bulletin can be an emergency)")
     provisions = _selected_provisions(doc, provision_ids)
     info = _doc_info(doc)
     if format == "radio":
         drafts = [scripts.radio_script(info, provisions)]
     elif format == "loudspeaker":
         try:
-            drafts = scripts.loudspeaker_parts(info, provisions)
+            drafts = scripts.loudspeaker_parts(info, provisions, emergency=emergency)
         except ValueError as exc:
             raise Invalid(str(exc)) from exc
     elif format == "video":
@@ -313,6 +412,7 @@ def create_production(
         made.append(production)
         notes.extend(draft.notes)
     session.flush()
+    search.index_productions(session, made, doc.number)
     return Created(made, notes)
 
 
@@ -335,21 +435,55 @@ def script_version(session: Session, production: Production, version: int | None
     return row
 
 
-EDITABLE = {ProductionStatus.draft.value, ProductionStatus.changes_requested.value}
+EDITABLE = frozenset({
+    ProductionStatus.draft.value, ProductionStatus.changes_requested.value, ProductionStatus.in_review.value,
+    ProductionStatus.legally_approved.value, ProductionStatus.approved.value,
+})
 
 
 def save_script(session: Session, *, production: Production, lines: list[dict[str, object]], user: User) -> ScriptVersion:
-    """Store a new script version; old versions stay readable."""
+    """Store a new script version; old versions stay readable (the workflow reopens what was under review)."""
     if production.status not in EDITABLE:
         raise Conflict(
-            f"Sản phẩm đang ở trạng thái '{production.status}'; chỉ sửa kịch bản khi ở draft hoặc changes_requested"
+            f"Sản phẩm đang ở trạng thái '{production.status}'; không sửa kịch bản được nữa, hãy tạo sản phẩm mới "
+            "(script is locked once published or withdrawn)"
         )
+    check_line_provisions(session, production, lines)
     version = production.current_version + 1
     row = ScriptVersion(production_id=production.id, version=version, lines=lines, created_by_id=user.id)
     session.add(row)
     production.current_version = version
     session.flush()
     return row
+
+
+def check_line_provisions(session: Session, production: Production, lines: Sequence[dict[str, object]]) -> None:
+    """Refuse (422) script lines citing a provision that is not in the production's own document."""
+    cited = {int(pid) for line in lines if (pid := line.get("provision_id")) is not None}  # type: ignore[call-overload]
+    if not cited:
+        return
+    own = set(session.scalars(
+        select(Provision.id).where(Provision.document_id == production.document_id, Provision.id.in_(cited))
+    ))
+    foreign = sorted(cited - own)
+    if foreign:
+        raise Invalid(
+            f"Dòng kịch bản trích điều khoản {foreign} không thuộc văn bản {production.document_id} của sản phẩm "
+            f"(script lines cite provisions {foreign} that are not in the production's document {production.document_id})"
+        )
+
+
+def contributors(session: Session, production: Production, version: int) -> set[int]:
+    """Users who wrote or edited a script version: its author and everyone who saved it or an earlier version."""
+    rows = session.scalars(
+        select(ScriptVersion.created_by_id).where(
+            ScriptVersion.production_id == production.id, ScriptVersion.version <= version
+        )
+    )
+    people = {user_id for user_id in rows if user_id is not None}
+    if production.author_id is not None:
+        people.add(production.author_id)
+    return people
 
 
 def spoken_lines(session: Session, production: Production, version: int | None = None) -> list[dict[str, object]]:

@@ -21,12 +21,19 @@ SERVICES_SKIP = (
 )
 
 
+# Skip reasons summarised in one line each (tests/web/conftest.py adds the browser tests' reasons).
+GROUPED_SKIPS = [SERVICES_SKIP]
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """One line for the skipped PostgreSQL + Redis tier, then any other skip with its reason."""
+    """One line per grouped skip (the PostgreSQL + Redis tier, the browser tests), then any other skip with its reason."""
     skipped = terminalreporter.stats.get("skipped", [])
-    tier = [report for report in skipped if SERVICES_SKIP in str(report.longrepr)]
-    if tier:
-        terminalreporter.write_line(f"{SERVICES_SKIP} ({len(tier)} tests)", yellow=True)
+    tier: list[object] = []
+    for reason in GROUPED_SKIPS:
+        hits = [report for report in skipped if reason in str(report.longrepr)]
+        if hits:
+            terminalreporter.write_line(f"{reason} ({len(hits)} tests)", yellow=True)
+            tier += hits
     for report in skipped:
         if report not in tier:
             terminalreporter.write_line(f"SKIPPED {report.nodeid}: {report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr}")
@@ -78,7 +85,7 @@ class Stack:
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         """Start a real Celery worker process (with beat) for this tier."""
-        from cli import worker_command
+        from worker_processes import worker_command
 
         assert self.log is not None
         handle = self.log.open("ab")

@@ -61,7 +61,8 @@ def test_radio_slice_renders_and_reaches_the_feed(client: TestClient, stack: Sta
     audio = next(o for o in job["outputs"] if o["kind"] == "audio")
     assert audio["duration_s"] >= 30
 
-    media = client.get(f"/media/{audio['media_key']}")
+    assert client.get(f"/media/{audio['media_key']}").status_code == 401  # not published: staff only
+    media = client.get(f"/media/{audio['media_key']}", headers=producer)
     assert media.status_code == 200 and len(media.content) == audio["bytes"]
     from assets import storage
 
@@ -69,9 +70,14 @@ def test_radio_slice_renders_and_reaches_the_feed(client: TestClient, stack: Sta
     loudness = pyloudnorm.Meter(48000).integrated_loudness(pcm)
     assert abs(loudness - (-23.0)) <= 1.0, loudness
 
-    for action, role in (("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer"), ("publish", "producer")):
+    for action, role in (("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer")):
         moved = client.post(f"/api/productions/{production['id']}/transitions", json={"action": action}, headers=stack.headers(role))
         assert moved.status_code == 200, moved.json()
+    podcast = client.post(f"/api/productions/{production['id']}/renders", json={"profiles": ["podcast"]}, headers=producer)
+    assert wait_for_job(client, producer, podcast.json()["job"]["id"])["status"] == "succeeded"
+    moved = client.post(f"/api/productions/{production['id']}/transitions", json={"action": "publish"}, headers=producer)
+    assert moved.status_code == 200, moved.json()
+    assert client.get(f"/media/{audio['media_key']}").status_code == 200  # published at its approved version: public
 
     feed = client.get("/feeds/slice-show.rss")
     assert feed.status_code == 200

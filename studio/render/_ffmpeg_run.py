@@ -1,6 +1,9 @@
-"""Running ffmpeg (cancellable, with progress and a timeout) and reading what it logs.
+"""The one ffmpeg runner (cancellable, with progress and a timeout) and the parsers of what ffmpeg logs.
 
-Split from `_ffmpeg.py`, which builds the command lines and re-exports these names.
+Every ffmpeg process starts here, in its own process group, so a cancel or a timeout stops the whole
+group: `run` for files (video, slides, mixes, encodes, probes), `run_piped` for bytes through pipes
+(the gTTS MP3 decode). The command lines come from the builders in `_ffmpeg*.py`; `_ffmpeg` re-exports
+these names.
 """
 
 from __future__ import annotations
@@ -47,8 +50,9 @@ def run(
     on_progress: Callable[[float], None] | None = None,
     total_s: float | None = None,
     timeout_s: float | None = None,
+    check: bool = True,
 ) -> str:
-    """Run ffmpeg with `args`; return its log, raise FFmpegError on failure, Cancelled when asked to stop."""
+    """Run ffmpeg with `args`; return its log, raise FFmpegError on failure (unless not `check`), Cancelled when asked to stop."""
     args = list(args)
     command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y"]
     if on_progress is not None and "-progress" not in args:
@@ -69,9 +73,28 @@ def run(
         _report(latest, on_progress, total_s)
         log.seek(0)
         text = log.read().decode("utf-8", "replace")
-    if proc.returncode != 0:
+    if check and proc.returncode != 0:
         raise FFmpegError(f"ffmpeg exited with {proc.returncode}", _tail(text))
     return text
+
+
+def run_piped(args: list[str] | Sequence[str], data: bytes, *, timeout_s: float = 120) -> bytes:
+    """Run ffmpeg with `data` on its stdin (args read `pipe:0`, write `pipe:1`); return what it wrote, raise FFmpegError on failure."""
+    command = [ffmpeg_exe(), "-hide_banner", "-y", *args]  # ffmpeg leaves stdin alone by itself when it is an input
+    try:
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as exc:
+        raise FFmpegError(f"ffmpeg could not run: {exc}") from exc
+    try:
+        out, err = proc.communicate(data, timeout=timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        raise FFmpegError(f"ffmpeg timed out after {timeout_s:.0f} s") from exc
+    finally:
+        if proc.poll() is None:
+            _kill(proc)
+    if proc.returncode != 0 or not out:
+        raise FFmpegError(f"ffmpeg exited with {proc.returncode}" if proc.returncode else "ffmpeg wrote nothing", _tail(err.decode("utf-8", "replace")))
+    return out
 
 
 def _supervise(proc: subprocess.Popen[bytes], cancel: Callable[[], bool] | None, timeout_s: float | None, tick: Callable[[], None]) -> None:
@@ -79,7 +102,12 @@ def _supervise(proc: subprocess.Popen[bytes], cancel: Callable[[], bool] | None,
     # Popen.wait(timeout) polls with sleeps of up to 50 ms; a blocking wait in a thread wakes the
     # moment ffmpeg exits, which matters when a render is a chain of short runs.
     exited = threading.Event()
-    threading.Thread(target=lambda: (proc.wait(), exited.set()), daemon=True).start()
+
+    def wait() -> None:
+        proc.wait()
+        exited.set()
+
+    threading.Thread(target=wait, daemon=True).start()
     while True:
         if exited.wait(POLL_S):
             return

@@ -1,59 +1,28 @@
-"""ffmpeg argument builders for slides and video, a probe parser, and a minimal runner.
+"""ffmpeg builders for slides and video (ffmpeg-python graphs), and reading what a probe prints.
 
-Self-contained so it can be merged into `_ffmpeg.py`. Builders are pure: they return the argument
-list that follows the ffmpeg executable. `run` here is a stand-in until `_ffmpeg.run` exists.
+Builders are pure: they return the argument list that follows the executable; studio.render._ffmpeg.run
+runs them (the one runner: it stops the whole process group on cancel).
 """
 
 from __future__ import annotations
 
 import math
-import queue
 import re
-import subprocess
-import tempfile
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from itertools import pairwise
 from dataclasses import dataclass
 from pathlib import Path
+
+import ffmpeg
+
+from studio.render._ffmpeg_graph import Stream, compile_args, open_input, source
+from studio.render._ffmpeg_run import run
 
 FPS = 25
 # Measured on the bench sketch (60 s, 1280x720, still slides): ultrafast encodes about twice as fast as
 # veryfast and, at the same CRF, gives a higher PSNR against a lossless encode (61.6 vs 47.8 dB); the
 # file is about twice as big (~0.5 Mbit/s), which stills-with-subtitles afford.
 PRESET = "ultrafast"
-
-
-class FFmpegError(RuntimeError):
-    """ffmpeg exited with an error; the message ends with the tail of its log."""
-
-
-class Cancelled(Exception):
-    """The caller asked the running step to stop."""
-
-
-def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary bundled with imageio-ffmpeg."""
-    import imageio_ffmpeg
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-# --- escaping ---------------------------------------------------------------------------------
-
-def escape_option(value: str) -> str:
-    """Escape a filter option value (first level: \\ ' :)."""
-    return re.sub(r"([\\':])", r"\\\1", value)
-
-
-def escape_graph(value: str) -> str:
-    """Escape text placed in a filtergraph (second level: \\ ' [ ] , ;)."""
-    return re.sub(r"([\\'\[\],;])", r"\\\1", value)
-
-
-def filter_value(value: str | Path) -> str:
-    """A string (a path, usually) made safe as one option value inside a filtergraph."""
-    return escape_graph(escape_option(str(value)))
 
 
 # --- slides -----------------------------------------------------------------------------------
@@ -81,20 +50,14 @@ class Logo:
     y: str
 
 
-def _drawtext(block: TextBlock) -> str:
-    opts = [
-        f"fontfile={filter_value(block.font)}",
-        f"textfile={filter_value(block.textfile)}",
-        "expansion=none",
-        f"fontsize={block.size}",
-        f"fontcolor={block.color}",
-        f"line_spacing={max(2, block.size // 4)}",
-        f"x={filter_value(block.x)}",
-        f"y={filter_value(block.y)}",
-    ]
+def _drawtext(stream: Stream, block: TextBlock) -> Stream:
+    options: dict[str, object] = {
+        "fontfile": str(block.font), "textfile": str(block.textfile), "expansion": "none", "fontsize": block.size,
+        "fontcolor": block.color, "line_spacing": max(2, block.size // 4), "x": block.x, "y": block.y,
+    }
     if block.align != "left":
-        opts.append("text_align=" + {"center": "C", "right": "R"}[block.align])
-    return "drawtext=" + ":".join(opts)
+        options["text_align"] = {"center": "C", "right": "R"}[block.align]
+    return stream.filter("drawtext", **options)
 
 
 def slide_args(
@@ -108,17 +71,15 @@ def slide_args(
     logos: Sequence[Logo] = (),
 ) -> list[str]:
     """One PNG frame: a colour source, filled boxes (x, y, w, h, colour), text blocks, then logos."""
-    args = ["-y", "-f", "lavfi", "-i", f"color=c={background}:s={width}x{height}:r=1:d=1"]
+    slide = open_input(source("color", c=background, s=f"{width}x{height}", r=1, d=1), f="lavfi")["v"]
+    for x, y, w, h, color in boxes:
+        slide = slide.filter("drawbox", x=x, y=y, w=w, h=h, color=color, t="fill")
+    for block in texts:
+        slide = _drawtext(slide, block)
     for logo in logos:
-        args += ["-i", str(logo.path)]
-    steps = [f"drawbox=x={x}:y={y}:w={w}:h={h}:color={color}:t=fill" for x, y, w, h, color in boxes]
-    steps += [_drawtext(block) for block in texts]
-    graph = [f"[0:v]{','.join(steps) or 'null'}[b0]"]
-    for index, logo in enumerate(logos, start=1):
-        graph.append(f"[{index}:v]scale=-2:{logo.height}[l{index}]")
-        graph.append(f"[b{index - 1}][l{index}]overlay=x={filter_value(logo.x)}:y={filter_value(logo.y)}[b{index}]")
-    graph.append(f"[b{len(logos)}]format=rgb24[out]")
-    return args + ["-filter_complex", ";".join(graph), "-map", "[out]", "-frames:v", "1", "-update", "1", str(out_png)]
+        scaled = open_input(logo.path)["v"].filter("scale", w=-2, h=logo.height)
+        slide = ffmpeg.filter([slide, scaled], "overlay", x=logo.x, y=logo.y)
+    return compile_args(ffmpeg.output(slide.filter("format", pix_fmts="rgb24"), str(out_png), **{"frames:v": 1, "update": 1}))
 
 
 # --- video ------------------------------------------------------------------------------------
@@ -128,7 +89,24 @@ def frame_ranges(starts: Sequence[float], duration_s: float, fps: int = FPS) -> 
     total = math.ceil(round(duration_s * fps, 6))
     marks = [min(total, round(s * fps)) for s in starts] + [total]
     marks[0] = 0
-    return [max(0, b - a) for a, b in zip(marks, marks[1:])]
+    return [max(0, b - a) for a, b in pairwise(marks)]
+
+
+def still_tuning(fps: int = FPS, crf: int = 23) -> dict[str, object]:
+    """libx264 and MP4 settings for held stills, besides codec, preset and pixel format (shared with the bench's MoviePy side)."""
+    return {"tune": "stillimage", "crf": crf, "g": 2 * fps, "movflags": "+faststart"}
+
+
+def option_args(options: dict[str, object]) -> list[str]:
+    """Output options as command-line arguments, for tools that take a list (MoviePy's ffmpeg_params)."""
+    return [arg for name, value in options.items() for arg in (f"-{name}", str(value))]
+
+
+def _held(still: Path, count: int, fps: int) -> Stream:
+    """A still decoded once and repeated for `count` frames."""
+    # converted once, before the loop, so the per-frame work is only a reference copy
+    picture = open_input(still, framerate=fps)["v"].filter("format", pix_fmts="yuv420p")
+    return picture.filter("loop", loop=-1, size=1, start=0).filter("setpts", expr=f"N/({fps}*TB)").filter("trim", end_frame=count)
 
 
 def video_args(
@@ -151,47 +129,28 @@ def video_args(
     copy_audio: the audio is already the finished AAC, muxed as is; otherwise (a loudness-normalised
     WAV) AAC is encoded here, in its own thread next to the picture's encoder.
     """
-    if len(stills) != len(frames) or not stills:
-        raise ValueError("one frame count per still, and at least one still")
-    args = ["-y"]
-    if progress:
-        args += ["-progress", "pipe:1", "-nostats"]
-    for still in stills:
-        args += ["-framerate", str(fps), "-i", str(still)]
-    args += ["-i", str(audio)]
-    graph = []
-    labels = []
-    for index, count in enumerate(frames):
-        if count <= 0:
-            continue
-        # convert once, before the loop, so the per-frame work is only a reference copy
-        graph.append(
-            f"[{index}:v]format=yuv420p,loop=loop=-1:size=1:start=0,setpts=N/({fps}*TB),trim=end_frame={count}[s{index}]"
-        )
-        labels.append(f"[s{index}]")
-    chain = f"{''.join(labels)}concat=n={len(labels)}:v=1:a=0" if len(labels) > 1 else f"{labels[0]}null"
+    if len(stills) != len(frames) or not any(count > 0 for count in frames):
+        raise ValueError("one frame count per still, and at least one still shown")
+    held = [_held(still, count, fps) for still, count in zip(stills, frames, strict=True) if count > 0]
+    picture = ffmpeg.filter(held, "concat", n=len(held), v=1, a=0) if len(held) > 1 else held[0]
     if ass is not None:
-        chain += f",ass=filename={filter_value(ass)}"
-        if fonts_dir is not None:
-            chain += f":fontsdir={filter_value(fonts_dir)}"
-    graph.append(chain + "[vout]")
-    return args + [
-        "-filter_complex", ";".join(graph),
-        "-map", "[vout]", "-map", f"{len(stills)}:a:0",
-        "-c:v", "libx264", "-preset", preset, "-tune", "stillimage", "-crf", str(crf),
-        "-pix_fmt", "yuv420p", "-r", str(fps), "-g", str(2 * fps),
-        *(["-c:a", "copy"] if copy_audio else ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "128k", "-ar", "48000", "-ac", "2"]),
-        "-t", f"{duration_s:.3f}",
-        "-movflags", "+faststart",
-        "-f", "mp4", str(out_path),
-    ]
+        picture = picture.filter("ass", filename=str(ass), **({"fontsdir": str(fonts_dir)} if fonts_dir is not None else {}))
+    sound: dict[str, object] = {"c:a": "copy"} if copy_audio else {"c:a": "aac", "aac_coder": "fast", "b:a": "128k", "ar": 48000, "ac": 2}
+    encoder = {"c:v": "libx264", "preset": preset, "pix_fmt": "yuv420p", "r": fps, **still_tuning(fps, crf)}
+    out = ffmpeg.output(picture, open_input(audio)["a:0"], str(out_path), f="mp4", t=f"{duration_s:.3f}", **encoder, **sound)
+    return compile_args(out, before=("-progress", "pipe:1", "-nostats") if progress else ())
 
 
 # --- probe ------------------------------------------------------------------------------------
 
 def probe_args(path: Path) -> list[str]:
     """Arguments that make ffmpeg print a file's streams (it then exits with 'no output')."""
-    return ["-hide_banner", "-i", str(path)]
+    return ["-i", str(path)]
+
+
+def probe_stderr(path: Path) -> str:
+    """`ffmpeg -i path` log (ffmpeg exits non-zero because no output is given)."""
+    return run(probe_args(path), check=False, timeout_s=60)
 
 
 _CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
@@ -249,74 +208,3 @@ def mp4_top_level_boxes(path: Path) -> list[str]:
                 break
             offset += size
     return names
-
-
-# --- minimal runner (stand-in for _ffmpeg.run) ------------------------------------------------
-
-def _is_cancelled(cancel: object) -> bool:
-    if cancel is None:
-        return False
-    is_set = getattr(cancel, "is_set", None)
-    return bool(is_set() if callable(is_set) else cancel())  # type: ignore[operator]
-
-
-def _pump_progress(stream, sink: queue.Queue[float]) -> None:  # type: ignore[no-untyped-def]
-    for raw in stream:
-        line = raw.decode("utf-8", "replace").strip()
-        if line.startswith("out_time_us=") and line[12:].lstrip("-").isdigit():
-            sink.put(int(line[12:]) / 1e6)
-
-
-def run(
-    args: Sequence[str],
-    *,
-    cancel: Callable[[], bool] | None = None,
-    on_progress: Callable[[float], None] | None = None,
-    total_s: float | None = None,
-    timeout_s: float | None = None,
-) -> str:
-    """Run ffmpeg with `args`; return its log, raise FFmpegError on failure, Cancelled when asked to stop."""
-    command = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
-        times: queue.Queue[float] = queue.Queue()
-        reader = threading.Thread(target=_pump_progress, args=(proc.stdout, times), daemon=True)
-        reader.start()
-        started = time.monotonic()
-        try:
-            while proc.poll() is None:
-                if _is_cancelled(cancel):
-                    raise Cancelled("ffmpeg cancelled")
-                if timeout_s is not None and time.monotonic() - started > timeout_s:
-                    raise FFmpegError(f"ffmpeg timed out after {timeout_s:.0f} s")
-                _drain(times, on_progress, total_s)
-                try:
-                    proc.wait(timeout=0.1)
-                except subprocess.TimeoutExpired:
-                    pass
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            reader.join(timeout=5)
-        _drain(times, on_progress, total_s)
-        log.seek(0)
-        text = log.read().decode("utf-8", "replace")
-    if proc.returncode != 0:
-        tail = "\n".join(text.strip().splitlines()[-15:])
-        raise FFmpegError(f"ffmpeg exited with {proc.returncode}:\n{tail}")
-    return text
-
-
-def _drain(times: queue.Queue[float], on_progress: Callable[[float], None] | None, total_s: float | None) -> None:
-    latest = None
-    while not times.empty():
-        latest = times.get_nowait()
-    if latest is not None and on_progress is not None and total_s:
-        on_progress(max(0.0, min(1.0, latest / total_s)))
-
-
-def probe_stderr(path: Path) -> str:
-    """`ffmpeg -i path` log (ffmpeg exits non-zero because no output is given)."""
-    proc = subprocess.run([ffmpeg_exe(), *probe_args(path)], capture_output=True, stdin=subprocess.DEVNULL)
-    return proc.stderr.decode("utf-8", "replace")

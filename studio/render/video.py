@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import os
 import tempfile
-import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from studio.render import _ffmpeg_video as fx
+from studio.render._text_fit import block_height, fit
 from studio.render.subtitles import Cue, current_umask, to_ass, to_srt, to_webvtt, write_text_atomic
 
-try:  # the shared runner, once it exists; until then the stand-in with the same signature
-    from studio.render._ffmpeg import Cancelled, FFmpegError, run
-except ImportError:  # pragma: no cover - depends on merge order
-    from studio.render._ffmpeg_video import Cancelled, FFmpegError, run
+from studio.render._ffmpeg import Cancelled, FFmpegError, run
 
-__all__ = ["Branding", "Cancelled", "FFmpegError", "Slide", "VideoResult", "probe_video", "render_slide", "render_video"]
+__all__ = [
+    "Branding", "Cancelled", "FFmpegError", "PlacedText", "Slide", "VideoResult", "probe_video", "render_slide", "render_video",
+    "slide_layout",
+]
 
 BACKGROUND = "0x0B3A6E"  # deep blue
 BAR = "0xFFFFFF"
 BAR_TEXT = "0x0B3A6E"
 ACCENT = "0xD62828"  # the red of the national flag, as a thin rule
 TEXT = "0xFFFFFF"
-CHAR_EM = {"regular": 0.56, "bold": 0.62}  # DejaVu Sans average advance per em, Vietnamese text
 
 
 @dataclass(frozen=True)
@@ -61,19 +60,64 @@ class VideoResult:
 
 # --- slides -----------------------------------------------------------------------------------
 
-def _wrap(text: str, *, size: int, box_width: int, weight: str, max_rows: int) -> list[str]:
-    chars = max(8, int(box_width / (size * CHAR_EM[weight])))
-    rows: list[str] = []
-    for paragraph in text.splitlines() or [""]:
-        rows.extend(textwrap.wrap(" ".join(paragraph.split()), width=chars, break_on_hyphens=False) or [""])
-    while rows and not rows[-1]:
-        rows.pop()
-    if len(rows) > max_rows:
-        rows = rows[:max_rows]
-        rows[-1] = textwrap.shorten(rows[-1] + " …", width=chars, placeholder=" …")
-        if not rows[-1].endswith("…"):
-            rows[-1] = rows[-1][: chars - 2].rstrip() + " …"
-    return rows
+@dataclass(frozen=True)
+class PlacedText:
+    """One text block of a slide as laid out: all of its text, wrapped and sized to fit its box."""
+
+    name: str  # title | body | brand-left | brand-right
+    text: str
+    rows: list[str]
+    size: int
+    font: Path
+    box_width: int
+    box_height: int
+    x: str  # drawtext expressions
+    y: str
+    align: str = "left"
+
+
+def _placed(name: str, text: str, font: Path, *, size: int, box: tuple[int, int], min_size: int, at: tuple[str, str],
+            align: str = "left") -> PlacedText:
+    fitted = fit(text, font, size=size, box_width=box[0], box_height=box[1], min_size=min_size)
+    return PlacedText(name, text, fitted.rows, fitted.size, Path(font), box[0], box[1], at[0], at[1], align)
+
+
+def _branding_texts(branding: Branding, *, width: int, bar_h: int, font: Path) -> list[PlacedText]:
+    margin = bar_h // 3
+    size = max(10, bar_h // 3)
+    box = (width // 2 - margin * 2, int(bar_h * 0.9))
+    placed = []
+    for side, logo, text in (("left", branding.left_logo, branding.left_text), ("right", branding.right_logo, branding.right_text)):
+        if logo is None:
+            x = str(margin) if side == "left" else f"w-tw-{margin}"
+            placed.append(_placed(f"brand-{side}", text.upper(), font, size=size, box=box, min_size=max(8, size * 2 // 3),
+                                  at=(x, f"({bar_h}-th)/2"), align=side))
+    return placed
+
+
+def slide_layout(slide: Slide, *, width: int, height: int, branding: Branding, font: Path, bold_font: Path) -> list[PlacedText]:
+    """Every text block of a slide, wrapped and shrunk until it fits its box (pure; nothing is cut)."""
+    unit = min(width, height)
+    bar_h = unit // 10
+    margin = unit // 16
+    text_w = width - 2 * margin
+    subtitle_zone = int(height * 0.22) if width > height else int(height * 0.16)
+    blocks = _branding_texts(branding, width=width, bar_h=bar_h, font=bold_font)
+    free_h = height - subtitle_zone - bar_h - 2 * margin
+    if not slide.body.strip():
+        size = int(unit * 0.085)
+        blocks.append(_placed("title", slide.title, bold_font, size=size, box=(text_w, free_h), min_size=int(unit * 0.04),
+                              at=("(w-tw)/2", f"({height}-{subtitle_zone}-th)/2+{bar_h // 2}"), align="center"))
+        return blocks
+    title_y = bar_h + margin
+    size = int(unit * 0.062)
+    title = _placed("title", slide.title, bold_font, size=size, box=(text_w, int(free_h * 0.4)), min_size=int(unit * 0.035),
+                    at=(str(margin), str(title_y)))
+    body_y = title_y + block_height(len(title.rows), title.size, bold_font) + margin // 2
+    size = int(unit * 0.042)
+    body_box = (text_w, height - subtitle_zone - body_y)
+    body = _placed("body", slide.body, font, size=size, box=body_box, min_size=int(unit * 0.025), at=(str(margin), str(body_y)))
+    return [*blocks, title, body]
 
 
 def _textfile(directory: Path, name: str, rows: Sequence[str]) -> Path:
@@ -82,23 +126,11 @@ def _textfile(directory: Path, name: str, rows: Sequence[str]) -> Path:
     return path
 
 
-def _branding_layer(branding: Branding, texts_dir: Path, *, width: int, bar_h: int, font: Path) -> tuple[list[fx.TextBlock], list[fx.Logo]]:
+def _logos(branding: Branding, *, bar_h: int) -> list[fx.Logo]:
     margin = bar_h // 3
-    logo_h = int(bar_h * 0.7)
-    size = max(10, bar_h // 3)
-    half = width // 2 - margin * 2
-    blocks: list[fx.TextBlock] = []
-    logos: list[fx.Logo] = []
-    for side, logo, text in (("left", branding.left_logo, branding.left_text), ("right", branding.right_logo, branding.right_text)):
-        x = str(margin) if side == "left" else f"W-w-{margin}"
-        if logo is not None:
-            logos.append(fx.Logo(Path(logo), logo_h, x, f"({bar_h}-h)/2"))
-            continue
-        rows = _wrap(text.upper(), size=size, box_width=half, weight="bold", max_rows=2)
-        tx = str(margin) if side == "left" else f"w-tw-{margin}"
-        blocks.append(fx.TextBlock(_textfile(texts_dir, f"brand-{side}.txt", rows), font, size, BAR_TEXT, tx, f"({bar_h}-th)/2",
-                                   "left" if side == "left" else "right"))
-    return blocks, logos
+    sides = (("left", branding.left_logo), ("right", branding.right_logo))
+    return [fx.Logo(Path(logo), int(bar_h * 0.7), str(margin) if side == "left" else f"W-w-{margin}", f"({bar_h}-h)/2")
+            for side, logo in sides if logo is not None]
 
 
 def render_slide(slide: Slide, out_png: Path, *, width: int, height: int, branding: Branding, font: Path, bold_font: Path) -> Path:
@@ -106,29 +138,18 @@ def render_slide(slide: Slide, out_png: Path, *, width: int, height: int, brandi
     out_png = Path(out_png)
     unit = min(width, height)
     bar_h = unit // 10
-    margin = unit // 16
-    text_w = width - 2 * margin
-    subtitle_zone = int(height * 0.22) if width > height else int(height * 0.16)
+    layout = slide_layout(slide, width=width, height=height, branding=branding, font=font, bold_font=bold_font)
     with tempfile.TemporaryDirectory(prefix=".slide-", dir=out_png.parent) as scratch:
         texts_dir = Path(scratch)
-        blocks, logos = _branding_layer(branding, texts_dir, width=width, bar_h=bar_h, font=bold_font)
-        title_card = not slide.body.strip()
-        title_size = int(unit * (0.085 if title_card else 0.062))
-        title_rows = _wrap(slide.title, size=title_size, box_width=text_w, weight="bold", max_rows=4 if title_card else 3)
-        title_file = _textfile(texts_dir, "title.txt", title_rows)
-        if title_card:
-            blocks.append(fx.TextBlock(title_file, bold_font, title_size, TEXT, "(w-tw)/2", f"({height}-{subtitle_zone}-th)/2+{bar_h // 2}", "center"))
-        else:
-            title_y = bar_h + margin
-            blocks.append(fx.TextBlock(title_file, bold_font, title_size, TEXT, str(margin), str(title_y)))
-            body_size = int(unit * 0.042)
-            body_y = title_y + int(len(title_rows) * title_size * 1.3) + margin // 2
-            free = height - subtitle_zone - body_y
-            body_rows = _wrap(slide.body, size=body_size, box_width=text_w, weight="regular", max_rows=max(1, int(free / (body_size * 1.3))))
-            blocks.append(fx.TextBlock(_textfile(texts_dir, "body.txt", body_rows), font, body_size, TEXT, str(margin), str(body_y)))
+        blocks = [
+            fx.TextBlock(_textfile(texts_dir, f"{p.name}.txt", p.rows), p.font, p.size, BAR_TEXT if p.name.startswith("brand") else TEXT,
+                         p.x, p.y, p.align)
+            for p in layout
+        ]
         boxes = [(0, 0, width, bar_h, BAR), (0, bar_h, width, max(2, unit // 120), ACCENT)]
         temp_png = texts_dir / "slide.png"
-        run(fx.slide_args(temp_png, width=width, height=height, background=BACKGROUND, boxes=boxes, texts=blocks, logos=logos), timeout_s=60)
+        run(fx.slide_args(temp_png, width=width, height=height, background=BACKGROUND, boxes=boxes, texts=blocks,
+                          logos=_logos(branding, bar_h=bar_h)), timeout_s=60)
         os.replace(temp_png, out_png)
     return out_png
 

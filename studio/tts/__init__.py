@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from studio.tts.base import LAWCAST_VOICES, Engine, EngineError, Synthesis
+from studio.tts.base import LAWCAST_VOICES, Engine, EngineError, Synthesis, TransientEngineError
 from studio.tts.cache import CachedPhrase, PhraseCache
 from studio.tts.chain import engine_voice, speak
 from studio.tts.espeak import EspeakEngine
@@ -50,5 +50,5 @@ def build_engines(
 
 __all__ = [
     "ENGINE_NAMES", "LAWCAST_VOICES", "CachedPhrase", "Engine", "EngineError", "EspeakEngine", "GttsEngine",
-    "PhraseCache", "PiperEngine", "Synthesis", "build_engines", "engine_voice", "speak",
+    "PhraseCache", "PiperEngine", "Synthesis", "TransientEngineError", "build_engines", "engine_voice", "speak",
 ]

@@ -7,6 +7,8 @@ import wave
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from errors import Transient
+
 SAMPLE_WIDTH = 2  # signed 16-bit little-endian
 LAWCAST_VOICES = ("vi", "vi-VN-x-central", "vi-VN-x-south")
 
@@ -31,13 +33,21 @@ class Synthesis:
 
 
 class EngineError(Exception):
-    """An engine could not speak; `transient` says whether trying again later may succeed."""
+    """An engine could not speak, and trying again will not help (see TransientEngineError)."""
 
-    def __init__(self, message: str, *, transient: bool = False, engine: str = "", causes: dict[str, str] | None = None):
+    def __init__(self, message: str, *, engine: str = "", causes: dict[str, str] | None = None):
         super().__init__(message)
-        self.transient = transient
         self.engine = engine
         self.causes: dict[str, str] = dict(causes or {})
+
+    @property
+    def transient(self) -> bool:
+        """Whether trying again later may succeed: decided by the error's type."""
+        return isinstance(self, Transient)
+
+
+class TransientEngineError(EngineError, Transient):
+    """An engine could not speak for now (timeout, connection error, HTTP 429 or 5xx): worth a retry later."""
 
 
 @runtime_checkable
@@ -66,5 +76,5 @@ def require_text(text: str, engine: str) -> str:
     """The text stripped, or a permanent EngineError when there is nothing to say."""
     stripped = text.strip()
     if not stripped:
-        raise EngineError(f"{engine}: empty text, nothing to speak", transient=False, engine=engine)
+        raise EngineError(f"{engine}: empty text, nothing to speak", engine=engine)
     return stripped

@@ -6,7 +6,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from studio.tts.base import Engine, EngineError
+from errors import Transient
+from studio.tts.base import Engine, EngineError, TransientEngineError
 from studio.tts.cache import CachedPhrase, PhraseCache
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def speak(
     parameters or engine version change.
     """
     if not engines:
-        raise EngineError("no speech engine configured (LAWCAST_TTS_ENGINES)", transient=False)
+        raise EngineError("no speech engine configured (LAWCAST_TTS_ENGINES)")
     errors: dict[str, EngineError] = {}
     candidates: list[tuple[Engine, str, str]] = []
     for engine in engines:
@@ -58,8 +59,5 @@ def speak(
 def _all_failed(text: str, errors: dict[str, EngineError]) -> EngineError:
     """One error naming every engine's failure; transient if any of them may recover."""
     detail = "; ".join(f"{name}: {exc}" for name, exc in errors.items())
-    return EngineError(
-        f"all speech engines failed for {text[:60]!r} ({detail})",
-        transient=any(exc.transient for exc in errors.values()),
-        causes={name: str(exc) for name, exc in errors.items()},
-    )
+    kind = TransientEngineError if any(isinstance(exc, Transient) for exc in errors.values()) else EngineError
+    return kind(f"all speech engines failed for {text[:60]!r} ({detail})", causes={name: str(exc) for name, exc in errors.items()})

@@ -54,7 +54,7 @@ class _Library:
         )
         if self.sample_rate <= 0:
             self.close()
-            raise EngineError(f"espeak: initialisation failed ({self.sample_rate})", transient=False, engine=NAME)
+            raise EngineError(f"espeak: initialisation failed ({self.sample_rate})", engine=NAME)
         self.lib.espeak_SetSynthCallback(_CALLBACK)
         self.info = (self.lib.espeak_Info(None) or b"unknown").decode()
 
@@ -81,7 +81,7 @@ class _Library:
     def synth(self, text: str, voice: str, rate: int, pitch: int) -> bytes:
         """Speak `text`; the caller holds the lock."""
         if self.lib.espeak_SetVoiceByName(voice.encode()) != EE_OK:
-            raise EngineError(f"espeak: unknown voice {voice!r}", transient=False, engine=NAME)
+            raise EngineError(f"espeak: unknown voice {voice!r}", engine=NAME)
         # Parameters after the voice: selecting a voice resets them.
         self.lib.espeak_SetParameter(PARAM_RATE, rate, 0)
         self.lib.espeak_SetParameter(PARAM_PITCH, pitch, 0)
@@ -94,7 +94,7 @@ class _Library:
         finally:
             _chunks.clear()
         if status != EE_OK:
-            raise EngineError(f"espeak: synthesis failed ({status})", transient=False, engine=NAME)
+            raise EngineError(f"espeak: synthesis failed ({status})", engine=NAME)
         return pcm
 
     def close(self) -> None:
@@ -132,7 +132,7 @@ def _library() -> Iterator[_Library]:
     try:
         library = _Library()
     except OSError as exc:
-        raise EngineError(f"espeak: libespeak-ng unavailable: {exc}", transient=False, engine=NAME) from exc
+        raise EngineError(f"espeak: libespeak-ng unavailable: {exc}", engine=NAME) from exc
     try:
         yield library
     finally:
@@ -176,14 +176,14 @@ class EspeakEngine:
             pcm = library.synth(spoken, voice, rate, pitch)
             sample_rate = library.sample_rate
         if not pcm:
-            raise EngineError(f"espeak: no audio for {text[:40]!r}", transient=False, engine=NAME)
+            raise EngineError(f"espeak: no audio for {text[:40]!r}", engine=NAME)
         return Synthesis(pcm=pcm, sample_rate=sample_rate, engine=NAME, voice=voice)
 
 
 def _check_range(label: str, value: int, bounds: tuple[int, int]) -> None:
     low, high = bounds
     if not low <= value <= high:
-        raise EngineError(f"espeak: {label} {value} outside {low}..{high}", transient=False, engine=NAME)
+        raise EngineError(f"espeak: {label} {value} outside {low}..{high}", engine=NAME)
 
 
 __all__ = ["EspeakEngine", "voice_exists"]

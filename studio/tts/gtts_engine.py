@@ -11,7 +11,6 @@ import base64
 import logging
 import random
 import re
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from gtts import gTTS
 from gtts.lang import tts_langs
 from gtts.tokenizer import pre_processors
 
-from studio.tts.base import LAWCAST_VOICES, EngineError, Synthesis, require_text
+from studio.render import _ffmpeg as ff
+from studio.tts.base import LAWCAST_VOICES, EngineError, Synthesis, TransientEngineError, require_text
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class GttsEngine:
             return "vi"
         if voice in tts_langs():
             return voice
-        raise EngineError(f"gtts: unknown language/voice {voice!r}", transient=False, engine=NAME)
+        raise EngineError(f"gtts: unknown language/voice {voice!r}", engine=NAME)
 
     def synthesize(self, text: str, *, voice: str, rate: int = 165, pitch: int = 50) -> Synthesis:
         """Fetch each chunk of `text`, decode it, and join the PCM; rate/pitch are applied by ffmpeg."""
@@ -120,9 +120,9 @@ class GttsEngine:
         try:
             chunks = [chunk for chunk in tts._tokenize(spoken) if chunk.strip()]
         except AssertionError as exc:
-            raise EngineError(f"gtts: nothing to speak in {text[:40]!r}", transient=False, engine=NAME) from exc
+            raise EngineError(f"gtts: nothing to speak in {text[:40]!r}", engine=NAME) from exc
         if not chunks:
-            raise EngineError(f"gtts: nothing to speak in {text[:40]!r}", transient=False, engine=NAME)
+            raise EngineError(f"gtts: nothing to speak in {text[:40]!r}", engine=NAME)
         pcm = b"".join(decode_mp3(self.fetch(tts._package_rpc(chunk)), rate=rate, pitch=pitch) for chunk in chunks)
         return Synthesis(pcm=pcm, sample_rate=SAMPLE_RATE, engine=NAME, voice=lang)
 
@@ -139,8 +139,8 @@ class GttsEngine:
                 delay = self._backoff(attempt, outcome.retry_after_s)
                 log.info("gtts: %s; retry %d/%d in %.2fs", outcome.reason, attempt + 1, self.retries, delay)
                 time.sleep(delay)
-        raise EngineError(
-            f"gtts: {self.host} failed after {len(failures)} attempts: {'; '.join(failures)}", transient=True, engine=NAME
+        raise TransientEngineError(
+            f"gtts: {self.host} failed after {len(failures)} attempts: {'; '.join(failures)}", engine=NAME
         )
 
     def _attempt(self, body: str) -> bytes | _Failure:
@@ -157,7 +157,7 @@ class GttsEngine:
             return parse_audio(response.text)
         if status == 429 or status >= 500:
             return _Failure(f"HTTP {status}", _retry_after(response))
-        raise EngineError(f"gtts: HTTP {status} from {self.host} (not retried)", transient=False, engine=NAME)
+        raise EngineError(f"gtts: HTTP {status} from {self.host} (not retried)", engine=NAME)
 
     def _backoff(self, attempt: int, retry_after_s: float | None) -> float:
         base = min(self.backoff_max_s, self.backoff_base_s * 2**attempt)
@@ -197,32 +197,22 @@ def parse_audio(body: str) -> bytes:
     """The MP3 carried by a batchexecute answer (base64 in the jQ1olc RPC lines)."""
     parts = [base64.b64decode(match.group(1)) for line in body.splitlines() if (match := _AUDIO_LINE.search(line))]
     if not parts or not any(parts):
-        raise EngineError("gtts: answer carried no audio (unsupported language or API change)", transient=False, engine=NAME)
+        raise EngineError("gtts: answer carried no audio (unsupported language or API change)", engine=NAME)
     return b"".join(parts)
 
 
 def decode_mp3(mp3: bytes, *, rate: int = NEUTRAL_RATE, pitch: int = NEUTRAL_PITCH) -> bytes:
     """MP3 -> signed 16-bit mono PCM at 24 kHz via the imageio-ffmpeg binary, through pipes."""
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "mp3", "-i", "pipe:0"]
-    filters = _voice_filters(rate, pitch)
-    if filters:
-        command += ["-af", filters]
-    command += ["-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
+    factor, tempo = _voice(rate, pitch)
     try:
-        done = subprocess.run(command, input=mp3, capture_output=True, timeout=120, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise EngineError(f"gtts: ffmpeg could not run: {exc}", transient=False, engine=NAME) from exc
-    if done.returncode != 0 or not done.stdout:
-        message = done.stderr.decode(errors="replace").strip()[-300:]
-        raise EngineError(f"gtts: could not decode MP3: {message or 'no audio'}", transient=False, engine=NAME)
-    return done.stdout
+        return ff.run_piped(ff.pcm_decode_args("mp3", SAMPLE_RATE, pitch_factor=factor, tempo=tempo), mp3, timeout_s=120)
+    except ff.FFmpegError as exc:
+        raise EngineError(f"gtts: could not decode MP3: {(exc.stderr or str(exc)).strip()[-300:]}", engine=NAME) from exc
 
 
-def _voice_filters(rate: int, pitch: int) -> str:
-    """ffmpeg filters for speaking rate and pitch relative to gTTS' neutral voice; '' when neutral."""
+def _voice(rate: int, pitch: int) -> tuple[float | None, float]:
+    """Pitch factor (None: leave the voice as it is) and tempo for speaking rate and pitch relative to gTTS' neutral voice."""
     if rate == NEUTRAL_RATE and pitch == NEUTRAL_PITCH:
-        return ""
+        return None, 1.0
     tempo = min(2.0, max(0.5, rate / NEUTRAL_RATE))
-    factor = 2 ** ((pitch - NEUTRAL_PITCH) / 50 * PITCH_SPAN_SEMITONES / 12)
-    shifted = round(SAMPLE_RATE * factor)
-    return f"aresample={SAMPLE_RATE},asetrate={shifted},aresample={SAMPLE_RATE},atempo={tempo / factor:.6f}"
+    return 2 ** ((pitch - NEUTRAL_PITCH) / 50 * PITCH_SPAN_SEMITONES / 12), tempo

@@ -38,7 +38,7 @@ class PiperEngine:
     def __init__(self, model_path: Path):
         reason = unavailable_reason(model_path)
         if reason:
-            raise EngineError(f"piper: {reason}", transient=False, engine=NAME)
+            raise EngineError(f"piper: {reason}", engine=NAME)
         self.model_path = Path(model_path)
         self._voice: Any = None
         self._digest: str | None = None
@@ -63,13 +63,13 @@ class PiperEngine:
             try:
                 model = self._load()
             except Exception as exc:  # a model that does not load (corrupt file, wrong onnxruntime)
-                raise EngineError(f"piper: cannot load {self.model_path.name}: {exc}", transient=False, engine=NAME) from exc
+                raise EngineError(f"piper: cannot load {self.model_path.name}: {exc}", engine=NAME) from exc
             try:
                 pcm = _synthesize_pcm(model, spoken, length_scale)
             except Exception as exc:  # piper raises assorted onnxruntime errors
-                raise EngineError(f"piper: synthesis failed: {exc}", transient=False, engine=NAME) from exc
+                raise EngineError(f"piper: synthesis failed: {exc}", engine=NAME) from exc
         if not pcm:
-            raise EngineError("piper: no audio", transient=False, engine=NAME)
+            raise EngineError("piper: no audio", engine=NAME)
         return Synthesis(pcm=pcm, sample_rate=int(model.config.sample_rate), engine=NAME, voice=self.model_path.stem)
 
     def _load(self) -> Any:

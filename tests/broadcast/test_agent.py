@@ -164,11 +164,16 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
         again.send_signal(signal.SIGINT)
         again.wait(timeout=20)
     with session_scope() as session:
-        rows = session.execute(select(PlayReport.airing_id, PlayReport.status).where(PlayReport.station_id == target["id"])).all()
+        rows = session.execute(select(PlayReport.airing_id, PlayReport.outcome).where(PlayReport.station_id == target["id"])).all()
     expected = {int(i["airing_id"]) for i in items} | {alert["id"]}  # type: ignore[call-overload]
     assert sorted(airing for airing, _ in rows) == sorted(expected)  # every play reported, exactly once
-    assert set(pinned) <= expected and {status for _, status in rows} == {"played"}
+    assert set(pinned) <= expected and {outcome for _, outcome in rows} == {"played"}
     assert outbox() == []
+    window = {"start": (at - timedelta(hours=1)).isoformat(), "end": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+    logged = api.get("/api/reports/asrun", params={**window, "station_id": target["id"]}, headers=stack.headers("scheduler"))
+    assert logged.status_code == 200, logged.json()
+    # The as-run log keeps the slot's policy apart from what happened.
+    assert {(r["overrun"], r["outcome"]) for r in logged.json()["rows"] if r["airing_id"] in pinned} == {("finish", "played")}
 
 
 def _agent(live: LiveServer, tmp_path: Path, token: str = "unused", **extra: object):  # type: ignore[no-untyped-def]
@@ -188,15 +193,20 @@ def _item(bulletin: Bulletin, **extra: object) -> dict[str, object]:
     return item
 
 
+def station_token(api: TestClient, stack: Stack) -> str:
+    """A new station's token: media of productions that are not yet published go to station tokens only."""
+    return str(station(api, stack, area(api, stack)["id"])["token"])
+
+
 def test_download_resumes_a_partial_file_with_a_range_request(
-    stack: Stack, bulletins: list[Bulletin], live: LiveServer, tmp_path: Path
+    api: TestClient, stack: Stack, bulletins: list[Bulletin], live: LiveServer, tmp_path: Path
 ) -> None:
     from assets import storage
 
     bulletin = bulletins[1]
     original = storage.path_for(bulletin.media_key).read_bytes()
     sent: list[httpx.Request] = []
-    agent = _agent(live, tmp_path, client=httpx.Client(event_hooks={"request": [sent.append]}))
+    agent = _agent(live, tmp_path, station_token(api, stack), client=httpx.Client(event_hooks={"request": [sent.append]}))
     half = len(original) // 2
     (agent.state.root / "partial" / f"{bulletin.sha256}.part").write_bytes(original[:half])
     agent.state.schedule = [_item(bulletin)]
@@ -208,13 +218,13 @@ def test_download_resumes_a_partial_file_with_a_range_request(
 
 
 def test_a_download_whose_sha256_does_not_match_is_rejected(
-    stack: Stack, bulletins: list[Bulletin], live: LiveServer, tmp_path: Path
+    api: TestClient, stack: Stack, bulletins: list[Bulletin], live: LiveServer, tmp_path: Path
 ) -> None:
     from assets import storage
 
     bulletin = bulletins[0]
     original = storage.path_for(bulletin.media_key).read_bytes()
-    agent = _agent(live, tmp_path)
+    agent = _agent(live, tmp_path, station_token(api, stack))
     part = agent.state.root / "partial" / f"{bulletin.sha256}.part"
     part.write_bytes(b"\0" * 1000)  # a corrupt prefix: the resumed file cannot match
     agent.state.schedule = [_item(bulletin)]
@@ -228,9 +238,9 @@ def test_a_download_whose_sha256_does_not_match_is_rejected(
     agent.close()
 
 
-@pytest.mark.parametrize(("policy", "status", "finished"), [("refuse", "skipped", None), ("cut", "cut", False), ("finish", "played", True)])
+@pytest.mark.parametrize(("policy", "outcome", "finished"), [("refuse", "skipped", None), ("cut", "cut", False), ("finish", "overran", True)])
 def test_overrun_policy_is_honoured_at_play_time(
-    bulletins: list[Bulletin], live: LiveServer, tmp_path: Path, policy: str, status: str, finished: bool | None
+    bulletins: list[Bulletin], live: LiveServer, tmp_path: Path, policy: str, outcome: str, finished: bool | None
 ) -> None:
     log = tmp_path / "player.log"
     (tmp_path / "recorder.py").write_text(RECORDER, encoding="utf-8")
@@ -240,7 +250,7 @@ def test_overrun_policy_is_honoured_at_play_time(
     item = _item(bulletins[0], duration_s=3.0, overrun=policy, slot_end=(now + timedelta(seconds=0.5)).isoformat())
     agent.play(item)
     report = agent.state.outbox[-1]
-    assert report["status"] == status
+    assert (report["overrun"], report["outcome"]) == (policy, outcome)  # the policy, and apart from it what happened
     lines = log.read_text().splitlines() if log.exists() else []
     if finished is None:
         assert lines == [] and report["duration_s"] == 0.0
@@ -251,3 +261,115 @@ def test_overrun_policy_is_honoured_at_play_time(
         assert any(line.startswith("end") for line in lines) is finished
     assert 1 in agent.state.played
     agent.close()
+
+
+# --- the agent speaks up (issue 12 §7) -------------------------------------------------------------
+
+
+def run_agent(live: LiveServer, cache: Path, token: str, log: Path, server: str | None = None, poll: float = 0.5) -> subprocess.Popen[bytes]:
+    """`lawcast station run` in its own process, logging to `log`."""
+    handle = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "station", "run", "--server", server or live.url, "--token", token,
+         "--dir", str(cache), "--poll", str(poll)],
+        cwd=ROOT, env=live.env, stdout=handle, stderr=handle,
+    )
+
+
+def finished(process: subprocess.Popen[bytes], timeout_s: float) -> int:
+    """The exit status of a process that must end by itself within timeout_s."""
+    try:
+        return process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(f"`lawcast station run` still running after {timeout_s} s") from None
+
+
+def test_an_unknown_token_ends_station_run_saying_to_check_the_token(
+    stack: Stack, live: LiveServer, tmp_path: Path
+) -> None:
+    log = tmp_path / "agent.log"
+    code = finished(run_agent(live, tmp_path / "cache", "lc_not-a-station-token", log), 30)
+    text = log.read_text()
+    assert code == 2, text
+    assert "401" in text and "--token" in text and "station token" in text
+    assert "Traceback" not in text
+
+
+def test_a_token_of_another_station_ends_station_run_saying_what_to_check(
+    api: TestClient, stack: Stack, live: LiveServer, tmp_path: Path
+) -> None:
+    commune = area(api, stack)
+    mine, theirs = station(api, stack, commune["id"]), station(api, stack, commune["id"])
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "station.json").write_text(json.dumps({"id": theirs["id"]}))  # a cache directory of the other station
+    log = tmp_path / "agent.log"
+    code = finished(run_agent(live, cache, str(mine["token"]), log), 30)
+    text = log.read_text()
+    assert code == 2, text
+    assert "403" in text and "station.json" in text and f"trạm {theirs['id']}" in text and "station role" in text
+    assert not (cache / "schedule.json").exists()
+
+
+def test_an_address_where_nothing_answers_ends_station_run_after_a_short_retry(live: LiveServer, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"  # nothing listens once the probe is closed
+    log = tmp_path / "agent.log"
+    started = time.monotonic()
+    code = finished(run_agent(live, tmp_path / "cache", "lc_whatever", log, server=closed), 40)
+    text = log.read_text()
+    assert code == 3, text
+    assert closed in text and "--server" in text and "lần thử" in text
+    assert time.monotonic() - started >= 5  # it retried for a while before giving up
+
+
+def test_with_a_cached_schedule_an_unanswered_start_plays_from_the_cache(
+    live: LiveServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from broadcast.agent import ServerUnreachable, StationAgent
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    fresh = StationAgent(closed, "lc_whatever", tmp_path / "fresh")
+    with pytest.raises(ServerUnreachable, match="--server"):
+        fresh.start(window_s=1)
+    fresh.close()
+    cached = StationAgent(closed, "lc_whatever", tmp_path / "cached")
+    cached.state.etag, cached.state.schedule = '"v1"', []
+    cached.state.save_schedule()
+    again = StationAgent(closed, "lc_whatever", tmp_path / "cached")  # a restart during an outage
+    with caplog.at_level("WARNING", logger="lawcast.station"):
+        again.start(window_s=1)  # no exception: it goes on with what it has
+    assert any("playing the schedule cached" in r.getMessage() for r in caplog.records)
+    cached.close()
+    again.close()
+
+
+def test_a_lost_connection_and_its_return_are_logged_once_each(
+    api: TestClient, stack: Stack, live: LiveServer, tmp_path: Path
+) -> None:
+    target = station(api, stack, area(api, stack)["id"])
+    log = tmp_path / "agent.log"
+    agent = run_agent(live, tmp_path / "cache", str(target["token"]), log, poll=0.3)
+
+    def lines(word: str) -> list[str]:
+        return [line for line in log.read_text().splitlines() if f"connection to {live.url} {word}" in line]
+
+    try:
+        wait_until(lambda: "connected to" in log.read_text(), 30, "agent never connected")
+        live.stop()
+        wait_until(lambda: lines("lost"), 20, "the lost connection was not logged")
+        time.sleep(2)  # several failed polls: still one line
+        live.start()
+        wait_until(lambda: lines("back"), 30, "the connection's return was not logged")
+        time.sleep(2)  # several good polls: still one line
+        assert agent.poll() is None
+    finally:
+        agent.send_signal(signal.SIGINT)
+        agent.wait(timeout=20)
+    assert len(lines("lost")) == 1, log.read_text()
+    assert len(lines("back")) == 1, log.read_text()

@@ -207,7 +207,7 @@ def test_answers_from_memory_equal_answers_from_the_route(api: TestClient, netwo
 def test_an_answer_whose_items_have_left_the_window_is_not_served(api: TestClient, network: Network) -> None:
     import auth
     from broadcast import pull
-    from feeds.http import Representation
+    from assets.http import Representation
 
     url = f"/stations/{network.a['id']}/schedule.json"
     real = api.get(url, headers=network.token(network.a))
@@ -244,27 +244,10 @@ def test_an_entry_expires_when_its_first_item_leaves_the_look_behind() -> None:
     assert pull.leaves_at([row(0, 600, 700)]) == (at + reach.MAX_SLOT + pull.BEHIND).timestamp()
 
 
-@pytest.mark.parametrize(("statement", "touches"), [
-    ("INSERT INTO airings (plan_id, start) VALUES (?, ?)", True),
-    ('DELETE FROM occurrence_plans WHERE occurrence_plans.occurrence_id = ?', True),
-    ("UPDATE airings SET status=?, updated_at=? WHERE airings.id = ?", True),
-    ("UPDATE stations SET last_seen_at=? WHERE stations.id = ?", False),
-    ("UPDATE stations SET status=%(status)s::JSON, last_seen_at=%(last_seen_at)s WHERE stations.id = %(stations_id)s", False),
-    ("UPDATE stations SET area_id=? WHERE stations.id = ?", True),
-    ("INSERT INTO stations (area_id, name, code, token_hash) VALUES (?, ?, ?, ?)", True),
-    ("INSERT INTO play_reports (station_id, airing_id) VALUES (?, ?)", False),
-    ("UPDATE render_jobs SET heartbeat_at=? WHERE render_jobs.id = ?", False),
-    ("SELECT airings.id FROM airings", False),
-])
-def test_which_writes_invalidate_station_answers(statement: str, touches: bool) -> None:
-    from broadcast import pull
-
-    assert pull.touches_schedules(statement) is touches
-
-
-def test_polls_keep_the_cache_and_schedule_commits_invalidate_it(api: TestClient, network: Network) -> None:
+def test_polls_keep_the_cache_and_schedule_writes_invalidate_it_at_their_commit(api: TestClient, network: Network) -> None:
     from broadcast import pull
     from broadcast.models import Station
+    from broadcast.station_cache import schedule_changed
     from db import session_scope
 
     generation = pull.pull_cache.generation
@@ -274,15 +257,33 @@ def test_polls_keep_the_cache_and_schedule_commits_invalidate_it(api: TestClient
         assert station is not None
         station.last_seen_at = datetime.now(UTC) - timedelta(hours=1)
     assert pull.pull_cache.generation == generation
+    with pytest.raises(RuntimeError), session_scope() as session:
+        schedule_changed(session)
+        raise RuntimeError("rolled back")
+    assert pull.pull_cache.generation == generation  # nothing was committed
     with session_scope() as session:
         station = session.get(Station, network.a["id"])
         assert station is not None
         station.name = f"{station.name} (đổi tên)"
+        schedule_changed(session)
+        schedule_changed(session)  # once per session is enough; twice is harmless
         session.flush()
         assert pull.pull_cache.generation == generation  # not before the commit
-    assert pull.pull_cache.generation > generation
+    assert pull.pull_cache.generation == generation + 1
     feed = api.get(f"/stations/{network.a['id']}/feed.rss", headers=network.token(network.a))
     assert "(đổi tên)" in feed.text
+
+
+def test_a_rotated_token_is_refused_at_once_even_from_a_warm_cache(api: TestClient, stack: Stack, network: Network) -> None:
+    old = network.token(network.a)
+    url = f"/stations/{network.a['id']}/schedule.json"
+    with revalidate_after(600):
+        assert api.get(url, headers=old).status_code == 200
+        assert api.get(url, headers=old).status_code == 200  # now from memory
+        rotated = api.post(f"/api/stations/{network.a['id']}/token", headers=stack.headers("scheduler"))
+        assert rotated.status_code == 200, rotated.json()
+        assert api.get(url, headers=old).status_code == 401
+        assert api.get(url, headers={"Authorization": f"Bearer {rotated.json()['token']}"}).status_code == 200
 
 
 def test_a_poll_does_not_wait_for_sqlites_write_lock(api: TestClient, stack: Stack, network: Network) -> None:

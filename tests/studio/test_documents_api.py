@@ -246,9 +246,9 @@ def test_repeal_marks_every_production_made_from_the_document(client: TestClient
 
 def test_status_changes_are_checked(client: TestClient, stack: Stack) -> None:
     doc = client.post("/api/documents", json={"text": "Điều 1. Phạm vi\nNội dung."}, headers=stack.headers("editor")).json()
-    wrong = client.post(f"/api/documents/{doc['id']}/status", json={"status": "cancelled"}, headers=stack.headers("editor"))
+    wrong = client.post(f"/api/documents/{doc['id']}/status", json={"status": "cancelled"}, headers=stack.headers("legal_reviewer"))
     assert wrong.status_code == 422 and "status" in wrong.json()["detail"]
-    missing = client.post("/api/documents/999999/status", json={"status": "repealed"}, headers=stack.headers("editor"))
+    missing = client.post("/api/documents/999999/status", json={"status": "repealed"}, headers=stack.headers("legal_reviewer"))
     assert missing.status_code == 404
     scheduler = client.post(f"/api/documents/{doc['id']}/status", json={"status": "repealed"}, headers=stack.headers("scheduler"))
     assert scheduler.status_code == 403

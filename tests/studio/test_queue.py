@@ -128,7 +128,7 @@ def test_loudspeaker_bulletin_over_three_minutes_is_refused(client: TestClient, 
 
 
 def _extra_worker(stack: Stack, queue: str, **env: str) -> subprocess.Popen[bytes]:
-    from cli import worker_command
+    from worker_processes import worker_command
 
     assert stack.log is not None
     handle = stack.log.open("ab")
@@ -359,7 +359,7 @@ def test_killed_worker_job_completes_and_no_partial_file_is_visible(client: Test
         finished = wait_for_job(client, staff, job_id, timeout_s=180)
         rescued = wait_for_job(client, staff, lost, timeout_s=120)
     assert finished["status"] == "succeeded" and finished["attempts"] >= 2, finished
-    assert rescued["status"] == "succeeded" and job_row(lost)["sends"] >= 2, rescued
+    assert rescued["status"] == "succeeded" and job_row(lost)["sends"] >= 1, rescued  # never sent but by the recovery
     with session_scope() as session:
         for key, (size, digest) in watcher.seen.items():
             if key.startswith("covers/"):

@@ -320,13 +320,13 @@ def test_decoded_loudness_is_what_was_reported(rendered: dict, profile: str) -> 
 
 
 def test_codec_loss_is_learned_once_per_encoder(tmp_path: Path) -> None:
-    from studio.render import audio
+    from studio.render.codec_loss import codec_loss_db
 
     lame = ff.Encode(-16.0, -2.0, 11.0, 44100, 2, "libmp3lame", "128k", "mp3", 10.0)
-    loss = audio.codec_loss_db(lame, tmp_path)
+    loss = codec_loss_db(lame, tmp_path)
     assert 0.2 <= loss <= 0.8  # LAME scales its input down a little at 160 kbit/s and below
-    assert audio.codec_loss_db(ff.Encode(-23.0, -1.5, 15.0, 48000, 2, "libmp3lame", "320k", "mp3", 10.0), tmp_path) == pytest.approx(0.0, abs=0.1)
-    assert audio.codec_loss_db(ff.Encode(-23.0, -1.0, 15.0, 48000, 2, "pcm_s16le", None, "wav", 10.0), tmp_path) == 0.0
+    assert codec_loss_db(ff.Encode(-23.0, -1.5, 15.0, 48000, 2, "libmp3lame", "320k", "mp3", 10.0), tmp_path) == pytest.approx(0.0, abs=0.1)
+    assert codec_loss_db(ff.Encode(-23.0, -1.0, 15.0, 48000, 2, "pcm_s16le", None, "wav", 10.0), tmp_path) == 0.0
     assert list(tmp_path.iterdir()) == []
 
 
@@ -384,17 +384,17 @@ def test_spliced_sections_play_as_one_programme(tmp_path: Path) -> None:
 
 def test_bundled_levels_are_current() -> None:
     from assets.storage import sha256_file
-    from studio.render import audio
+    from studio.render import levels
 
-    shipped = audio.bundled_levels()
-    paths = {name: audio.DEFAULTS_DIR / file for name, file in audio.BUNDLED.items()}
+    shipped = levels.bundled_levels()
+    paths = {name: levels.DEFAULTS_DIR / file for name, file in levels.BUNDLED.items()}
     fresh = ff.parse_ebur128(ff.run(ff.measure_args([], paths)))
     for name, path in paths.items():
         entry = shipped[path.name]
         assert entry["sha256"] == sha256_file(path), f"{path.name} changed: run write_bundled_levels()"
         assert entry["integrated"] == pytest.approx(fresh[f"ebur128@{name}"].integrated, abs=0.05)
         assert entry["peak"] == pytest.approx(fresh[f"ebur128@{name}"].peak, abs=0.05)
-    assert audio.measure_assets(paths) == {name: audio._known_level(path, shipped) for name, path in paths.items()}
+    assert levels.measure_assets(paths) == {name: levels.known_level(path, shipped) for name, path in paths.items()}
 
 
 def test_a_section_encode_is_a_plain_gain_without_limiter() -> None:
@@ -409,7 +409,7 @@ def test_section_store_prunes_stale_temp_files_and_least_recently_used(tmp_path:
     import os
     import time
 
-    from studio.render.audio import STALE_TEMP_S, SectionStore
+    from studio.render.section_store import STALE_TEMP_S, SectionStore
 
     store = SectionStore(tmp_path)
     old, recent, kept, stale, fresh_temp = (tmp_path / n for n in ("a.wav", "b.wav", "c.wav", ".d.wav.1.part", ".e.wav.2.part"))

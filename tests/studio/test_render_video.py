@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from studio.render import _ffmpeg as ff
 from studio.render import _ffmpeg_video as fx
 from studio.render.subtitles import Cue, cues_from_timings, parse_webvtt
 from studio.render.video import Branding, Cancelled, FFmpegError, Slide, probe_video, render_slide, render_video
@@ -32,7 +33,7 @@ CUE_AT = 1.0  # inside the first cue
 
 
 def ffmpeg(*args: str) -> bytes:
-    return subprocess.run([fx.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", *args], check=True, capture_output=True).stdout
+    return subprocess.run([ff.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", *args], check=True, capture_output=True).stdout
 
 
 @pytest.fixture(scope="module")

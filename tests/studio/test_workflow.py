@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Stack
+from tests.helpers import wait_for_job
 
 
 @pytest.fixture
@@ -13,6 +14,29 @@ def production(client: TestClient, stack: Stack, sample_law_text: str) -> dict[s
     doc = client.post("/api/documents", json={"text": sample_law_text}, headers=stack.headers("editor")).json()
     body = {"document_id": doc["id"], "format": "radio"}
     return client.post("/api/productions", json=body, headers=stack.headers("editor")).json()
+
+
+SHORT = [{"speaker": "presenter", "text": "Luật Phổ biến, giáo dục pháp luật có hiệu lực từ ngày 1 tháng 1 năm 2013."}]
+
+
+def _short(client: TestClient, stack: Stack, production_id: int, text: str | None = None) -> None:
+    """Replace the script with one short line, so renders in these tests take a moment."""
+    lines = [{"speaker": "presenter", "text": text}] if text else SHORT
+    saved = client.put(f"/api/productions/{production_id}/script", json={"lines": lines}, headers=stack.headers("editor"))
+    assert saved.status_code == 200, saved.json()
+
+
+def _render(client: TestClient, stack: Stack, production_id: int) -> list[dict[str, object]]:
+    """Render the current version's default profiles through the worker; the outputs."""
+    producer = stack.headers("producer")
+    accepted = client.post(f"/api/productions/{production_id}/renders", headers=producer)
+    assert accepted.status_code == 202, accepted.json()
+    outputs = []
+    for job in accepted.json()["jobs"]:
+        done = wait_for_job(client, producer, job["id"])
+        assert done["status"] == "succeeded", done
+        outputs += done["outputs"]
+    return outputs
 
 
 def _act(client: TestClient, stack: Stack, production_id: int, action: str, role: str, comment: str | None = None):  # type: ignore[no-untyped-def]
@@ -23,6 +47,8 @@ def _act(client: TestClient, stack: Stack, production_id: int, action: str, role
 
 def test_full_workflow_records_every_transition(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
     pid = production["id"]
+    _short(client, stack, pid)
+    _render(client, stack, pid)
     steps = [("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer"), ("publish", "producer")]
     for action, role in steps:
         response = _act(client, stack, pid, action, role, comment=f"{action} ok")
@@ -30,8 +56,9 @@ def test_full_workflow_records_every_transition(client: TestClient, stack: Stack
     final = client.get(f"/api/productions/{pid}", headers=stack.headers("editor")).json()
     assert final["status"] == "published"
     assert [(e["action"], e["actor_name"], e["comment"], e["script_version"]) for e in final["audit"]] == [
-        (action, f"test-{role}", f"{action} ok", 1) for action, role in steps
+        (action, f"test-{role}", f"{action} ok", 2) for action, role in steps
     ]
+    assert (final["legal_approved_version"], final["approved_version"], final["rendered_version"], final["on_air_version"]) == (2, 2, 2, 2)
     assert [e["to_status"] for e in final["audit"]] == ["in_review", "legally_approved", "approved", "published"]
 
 
@@ -63,8 +90,6 @@ def test_changes_requested_loop_and_script_versions(client: TestClient, stack: S
     pid = production["id"]
     editor = stack.headers("editor")
     assert _act(client, stack, pid, "submit", "editor").status_code == 200
-    locked = client.put(f"/api/productions/{pid}/script", json={"lines": [{"speaker": "presenter", "text": "Thử."}]}, headers=editor)
-    assert locked.status_code == 409
     assert _act(client, stack, pid, "request_changes", "legal_reviewer", "Sửa Điều 2").status_code == 200
     new_lines = [{"speaker": "presenter", "text": "Theo khoản 2 Điều 7 Nghị định số 15/2020/NĐ-CP, UBND xã phải báo cáo."}]
     saved = client.put(f"/api/productions/{pid}/script", json={"lines": new_lines}, headers=editor)
@@ -92,6 +117,8 @@ def test_bad_requests_name_the_problem(client: TestClient, stack: Stack, product
 
 def test_withdraw_needs_its_role_and_stops_renders(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
     pid = production["id"]
+    _short(client, stack, pid)
+    _render(client, stack, pid)
     for action, role in (("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer"), ("publish", "producer")):
         assert _act(client, stack, pid, action, role).status_code == 200
     refused = _act(client, stack, pid, "withdraw", "editor")

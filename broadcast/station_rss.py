@@ -1,4 +1,4 @@
-"""Station feed: a station's upcoming airings as RSS, for players that take podcasts (pure)."""
+"""A station's upcoming airings as RSS 2.0, for players that take podcasts (pure; served by broadcast.pull)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ from datetime import datetime
 
 from feedgen.feed import FeedGenerator
 
-from feeds.podcast import FEEDGEN_LOCK
+from assets.http import FEEDGEN_LOCK
+from textclean import clean_name
 
 EPOCH = datetime.fromisoformat("2024-01-01T00:00:00+00:00")
 
 
+def _line(value: object) -> str:
+    """One line of XML-safe text: a control character in a stored title would make lxml refuse the whole feed."""
+    return clean_name(str(value).replace("\x00", ""))
+
+
 def build_station_rss(station_id: int, station_name: str, items: Sequence[dict[str, object]]) -> bytes:
     """RSS 2.0 with one item per scheduled airing; deterministic for the same items."""
+    station_name = _line(station_name)
     fg = FeedGenerator()
     fg.title(f"Lịch phát - {station_name}")
     fg.link(href=f"/stations/{station_id}/schedule.json", rel="alternate")
@@ -24,9 +31,9 @@ def build_station_rss(station_id: int, station_name: str, items: Sequence[dict[s
     for item, start in zip(reversed(items), reversed(starts), strict=True):
         entry = fg.add_entry(order="append")
         entry.guid(f"lawcast-airing-{item['airing_id']}", permalink=False)
-        entry.title(f"{start.isoformat()} {item['title']}")
-        entry.description(f"Ưu tiên: {item['priority']}. {item['reason']}")
+        entry.title(f"{start.isoformat()} {_line(item['title'])}")
+        entry.description(f"Ưu tiên: {item['priority']}. {_line(item['reason'])}")
         entry.pubDate(start)
         entry.enclosure(str(item["media_url"]), str(item["bytes"]), "audio/mpeg")
-    with FEEDGEN_LOCK:  # feedgen flips the process locale while formatting dates
+    with FEEDGEN_LOCK:  # feedgen flips the process-wide locale while formatting dates
         return fg.rss_str(pretty=True)

@@ -16,12 +16,15 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from apitypes import Id
+from assets.http import represent
 from auth import bearer_token
 from broadcast import asrun, pull
 from broadcast import service as broadcast_service
-from broadcast.schemas import PlaysIn
+from broadcast.schemas import PlaysIn, PlaysOut, StationMeOut, StationScheduleOut
 from db import get_engine, session_scope
-from feeds.http import represent
+from openapi import NOT_MODIFIED, content, get_and_head
+from outages import kind, mark_stale
 from settings import get_settings
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -51,31 +54,42 @@ def _whoami(token: str | None) -> dict[str, object]:
         return {"id": station.id, "name": station.name, "area_id": station.area_id}
 
 
-@router.get("/me")
+@router.get("/me", response_model=StationMeOut)
 async def whoami(request: Request) -> dict[str, object]:
     """The station a token belongs to (the agent's first call)."""
     return await run_in_threadpool(_whoami, bearer_token(request))
 
 
 async def _pull(request: Request, station_id: int, name: str, hours: int) -> Response:
-    answer = await anyio.to_thread.run_sync(pull.validated, bearer_token(request), station_id, name, hours, limiter=_pull_threads())
+    token = bearer_token(request)
+    try:
+        answer = await anyio.to_thread.run_sync(pull.validated, token, station_id, name, hours, limiter=_pull_threads())
+    except Exception as exc:
+        # A station must not lose its schedule because the database restarted: its last answer, marked stale.
+        last = pull.stale(token, station_id, name, hours) if kind(exc) == "database" else None
+        if last is None:
+            raise  # the app answers a JSON 503 with Retry-After
+        return mark_stale(represent(request, last.value.rep, max_age=0, private=True), last.age_s)
     return represent(request, answer.rep, max_age=0, private=True)
 
 
-@router.api_route("/{station_id}/schedule.json", methods=["GET", "HEAD"])
-async def schedule(station_id: int, request: Request, hours: Hours = pull.DEFAULT_HOURS) -> Response:
+@get_and_head(router, "/{station_id}/schedule.json", response_class=Response,
+              responses={200: {"model": StationScheduleOut}, 304: NOT_MODIFIED})
+async def schedule(station_id: Id, request: Request, hours: Hours = pull.DEFAULT_HOURS) -> Response:
     """The station's schedule for the next hours; ETag and If-None-Match give 304."""
     return await _pull(request, station_id, "schedule.json", hours)
 
 
-@router.api_route("/{station_id}/playlist.m3u", methods=["GET", "HEAD"])
-async def playlist(station_id: int, request: Request, hours: Hours = pull.DEFAULT_HOURS) -> Response:
+@get_and_head(router, "/{station_id}/playlist.m3u", response_class=Response,
+              responses={200: content("audio/x-mpegurl", description="Extended M3U"), 304: NOT_MODIFIED})
+async def playlist(station_id: Id, request: Request, hours: Hours = pull.DEFAULT_HOURS) -> Response:
     """Extended M3U of the schedule with durations."""
     return await _pull(request, station_id, "playlist.m3u", hours)
 
 
-@router.api_route("/{station_id}/feed.rss", methods=["GET", "HEAD"])
-async def station_feed(station_id: int, request: Request, hours: Hours = pull.DEFAULT_HOURS) -> Response:
+@get_and_head(router, "/{station_id}/feed.rss", response_class=Response,
+              responses={200: content("application/rss+xml", description="RSS 2.0"), 304: NOT_MODIFIED})
+async def station_feed(station_id: Id, request: Request, hours: Hours = pull.DEFAULT_HOURS) -> Response:
     """RSS of the station's upcoming items, for players that take podcasts."""
     return await _pull(request, station_id, "feed.rss", hours)
 
@@ -94,7 +108,7 @@ def _record(token: str | None, station_id: int, body: PlaysIn) -> dict[str, obje
         return result
 
 
-@router.post("/{station_id}/plays")
-async def plays(station_id: int, body: PlaysIn, request: Request) -> dict[str, object]:
+@router.post("/{station_id}/plays", response_model=PlaysOut)
+async def plays(station_id: Id, body: PlaysIn, request: Request) -> dict[str, object]:
     """As-run reports, idempotent per (station, airing); an empty batch is a heartbeat."""
     return await run_in_threadpool(_record, bearer_token(request), station_id, body)

@@ -1,4 +1,4 @@
-"""conditional_response and FeedCache through a real Starlette app."""
+"""The shared conditional answers (assets.http) through a real Starlette app, and the AnswerCache."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from feeds.http import FeedCache, accepts_gzip, conditional_response, etag_matches, http_date
+from assets.answer_cache import AnswerCache
+from assets.http import accepts_gzip, conditional_response, etag_matches, http_date
 
 MEDIA = "application/rss+xml; charset=utf-8"
 CHANGED = datetime(2024, 6, 4, 2, 30, 15, 123456, tzinfo=UTC)
@@ -163,10 +164,11 @@ def test_header_parsers() -> None:
     assert accepts_gzip("GZIP;Q=0.5")
     assert etag_matches('W/"abc"', '"abc"')
     assert not etag_matches('"abcd"', '"abc"')
+    assert not etag_matches(None, '"abc"')
 
 
-def test_feed_cache_builds_once_per_version() -> None:
-    cache = FeedCache()
+def test_answer_cache_builds_once_per_version() -> None:
+    cache = AnswerCache()
     calls: list[str] = []
 
     def build(tag: str) -> bytes:
@@ -182,8 +184,8 @@ def test_feed_cache_builds_once_per_version() -> None:
     assert calls == ["a", "c", "e"]
 
 
-def test_feed_cache_is_bounded() -> None:
-    cache = FeedCache(max_entries=2)
+def test_answer_cache_is_bounded() -> None:
+    cache = AnswerCache(max_entries=2)
     for key in ("a", "b", "c"):
         cache.get_or_build(key, "1", lambda: b"x")
     assert len(cache) == 2
@@ -192,8 +194,8 @@ def test_feed_cache_is_bounded() -> None:
     assert rebuilt == ["a"]
 
 
-def test_feed_cache_concurrent_callers_build_once() -> None:
-    cache = FeedCache()
+def test_answer_cache_concurrent_callers_build_once() -> None:
+    cache = AnswerCache()
     calls: list[int] = []
 
     def slow_build() -> bytes:
@@ -221,7 +223,7 @@ class Clock:
 
 def test_recent_answers_within_the_window_until_invalidated() -> None:
     clock = Clock()
-    cache: FeedCache[bytes] = FeedCache(clock=clock)
+    cache: AnswerCache[bytes] = AnswerCache(clock=clock)
     assert cache.recent("rss:a", 2.0) is None  # nothing built yet
     cache.get_or_build("rss:a", "v1", lambda: b"one")
     clock.now += 1.9
@@ -243,7 +245,7 @@ def test_recent_answers_within_the_window_until_invalidated() -> None:
 
 def test_an_abandoned_check_does_not_pin_the_stale_value() -> None:
     clock = Clock()
-    cache: FeedCache[bytes] = FeedCache(clock=clock)
+    cache: AnswerCache[bytes] = AnswerCache(clock=clock)
     cache.get_or_build("k", "v", lambda: b"x")
     clock.now += 5
     assert cache.recent("k", 1.0) is None  # this caller then fails and never releases
@@ -254,7 +256,7 @@ def test_an_abandoned_check_does_not_pin_the_stale_value() -> None:
 
 def test_invalidation_racing_a_version_read_is_not_lost() -> None:
     clock = Clock()
-    cache: FeedCache[bytes] = FeedCache(clock=clock)
+    cache: AnswerCache[bytes] = AnswerCache(clock=clock)
     seen = cache.generation  # read before the version
     cache.invalidate()  # a commit lands between reading the version and storing the build
     cache.get_or_build("k", "v", lambda: b"x", generation=seen)
@@ -262,7 +264,7 @@ def test_invalidation_racing_a_version_read_is_not_lost() -> None:
 
 
 def test_answer_builds_raw_headers() -> None:
-    from feeds.http import Representation, answer
+    from assets.http import Representation, answer
 
     rep = Representation.of(BIG, media_type=MEDIA, last_modified=CHANGED)
     assert rep.gzipped is not None and gzip.decompress(rep.gzipped) == BIG

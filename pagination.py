@@ -1,0 +1,165 @@
+"""Pages, sorting and date ranges for list endpoints; below every domain, so each of them may import it.
+
+A list answers `{"items": [...], "total": N, "page": P, "per_page": K}`. `?page=` starts at 1, `?per_page=`
+is 50 by default and at most 200. `?sort=` takes one key of the endpoint's allow-list, `-` in front for
+descending order; anything else is a 422 that lists the valid keys (they are an enum in the OpenAPI schema).
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the real Literal built in `sorting()`.
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import AfterValidator, BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from apitypes import Moment
+from errors import Invalid
+from textclean import refuse_nul
+
+T = TypeVar("T")
+PER_PAGE_DEFAULT = 50
+PER_PAGE_MAX = 200
+PAGE_MAX = 1_000_000  # keeps OFFSET inside 64 bits whatever per_page is
+
+
+# Free text in a query string (search words, slugs, names): NUL is a 422 (PostgreSQL refuses it in any string).
+QueryText = Annotated[str, AfterValidator(refuse_nul)]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list and the number of rows that match in all."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+
+@dataclass(frozen=True)
+class PageParams:
+    """Which page of a list was asked for."""
+
+    page: int
+    per_page: int
+
+    @property
+    def offset(self) -> int:
+        """Rows before this page."""
+        return (self.page - 1) * self.per_page
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, le=PAGE_MAX, description="page number, from 1")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=PER_PAGE_MAX, description=f"rows per page, at most {PER_PAGE_MAX}")] = PER_PAGE_DEFAULT,
+) -> PageParams:
+    """FastAPI dependency: `?page=&per_page=` (422 below 1 or over the cap)."""
+    return PageParams(page, per_page)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A sort key from an endpoint's allow-list and its direction."""
+
+    key: str
+    descending: bool
+
+
+def sorting(keys: Sequence[str], *, default: str) -> Any:
+    """A dependency for `?sort=` restricted to `keys` (each also with a leading `-`); use as `Annotated[Sort, ...]`."""
+    values = tuple(v for key in keys for v in (key, f"-{key}"))
+    if default not in values:
+        raise ValueError(f"default sort {default!r} is not one of {values}")
+    choice = Literal[values]  # type: ignore[valid-type]
+    doc = f"one of: {', '.join(keys)}; a leading '-' sorts descending"
+
+    def dependency(sort: Annotated[choice, Query(description=doc)] = default) -> Sort:  # type: ignore[valid-type]
+        return Sort(sort.lstrip("-"), sort.startswith("-"))
+
+    return Depends(dependency)
+
+
+def order_by(sort: Sort, columns: Mapping[str, ColumnElement[Any]], tiebreak: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """ORDER BY terms for a sort: the chosen column, then `tiebreak` in the same direction so pages never overlap."""
+    column = columns.get(sort.key)
+    if column is None:  # the dependency refuses unknown keys; this guards a mapping that lags behind it
+        raise Invalid(f"Không sắp xếp được theo '{sort.key}'; dùng: {', '.join(columns)} (unknown sort key)")
+    terms = [column.desc() if sort.descending else column.asc()]
+    if column is not tiebreak:
+        terms.append(tiebreak.desc() if sort.descending else tiebreak.asc())
+    return terms
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time range `[start, end)` for a created_from/created_to filter."""
+
+    start: datetime | None
+    end: datetime | None
+
+    @property
+    def bounded(self) -> bool:
+        """Whether either end is set."""
+        return self.start is not None or self.end is not None
+
+
+def created_window(
+    created_from: Annotated[Moment | None, Query(description="rows created at or after (with a timezone)")] = None,
+    created_to: Annotated[Moment | None, Query(description="rows created before (with a timezone)")] = None,
+) -> Window:
+    """FastAPI dependency: `?created_from=&created_to=`; a datetime without a timezone is a 422."""
+    if created_from is not None and created_to is not None and created_to <= created_from:
+        raise Invalid("created_to phải sau created_from (created_to must be after created_from)")
+    return Window(created_from, created_to)
+
+
+Created = Annotated[Window, Depends(created_window)]
+
+
+def within(query: Select[Any], column: ColumnElement[Any], window: Window) -> Select[Any]:
+    """The query restricted to rows whose `column` lies in the window."""
+    if window.start is not None:
+        query = query.where(column >= window.start)
+    if window.end is not None:
+        query = query.where(column < window.end)
+    return query
+
+
+@dataclass
+class Listing(Generic[T]):
+    """Rows of one page and the total number of matching rows."""
+
+    rows: list[T]
+    total: int
+
+
+def count(session: Session, query: Select[Any]) -> int:
+    """How many rows a query matches."""
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def fetch(
+    session: Session, query: Select[Any], params: PageParams, order: Sequence[ColumnElement[Any]], *, total: int | None = None,
+) -> Listing[Any]:
+    """Run a filtered query for one page, and count every row it matches (unless the caller knows `total`)."""
+    total = count(session, query) if total is None else total
+    rows: list[Any] = []
+    if params.offset < total:
+        rows = list(session.scalars(query.order_by(*order).offset(params.offset).limit(params.per_page)))
+    return Listing(rows, total)
+
+
+def page_of(model: type[T], listing: Listing[Any], params: PageParams, convert: Callable[[Any], T] | None = None) -> Page[T]:
+    """The API page of a listing: each row turned into `model` (by attributes unless `convert` is given)."""
+    make = convert or model.model_validate  # type: ignore[attr-defined]
+    return Page[model](  # type: ignore[valid-type]
+        items=[make(row) for row in listing.rows], total=listing.total, page=params.page, per_page=params.per_page
+    )
