@@ -22,9 +22,10 @@ from db import session_scope, utcnow
 from feeds import service as feeds_service
 from feeds.podcast import build_podcast_rss
 from settings import get_settings
-from studio import jobs, scripts, service, workflow
+from studio import jobs, service, workflow
+from studio.engine.text import scripts
 from studio.models import Document, Production
-from studio.render.audio import measure_loudness
+from studio.engine.render.audio import measure_loudness
 import worker  # noqa: F401  (configures the Celery app that jobs.send_jobs sends through)
 from worker_processes import follow_jobs, start_workers, stop_workers
 

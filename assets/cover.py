@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from settings import get_settings
-from studio.render import _ffmpeg as ff
-from studio.render import _ffmpeg_video as ffv
+from studio.engine.render import _ffmpeg as ff
+from studio.engine.render import _ffmpeg_video as ffv
 
 SIZE = 3000  # Apple Podcasts takes 1400-3000 px squares; the largest keeps artwork sharp everywhere
 COVER_VERSION = "1"  # bump when the layout changes, so every cover is redrawn under a new name

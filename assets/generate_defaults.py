@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.render import _ffmpeg as ff
+from studio.engine.render import _ffmpeg as ff
 
 DEFAULTS = Path(__file__).resolve().parent / "defaults"
 BED_LOOP_S = 24.0  # every partial and tremolo completes whole cycles in 24 s, so the loop is seamless

@@ -25,9 +25,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
-from studio import legal, pipeline, scripts
-from studio.render import _ffmpeg_run as runner
-from studio.tts import PhraseCache, build_engines
+from studio.engine.text import legal, scripts
+
+from studio.engine import pipeline
+from studio.engine.render import _ffmpeg_run as runner
+from studio.engine.tts import PhraseCache, build_engines
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "assets" / "defaults" / "sample-law.txt"
@@ -76,7 +78,7 @@ def edited(lines: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 class _Recorder:
-    """Stands in for the subprocess module inside studio.render._ffmpeg_run and keeps every ffmpeg argv."""
+    """Stands in for the subprocess module inside studio.engine.render._ffmpeg_run and keeps every ffmpeg argv."""
 
     def __init__(self, keep: Path) -> None:
         self.commands: list[list[str]] = []

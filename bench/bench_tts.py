@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from studio import speech
-from studio.tts import EspeakEngine, PhraseCache, speak
+from studio.engine.text import speech
+from studio.engine.tts import EspeakEngine, PhraseCache, speak
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = (ROOT / "assets/defaults/sample-law.txt", ROOT / "tests/data/nghi-quyet-mau-truyen-thanh.txt")

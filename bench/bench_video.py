@@ -10,10 +10,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from studio.render import _ffmpeg as ff
-from studio.render import _ffmpeg_video as fx
-from studio.render.subtitles import Cue, ass_font_size, cues_from_timings
-from studio.render.video import Branding, Slide, probe_video, render_slide, render_video
+from studio.engine.render import _ffmpeg as ff
+from studio.engine.render import _ffmpeg_video as fx
+from studio.engine.render.subtitles import Cue, ass_font_size, cues_from_timings
+from studio.engine.render.video import Branding, Slide, probe_video, render_slide, render_video
 
 ROOT = Path(__file__).resolve().parents[1]
 FONT = ROOT / "assets/defaults/fonts/DejaVuSans.ttf"
@@ -78,8 +78,9 @@ def _moviepy(root: Path) -> Path:
 def _pipeline(root: Path) -> Path:
     """The whole studio pipeline for the sample law's sketch of about 60 s: cold-cache speech, mix, slides, mux."""
     from bench.bench_render import sample_provisions
-    from studio import pipeline, scripts
-    from studio.tts import PhraseCache, build_engines
+    from studio.engine import pipeline
+    from studio.engine.text import scripts
+    from studio.engine.tts import PhraseCache, build_engines
 
     info, provisions = sample_provisions()
     lines = [line.as_dict() for line in scripts.video_script(info, provisions, target_s=PIPELINE_PLAN_S).lines]

@@ -9,12 +9,13 @@ so "beneath" is one prefix match.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from auth import User
-from broadcast.models import Area, Slot, Station
+from broadcast.models import Area, Channel, ChannelKind, Slot, Station
 from errors import NotFound
 
 
@@ -112,3 +113,14 @@ def target(session: Session, scope: Scope, kind: str, target_id: int) -> None:
         station(session, scope, target_id)
     else:
         raise NotFound(f"Kênh {target_id} phát tới mọi địa bàn, ngoài phạm vi của bạn (channel outside your area)")
+
+
+def reaches(scope: Scope, kind: Any, ident: Any) -> ColumnElement[bool] | None:
+    """Targets (kind and id columns) whose airings sound in the scope: its areas and stations, the areas above it, and
+    the loudspeaker network (None: no filter)."""
+    if scope.path is None:
+        return None
+    above = [int(part) for part in scope.path.strip("/").split("/") if part]
+    network = select(Channel.id).where(Channel.kind == ChannelKind.loudspeaker.value)
+    return or_(and_(kind == "area", or_(ident.in_(area_ids(scope)), ident.in_(above))),
+               and_(kind == "station", ident.in_(station_ids(scope))), and_(kind == "channel", ident.in_(network)))

@@ -19,9 +19,10 @@ from auth import User
 from db import utcnow
 from errors import Conflict, Invalid, NotFound, ServiceUnavailable
 from settings import get_settings
-from studio import pipeline, service
+from studio import service
+from studio.engine import pipeline
 from studio.models import JobStatus, Output, Production, ProductionStatus, RenderJob
-from studio.tts import build_engines
+from studio.engine.tts import build_engines
 
 ACTIVE = (JobStatus.queued.value, JobStatus.running.value)
 

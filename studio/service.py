@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, object_session
 from auth import User
 from errors import Conflict, Invalid, NotFound, TooLarge, Unsupported
 from settings import get_settings
-from studio import legal, scripts, search, speech
+from studio import search
+from studio.engine.text import legal, scripts, speech
 from studio.models import (
     AuditEvent,
     Document,

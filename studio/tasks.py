@@ -29,9 +29,11 @@ import outages
 from db import session_scope
 from errors import Transient
 from settings import get_settings
-from studio import jobs, pipeline, scripts, service
-from studio.render._ffmpeg import Cancelled, FFmpegError
-from studio.tts import EngineError, PhraseCache, build_engines
+from studio import jobs, service
+from studio.engine import pipeline
+from studio.engine.text import scripts
+from studio.engine.render._ffmpeg import Cancelled, FFmpegError
+from studio.engine.tts import EngineError, PhraseCache, build_engines
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.4

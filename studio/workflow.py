@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from auth import Role, User
 from db import utcnow
 from errors import Conflict, Forbidden, Invalid
-from studio import jobs, pipeline, service
+from studio import jobs, service
+from studio.engine import pipeline
 from studio.models import AuditEvent, Production, ProductionStatus
 
 S = ProductionStatus

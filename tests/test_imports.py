@@ -20,12 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NOT_PRODUCT = {"migrations"}  # Alembic scripts run on their own and import the models on purpose
 
-# The pure media engine. Before and after its move into studio/engine/, these are its modules.
+# The pure media engine: text, speech, rendering.
 ENGINE = "studio.engine"
-ENGINE_PREFIXES = (
-    "studio.engine", "studio.tts", "studio.render", "studio.legal", "studio._legal", "studio.speech",
-    "studio.scripts", "studio._vi_", "studio.lexicon", "studio.pipeline",
-)
+ENGINE_PREFIXES = ("studio.engine",)
 # Plain helpers any layer may use: they import nothing of the app and nothing of a web framework.
 BASE_MODULES = {"textclean", "timeutil", "errors"}
 # Third-party packages of the web app and the database: the engine takes plain data and files instead.

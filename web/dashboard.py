@@ -11,11 +11,12 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from auth import Role, User
-from broadcast.models import Airing, AiringStatus, Station
+from broadcast import scope as area_scope
+from broadcast.models import Airing, AiringStatus, Area, Occurrence, OccurrencePlan, Station
 from db import utcnow
 from settings import get_settings
 from studio.models import Document, DocumentEvent, JobStatus, Production, ProductionStatus, RenderJob
@@ -101,19 +102,27 @@ def today_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def airings_today(session: Session) -> Section:
-    """Airings starting today (not withdrawn), with their production's title."""
+def airings_today(session: Session, scope: area_scope.Scope = area_scope.EVERYWHERE) -> Section:
+    """Airings starting today (not withdrawn), with their production's title; those reaching the user's area when scoped."""
     start, end = today_bounds()
     query = select(Airing, Production.title).join(Production, Production.id == Airing.production_id).where(
         Airing.start >= start, Airing.start < end, Airing.status != AiringStatus.withdrawn.value
     )
+    direct = area_scope.reaches(scope, Airing.target_kind, Airing.target_id)
+    on_occurrence = area_scope.reaches(scope, Occurrence.target_kind, Occurrence.target_id)
+    if direct is not None and on_occurrence is not None:
+        linked = select(OccurrencePlan.plan_id).join(Occurrence, Occurrence.id == OccurrencePlan.occurrence_id).where(
+            on_occurrence, Occurrence.start < end, Occurrence.end > start)
+        query = query.where(or_(and_(Airing.plan_id.is_(None), direct), Airing.plan_id.in_(linked)))
     return _section(session, query, (Airing.start.asc(), Airing.id.asc()))
 
 
-def silent_stations(session: Session) -> Section:
-    """Stations that have not polled for SILENT_AFTER, or never did."""
+def silent_stations(session: Session, scope: area_scope.Scope = area_scope.EVERYWHERE) -> Section:
+    """Stations (in the user's area when scoped) that have not polled for SILENT_AFTER, or never did."""
     cutoff = utcnow() - SILENT_AFTER
     query = select(Station).where(or_(Station.last_seen_at.is_(None), Station.last_seen_at < cutoff))
+    if not scope.everywhere:
+        query = query.where(Station.area_id.in_(select(Area.id).where(Area.path.startswith(scope.path or "", autoescape=True))))
     return _section(session, query, (Station.last_seen_at.asc().nulls_first(), Station.id.asc()))
 
 
@@ -142,7 +151,8 @@ def gather(session: Session, user: User) -> Dashboard:
         board.waiting = waiting(session, user)
     board.renders = renders(session)
     if _sees(user, Role.producer, Role.scheduler):
-        board.airings = airings_today(session)
-        board.silent = silent_stations(session)
+        scope = area_scope.of(session, user)
+        board.airings = airings_today(session, scope)
+        board.silent = silent_stations(session, scope)
     board.repealed = repealed_on_air(session)
     return board

@@ -20,7 +20,7 @@ from pagination import PageParams, Sort
 from studio import jobs, lists, service, workflow
 from studio.models import Production
 from studio.schemas import ScriptIn
-from studio.tts import EngineError
+from studio.engine.tts import EngineError
 from web import speech as line_speech
 from web.nav import FORMATS, PRODUCTION_STATUS, SPEAKERS
 from web.pages_documents import ALWAYS, NEWEST, PER_PAGE, PageNo, Search, pages_of

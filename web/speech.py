@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from settings import get_settings
-from studio import pipeline, speech
-from studio.tts import Engine, PhraseCache, build_engines, speak
+from studio.engine import pipeline
+from studio.engine.text import speech
+from studio.engine.tts import Engine, PhraseCache, build_engines, speak
 
 GAP_S = 0.25  # silence between two sentences of a line
 

@@ -108,6 +108,13 @@ class Chip:
     local_end: datetime
     item: Item
 
+    @property
+    def length(self) -> str:
+        """How long it plays, as mm:ss (h:mm:ss from an hour)."""
+        whole = max(int((self.item.end - self.item.start).total_seconds()), 0)
+        hours, rest = divmod(whole, 3600)
+        return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
 
 @dataclass
 class Cell:

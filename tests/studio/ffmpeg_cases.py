@@ -39,9 +39,9 @@ UNSTABLE_MIX_CASES = ("mix_full_mono_compressed", "mix_stereo_bed_limited")
 class Api:
     """The builders and runner under test."""
 
-    ff: ModuleType  # studio.render._ffmpeg
-    fx: ModuleType  # studio.render._ffmpeg_video
-    decode_mp3: Callable[..., bytes]  # studio.tts.gtts_engine.decode_mp3
+    ff: ModuleType  # studio.engine.render._ffmpeg
+    fx: ModuleType  # studio.engine.render._ffmpeg_video
+    decode_mp3: Callable[..., bytes]  # studio.engine.tts.gtts_engine.decode_mp3
 
 
 def _ffmpeg(*args: str) -> bytes:
@@ -66,7 +66,7 @@ def _r128(ff: ModuleType, log: str) -> dict[str, list[float | None]]:
 
 
 def _blocks(log: str, name: str) -> list[list[float]]:
-    from studio.render import loudness
+    from studio.engine.render import loudness
 
     return [list(values) for values in loudness.parse_frames(log, name)]
 
@@ -91,7 +91,7 @@ def _speechlike(path: Path, duration: float, seed: int, rate: int = 22050, layou
 
 def make_inputs(root: Path) -> dict[str, Path]:
     """Tiny deterministic inputs: speech-like WAVs, float mixes, stills, a logo, subtitles, an AAC and an MP3."""
-    from studio.render.subtitles import Cue, to_ass
+    from studio.engine.render.subtitles import Cue, to_ass
 
     paths = {name: root / name for name in (
         "s1.wav", "s2.wav", "t24.wav", "mixA.wav", "mixB.wav", "still0.png", "still1.png", "logo.png", "text.txt",
@@ -119,7 +119,7 @@ def make_inputs(root: Path) -> dict[str, Path]:
 # --- audio cases ------------------------------------------------------------------------------
 
 def _sources(api: Api, inputs: dict[str, Path], root: Path) -> tuple[Any, Any]:
-    from studio.render import narration
+    from studio.engine.render import narration
 
     ff = api.ff
     segments = (ff.Segment(inputs["s1.wav"], 60000), ff.Segment(inputs["s2.wav"], 40000))
@@ -286,8 +286,8 @@ def run_all(api: Api, root: Path) -> dict[str, object]:
 
 def current_api() -> Api:
     """The builders as they are now."""
-    from studio.render import _ffmpeg, _ffmpeg_video
-    from studio.tts.gtts_engine import decode_mp3
+    from studio.engine.render import _ffmpeg, _ffmpeg_video
+    from studio.engine.tts.gtts_engine import decode_mp3
 
     return Api(_ffmpeg, _ffmpeg_video, decode_mp3)
 

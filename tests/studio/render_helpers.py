@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import resample_poly
 
-from studio.render.subtitles import Cue
+from studio.engine.render.subtitles import Cue
 
 FRAME_S = 0.005
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from studio.render import _ffmpeg as ff
-from studio.render import _ffmpeg_video as fx
+from studio.engine.render import _ffmpeg as ff
+from studio.engine.render import _ffmpeg_video as fx
 from tests.studio import ffmpeg_cases
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -189,7 +189,7 @@ HOSTILE_TEXTS = {
 
 @pytest.mark.parametrize("name", list(HOSTILE_TEXTS))
 def test_hostile_structure_parses_in_linear_time(name: str) -> None:
-    from studio import legal
+    from studio.engine.text import legal
 
     text = HOSTILE_TEXTS[name]()
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""studio.legal: text extraction (.txt .docx .pdf .html), cleaning, header metadata and the provision tree."""
+"""studio.engine.text.legal: text extraction (.txt .docx .pdf .html), cleaning, header metadata and the provision tree."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from studio import legal
-from studio.legal import DocumentError, ParsedDocument, Provision, clean_text, extract_text, parse_document
+from studio.engine.text import legal
+from studio.engine.text.legal import DocumentError, ParsedDocument, Provision, clean_text, extract_text, parse_document
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_SAMPLE = ROOT / "tests" / "data" / "nghi-quyet-mau-truyen-thanh.txt"  # the project's shared sample, copied in

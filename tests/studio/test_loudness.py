@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.render import _ffmpeg as ff
-from studio.render import loudness
+from studio.engine.render import _ffmpeg as ff
+from studio.engine.render import loudness
 
 
 def _tone(path: Path, seconds: float, level_db: float, frequency: int) -> None:

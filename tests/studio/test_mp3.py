@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from mutagen.mp3 import MP3
 
-from studio.render import _mp3
+from studio.engine.render import _mp3
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 PROFILES = [(48000, 2, "320k"), (24000, 1, "48k")]

@@ -13,8 +13,8 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 from scipy.signal import resample_poly
 
-from studio.render import _ffmpeg as ff
-from studio.render.audio import (
+from studio.engine.render import _ffmpeg as ff
+from studio.engine.render.audio import (
     AudioResult,
     NarrationLine,
     default_asset,
@@ -22,8 +22,8 @@ from studio.render.audio import (
     probe_duration,
     render_audio,
 )
-from studio.render.profiles import PROFILES
-from studio.render.sections import Line, plan
+from studio.engine.render.profiles import PROFILES
+from studio.engine.render.sections import Line, plan
 
 LINES = [  # (duration s, pause ms, bed, chapter)
     (1.3, 300, True, "Mở đầu"),
@@ -275,7 +275,7 @@ def test_music_bed_plays_under_bed_lines_and_ducks_under_speech(tmp_path: Path) 
 
 
 def test_joined_narration_matches_ffmpeg_layout(lines: list[NarrationLine], tmp_path: Path) -> None:
-    from studio.render import narration
+    from studio.engine.render import narration
 
     (section,) = plan([Line(n.wav, n.duration_s, n.pause_after_ms, n.bed, n.chapter) for n in lines])
     assert narration.common_rate([s.wav for s in section.segments]) == 22050
@@ -296,7 +296,7 @@ def test_joined_narration_matches_ffmpeg_layout(lines: list[NarrationLine], tmp_
 
 
 def test_phrases_of_mixed_formats_are_joined_by_ffmpeg(tmp_path: Path) -> None:
-    from studio.render import narration
+    from studio.engine.render import narration
 
     first, second = tmp_path / "a.wav", tmp_path / "b.wav"
     ff.run(["-f", "lavfi", "-i", "sine=f=300:d=0.5:r=22050", "-ac", "1", "-c:a", "pcm_s16le", str(first)])
@@ -320,7 +320,7 @@ def test_decoded_loudness_is_what_was_reported(rendered: dict, profile: str) -> 
 
 
 def test_codec_loss_is_learned_once_per_encoder(tmp_path: Path) -> None:
-    from studio.render.codec_loss import codec_loss_db
+    from studio.engine.render.codec_loss import codec_loss_db
 
     lame = ff.Encode(-16.0, -2.0, 11.0, 44100, 2, "libmp3lame", "128k", "mp3", 10.0)
     loss = codec_loss_db(lame, tmp_path)
@@ -384,7 +384,7 @@ def test_spliced_sections_play_as_one_programme(tmp_path: Path) -> None:
 
 def test_bundled_levels_are_current() -> None:
     from assets.storage import sha256_file
-    from studio.render import levels
+    from studio.engine.render import levels
 
     shipped = levels.bundled_levels()
     paths = {name: levels.DEFAULTS_DIR / file for name, file in levels.BUNDLED.items()}
@@ -409,7 +409,7 @@ def test_section_store_prunes_stale_temp_files_and_least_recently_used(tmp_path:
     import os
     import time
 
-    from studio.render.section_store import STALE_TEMP_S, SectionStore
+    from studio.engine.render.section_store import STALE_TEMP_S, SectionStore
 
     store = SectionStore(tmp_path)
     old, recent, kept, stale, fresh_temp = (tmp_path / n for n in ("a.wav", "b.wav", "c.wav", ".d.wav.1.part", ".e.wav.2.part"))

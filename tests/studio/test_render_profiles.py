@@ -23,9 +23,9 @@ from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 
 from assets import storage
-from studio.render.audio import default_asset, probe_duration
-from studio.render.subtitles import parse_webvtt
-from studio.render.video import probe_video
+from studio.engine.render.audio import default_asset, probe_duration
+from studio.engine.render.subtitles import parse_webvtt
+from studio.engine.render.video import probe_video
 from tests.conftest import Stack
 from tests.helpers import decode_pcm, wait_for_job
 from tests.studio.render_helpers import (

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from studio.render import _ffmpeg as ff
-from studio.render import _ffmpeg_video as fx
-from studio.render.subtitles import Cue, cues_from_timings, parse_webvtt
-from studio.render.video import Branding, Cancelled, FFmpegError, Slide, probe_video, render_slide, render_video
+from studio.engine.render import _ffmpeg as ff
+from studio.engine.render import _ffmpeg_video as fx
+from studio.engine.render.subtitles import Cue, cues_from_timings, parse_webvtt
+from studio.engine.render.video import Branding, Cancelled, FFmpegError, Slide, probe_video, render_slide, render_video
 
 FONTS = Path(__file__).resolve().parents[2] / "assets/defaults/fonts"
 FONT, BOLD = FONTS / "DejaVuSans.ttf", FONTS / "DejaVuSans-Bold.ttf"

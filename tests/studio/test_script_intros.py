@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from studio import scripts
+from studio.engine.text import scripts
 from tests.conftest import Stack
 
 PROVISION = scripts.ProvisionText(1, "Điều 1", "Phạm vi điều chỉnh", "Quyết định này quy định việc phát bản tin trên loa.")
@@ -41,7 +41,7 @@ def test_titles_without_ve_read_naturally() -> None:
 
 
 def test_the_bundled_sample_law_greeting(sample_law_text: str) -> None:
-    from studio import legal
+    from studio.engine.text import legal
 
     meta = legal.parse_document(sample_law_text).meta
     assert meta.title.startswith("Về ")  # the case the field trial tripped over

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from studio import scripts
+from studio.engine.text import scripts
 from tests.conftest import Stack
 
 DOC = scripts.DocumentInfo("Về phổ biến pháp luật qua loa truyền thanh", "Quyết định", "15/2025/QĐ-UBND", "01/04/2025")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.render._ffmpeg import BED_FADE_S, MIX_RATE
-from studio.render.sections import MIN_SEAM_PAUSE_MS, Line, plan, plan_stream, seam_lead, section_key
+from studio.engine.render._ffmpeg import BED_FADE_S, MIX_RATE
+from studio.engine.render.sections import MIN_SEAM_PAUSE_MS, Line, plan, plan_stream, seam_lead, section_key
 
 
 def is_seam(before: Line, line: Line) -> bool:

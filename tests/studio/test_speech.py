@@ -1,4 +1,4 @@
-"""studio.speech: Vietnamese legal text to spoken form, flags for the editor, sentence splitting."""
+"""studio.engine.text.speech: Vietnamese legal text to spoken form, flags for the editor, sentence splitting."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import unicodedata
 
 import pytest
 
-from studio import speech
-from studio.speech import DEFAULT_LEXICON, Flag, Spoken, normalize, number_to_words, split_sentences
+from studio.engine.text import speech
+from studio.engine.text.speech import DEFAULT_LEXICON, Flag, Spoken, normalize, number_to_words, split_sentences
 
 # (written, spoken) as a Vietnamese newsreader would say it. Style choices are documented in
-# studio/speech.py: citations "<số> năm <năm>, <loại> của <cơ quan>", "tháng một", "linh", "nghìn".
+# studio/engine/text/speech.py: citations "<số> năm <năm>, <loại> của <cơ quan>", "tháng một", "linh", "nghìn".
 CASES: list[tuple[str, str]] = [
     # --- citations
     ("Nghị định số 15/2020/NĐ-CP",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.render.subtitles import Cue, ass_escape, cues_from_timings, parse_webvtt, to_ass, to_srt, to_webvtt, write_text_atomic
+from studio.engine.render.subtitles import Cue, ass_escape, cues_from_timings, parse_webvtt, to_ass, to_srt, to_webvtt, write_text_atomic
 
 LONG = (
     "Ủy ban nhân dân cấp xã có trách nhiệm tổ chức phổ biến, giáo dục pháp luật cho Nhân dân trên địa bàn; "

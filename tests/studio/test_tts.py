@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from studio.tts import (
+from studio.engine.tts import (
     LAWCAST_VOICES, EngineError, EspeakEngine, GttsEngine, PhraseCache, PiperEngine, Synthesis, build_engines, speak,
 )
-from studio.tts.espeak import voice_exists
+from studio.engine.tts.espeak import voice_exists
 from tests.studio.gtts_server import FakeGoogle, Reply, make_mp3
 
 SENTENCE = "Nghị quyết này quy định một số nội dung về phổ biến, giáo dục pháp luật qua hệ thống truyền thanh cơ sở."
@@ -322,7 +322,7 @@ def test_build_engines_order_and_unknown_name() -> None:
 
 def test_piper_missing_is_skipped_and_chain_uses_next(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     model = tmp_path / "vi_VN-vais1000-medium.onnx"
-    with caplog.at_level(logging.WARNING, logger="studio.tts"):
+    with caplog.at_level(logging.WARNING, logger="studio.engine.tts"):
         engines = build_engines(["piper", "espeak"], piper_model=model)
     assert [engine.name for engine in engines] == ["espeak"]
     assert any("piper skipped" in record.getMessage() for record in caplog.records)

@@ -11,9 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageFont
 
-from studio import pipeline, speech
-from studio.render import _ffmpeg_video as fx
-from studio.render.video import Branding, PlacedText, Slide, render_slide, slide_layout
+from studio.engine import pipeline
+
+from studio.engine.text import speech
+from studio.engine.render import _ffmpeg_video as fx
+from studio.engine.render.video import Branding, PlacedText, Slide, render_slide, slide_layout
 from tests.conftest import ROOT, Stack
 
 FONTS = ROOT / "assets" / "defaults" / "fonts"

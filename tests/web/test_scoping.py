@@ -45,7 +45,8 @@ def two_communes(api: TestClient, stack: Stack) -> Iterator[dict[str, Any]]:
         stored = api.post(f"/stations/{post['id']}/plays", json={"plays": [played]},
                           headers={"Authorization": f"Bearer {post['token']}"})
         assert stored.json()["stored"] == 1
-        made[key] = {"area": commune, "station": post, "slot": slot, "airing": airing.json()}
+        made[key] = {"area": commune, "station": post, "slot": slot, "airing": airing.json(),
+                     "silent": station(api, stack, commune["id"])}  # never polls: the dashboard lists it
     made["officer"] = scoped_account(f"can-bo-xa-a-{stamp}", "scheduler", made["a"]["area"]["id"])
     made["headers"] = api_token(made["officer"].name)
     yield made
@@ -61,7 +62,7 @@ def window() -> dict[str, str]:
 def test_the_api_shows_an_officer_only_their_commune(api: TestClient, stack: Stack, two_communes: dict[str, Any]) -> None:
     a, b, mine = two_communes["a"], two_communes["b"], two_communes["headers"]
     stations = api.get("/api/stations", params={"per_page": 200}, headers=mine).json()
-    assert [s["id"] for s in stations["items"]] == [a["station"]["id"]]
+    assert {s["id"] for s in stations["items"]} == {a["station"]["id"], a["silent"]["id"]}
     assert api.get(f"/api/stations/{a['station']['id']}", headers=mine).status_code == 200
     for url, params in ((f"/api/stations/{b['station']['id']}", {}), ("/api/stations", {"area_id": b["area"]["id"]}),
                         (f"/api/slots/{b['slot']['id']}", {}), ("/api/airings", {"station_id": b["station"]["id"]}),
@@ -77,7 +78,7 @@ def test_the_api_shows_an_officer_only_their_commune(api: TestClient, stack: Sta
     direct = api.get("/api/airings", headers=mine).json()
     assert a["airing"]["id"] in {x["id"] for x in direct} and b["airing"]["id"] not in {x["id"] for x in direct}
     coverage = api.get("/api/reports/coverage", params=window(), headers=mine).json()
-    assert {row["station_id"] for row in coverage["rows"]} == {a["station"]["id"]}
+    assert {row["station_id"] for row in coverage["rows"]} == {a["station"]["id"], a["silent"]["id"]}
     log = api.get("/api/reports/asrun", params=window(), headers=mine).json()["rows"]
     assert {row["station_id"] for row in log} == {a["station"]["id"]}
     refused = api.post("/api/emergency", json={"production_id": b["airing"]["production_id"], "area_id": b["area"]["id"]},
@@ -105,6 +106,8 @@ def test_the_pages_show_an_officer_only_their_commune(two_communes: dict[str, An
         assert web.get(f"/app/emergency/{b['airing']['id']}").status_code == 404
         watched = web.get(f"/app/emergency/{a['airing']['id']}").text
         assert a["station"]["name"] in watched and b["station"]["name"] not in watched
+        board = web.get("/app/").text  # the dashboard's silent stations
+        assert a["silent"]["name"] in board and b["silent"]["name"] not in board
         confirm = web.get("/app/emergency/confirm", params={"production_id": b["airing"]["production_id"], "area": b["area"]["id"]})
         assert confirm.status_code == 404
 

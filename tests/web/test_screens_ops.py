@@ -304,6 +304,9 @@ def test_a_short_text_goes_through_four_eyes_then_is_broadcast_and_watched(
         part = web.get(watch_url + "/stations", headers={"HX-Request": "true"}).text
         assert counts_of(part) == {"total": 2, "pulled": 1, "played": 1} and "Đã phát" in part
         assert f'href="/app/emergency/{airing_id}"' in web.get("/app/emergency").text  # listed among recent emergencies
+        # The emergency on the commune counts as scheduled at each of its stations; one reported it played.
+        assert "100% <span class=\"muted\">(1/1)</span>" in web.get(f"/app/stations/{posts[0]['id']}").text
+        assert "0% <span class=\"muted\">(0/1)</span>" in web.get(f"/app/stations/{posts[1]['id']}").text
     act(client, stack, production_id, "withdraw", "producer")  # other tests' fills must not schedule it
 
 

@@ -1,0 +1,1 @@
+"""Legal text: provision trees, spoken Vietnamese, citations, numbers, lexicon rules, scripts."""
