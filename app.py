@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+import worker  # noqa: F401  (configures the Celery app that studio.jobs.send_jobs sends through)
 from accounts import router as accounts_router
 from assets.routes import router as covers_router
 from broadcast.asgi import StationFastPath
@@ -31,8 +33,6 @@ from settings import get_settings
 from studio.routes import router as studio_router
 from web import STATIC
 from web.routes import router as web_router
-import worker  # noqa: F401  (configures the Celery app that studio.jobs.send_jobs sends through)
-
 
 NUL_IN_PATH = "Đường dẫn chứa ký tự NUL (%00) không được phép (NUL character in the request path)"
 
@@ -48,15 +48,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def service_error(request: Request, exc: Exception) -> JSONResponse:
-    """Service errors become `{"detail": ...}` with their status (and headers such as a 503's Retry-After)."""
-    assert isinstance(exc, ServiceError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=getattr(exc, "headers", None))
+    """Service errors become `{"detail": ...}` with their status and headers (WWW-Authenticate, Retry-After)."""
+    error = cast(ServiceError, exc)  # registered for ServiceError only
+    return JSONResponse({"detail": error.detail}, status_code=error.status, headers=error.headers)
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """Request validation errors say which field is wrong, in one readable line plus details."""
-    assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
+    errors = cast(RequestValidationError, exc).errors()  # registered for RequestValidationError only
     first = errors[0] if errors else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     message = f"Dữ liệu không hợp lệ ở '{where}': {first.get('msg', '')}"

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from sqlalchemy import ForeignKey, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from db import Base, SessionDep, session_scope, utcnow
+from errors import Forbidden, Unauthorized
 
 TOKEN_PREFIX = "lc_"
 
@@ -48,7 +49,8 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     # Area scope: a commune officer or a district office sees only this area and what lies beneath it (None: all).
-    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"), index=True)
+    # No ON DELETE SET NULL: losing the area must never widen a scoped user's view to every area.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
 
@@ -165,22 +167,13 @@ def current_user(request: Request, session: SessionDep) -> User:
     """Authenticate the request; 401 when the token is missing or wrong."""
     token = bearer_token(request)
     if token is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Thiếu mã truy cập: gửi 'Authorization: Bearer <token>' (missing token)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Unauthorized("Thiếu mã truy cập: gửi 'Authorization: Bearer <token>' (missing token)")
     user = user_for_token(session, token)
     if user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi (invalid, expired or revoked token)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise Unauthorized("Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi (invalid, expired or revoked token)")
     if user.role == Role.station:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            "Tài khoản trạm không dùng được /api; trạm chỉ lấy lịch ở /stations/{id}/... (station accounts cannot use the API)",
+        raise Forbidden(
+            "Tài khoản trạm không dùng được /api; trạm chỉ lấy lịch ở /stations/{id}/... (station accounts cannot use the API)"
         )
     return user
 
@@ -195,10 +188,7 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
     def check(user: CurrentUser) -> User:
         if user.role not in allowed:
             names = ", ".join(sorted(allowed - {Role.admin.value}))
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"Vai trò '{user.role}' không được phép; cần một trong: {names} (forbidden for this role)",
-            )
+            raise Forbidden(f"Vai trò '{user.role}' không được phép; cần một trong: {names} (forbidden for this role)")
         return user
 
     return check

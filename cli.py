@@ -6,13 +6,18 @@ import enum
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from settings import get_settings
 from worker_processes import follow_jobs, job_words, project_env, start_workers, stop_workers, worker_command
+
+if TYPE_CHECKING:  # imported where used, so that `--help` needs no database code
+    from sqlalchemy.orm import Session
+
+    from auth import Role, User
 
 app = typer.Typer(help="lawcast: Vietnamese legal texts to radio, loudspeaker, video and podcast feeds.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.")
@@ -22,12 +27,21 @@ app.add_typer(user_app, name="user")
 station_app = typer.Typer(help="Commune loudspeaker station agent.")
 app.add_typer(station_app, name="station")
 console = Console()
-# auth.Role's values (test_cli keeps them in step); listed here so `--help` needs no database code.
-ROLES = ("admin", "editor", "legal_reviewer", "producer", "scheduler", "station")
 
 
-RoleName = enum.Enum("RoleName", {name: name for name in ROLES}, type=str)
-RoleName.__doc__ = "A user's role, as `--role` takes it."
+class RoleName(enum.StrEnum):
+    """A user's role, as `--role` takes it."""
+
+    # auth.Role's values (test_cli keeps them in step); listed here so `--help` needs no database code.
+    admin = "admin"
+    editor = "editor"
+    legal_reviewer = "legal_reviewer"
+    producer = "producer"
+    scheduler = "scheduler"
+    station = "station"
+
+
+ROLES = tuple(role.value for role in RoleName)
 
 
 def role_name(value: str) -> RoleName:
@@ -92,7 +106,7 @@ def user_create(
     typer.echo(token)
 
 
-def _account(session, name: str):  # type: ignore[no-untyped-def]
+def _account(session: Session, name: str) -> User:
     import auth
 
     user = auth.user_by_name(session, name)
@@ -212,7 +226,6 @@ def ingest(
     token_user: Annotated[str, typer.Option("--as", help="Tên người dùng biên tập")] = "demo-editor",
 ) -> None:
     """Ingest a legal document file (.txt .docx .pdf .html) and print its tree."""
-    import auth
     from db import session_scope
     from errors import ServiceError
     from migrations import upgrade
@@ -237,7 +250,8 @@ def ingest(
 def _print_tree(nodes: list[dict[str, object]], depth: int) -> None:
     for node in nodes:
         console.print("  " * depth + f"{node['label']} {node['heading'] or ''} [dim](id {node['id']})[/]")
-        _print_tree(node["children"], depth + 1)  # type: ignore[arg-type]
+        if isinstance(children := node["children"], list):
+            _print_tree(children, depth + 1)
 
 
 def _read_file(path: Path) -> bytes:
@@ -252,7 +266,7 @@ def _read_file(path: Path) -> bytes:
     raise typer.Exit(2)
 
 
-def _editor(session, name: str):  # type: ignore[no-untyped-def]
+def _editor(session: Session, name: str) -> User:
     """The existing user who ingests: an unknown name is refused, never created on the fly."""
     import auth
 
@@ -271,9 +285,10 @@ def _editor(session, name: str):  # type: ignore[no-untyped-def]
     return user
 
 
-def _user(session, name: str, role: object):  # type: ignore[no-untyped-def]
-    import auth
+def _user(session: Session, name: str, role: Role) -> User:
     from sqlalchemy import select
+
+    import auth
 
     user = session.scalar(select(auth.User).where(auth.User.name == name))
     return user or auth.create_user(session, name=name, role=role)

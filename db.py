@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, cast
 
 from fastapi import Depends
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import JSON, DateTime, MetaData, Table, create_engine, event
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -47,12 +47,20 @@ class Base(DeclarativeBase):
     """Declarative base whose constraint names are stable for Alembic."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    if TYPE_CHECKING:
+        # Every model maps a Table (none maps a select), which the bulk writers need.
+        __table__: ClassVar[Table]
 
 
 def utcnow() -> datetime:
     """Current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an executed UPDATE or DELETE matched (Session.execute types every result as a Result, without rowcount)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 # Worker threads anyio gives sync endpoints and run_in_threadpool (its default limiter).

@@ -9,11 +9,14 @@ import time
 from datetime import time as clock_time
 from datetime import timedelta
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 from rich.console import Console
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import auth
+import worker  # noqa: F401  (configures the Celery app that jobs.send_jobs sends through)
 from assets import storage
 from broadcast import airings as broadcast_airings
 from broadcast import service as broadcast_service
@@ -23,10 +26,9 @@ from feeds import service as feeds_service
 from feeds.podcast import build_podcast_rss
 from settings import get_settings
 from studio import jobs, service, workflow
-from studio.engine.text import scripts
-from studio.models import Document, Production
 from studio.engine.render.audio import measure_loudness
-import worker  # noqa: F401  (configures the Celery app that jobs.send_jobs sends through)
+from studio.engine.text import legal, scripts
+from studio.models import Document, Output, Production
 from worker_processes import follow_jobs, start_workers, stop_workers
 
 SAMPLE = Path(__file__).resolve().parent / "assets" / "defaults" / "sample-law.txt"
@@ -48,7 +50,29 @@ DEMO_USERS = {
 FORMATS = ("radio", "loudspeaker", "video")
 
 
-def _users(session) -> dict[str, auth.User]:  # type: ignore[no-untyped-def]
+class ScheduleSummary(TypedDict):
+    """The demo schedule in summary.json: its window, what was placed and what the station pulled."""
+
+    window: dict[str, object]
+    airings: int
+    underfilled: list[dict[str, object]]
+    calendars: list[dict[str, str]]
+    station: dict[str, object]
+
+
+class DemoSummary(TypedDict):
+    """summary.json: the outputs, the feed and the schedule that the demo made."""
+
+    database: str
+    data_dir: str
+    outputs: list[dict[str, object]]
+    feeds: list[dict[str, object]]
+    notes: list[str]
+    schedule: NotRequired[ScheduleSummary]
+    elapsed_s: NotRequired[float]
+
+
+def _users(session: Session) -> dict[str, auth.User]:
     users = {}
     for name, role in DEMO_USERS.items():
         user = session.scalar(select(auth.User).where(auth.User.name == name))
@@ -56,15 +80,15 @@ def _users(session) -> dict[str, auth.User]:  # type: ignore[no-untyped-def]
     return users
 
 
-def _document(session, text: str, editor: auth.User) -> Document:  # type: ignore[no-untyped-def]
+def _document(session: Session, text: str, editor: auth.User) -> Document:
     # Re-running the demo reuses the same document and productions, so the feed does not grow duplicates.
     for doc in session.scalars(select(Document).where(Document.source_filename == SAMPLE.name)):
-        if doc.text == service.legal.parse_document(text).text:
+        if doc.text == legal.parse_document(text).text:
             return doc
     return service.create_document(session, text=text, user=editor, filename=SAMPLE.name)
 
 
-def _productions(session, doc: Document, users: dict[str, auth.User]) -> list[Production]:  # type: ignore[no-untyped-def]
+def _productions(session: Session, doc: Document, users: dict[str, auth.User]) -> list[Production]:
     made: list[Production] = []
     for fmt in FORMATS:
         existing = list(session.scalars(select(Production).where(Production.document_id == doc.id, Production.format == fmt).order_by(Production.id)))
@@ -77,14 +101,14 @@ def _productions(session, doc: Document, users: dict[str, auth.User]) -> list[Pr
     return made
 
 
-def _approve(session, production: Production, users: dict[str, auth.User]) -> None:  # type: ignore[no-untyped-def]
+def _approve(session: Session, production: Production, users: dict[str, auth.User]) -> None:
     steps = [("submit", "demo-editor"), ("approve_legal", "demo-reviewer"), ("approve", "demo-producer")]
     for action, who in steps:
         if production.status in workflow.RULES[action].sources:
             workflow.transition(session, production=production, action=action, user=users[who], comment="demo")
 
 
-def run_demo(out: Path, *, console: Console) -> dict[str, object]:
+def run_demo(out: Path, *, console: Console) -> DemoSummary:
     """Run the whole slice through a real worker and write `out/summary.json`."""
     from migrations import upgrade
 
@@ -138,8 +162,8 @@ def run_demo(out: Path, *, console: Console) -> dict[str, object]:
     return summary
 
 
-def _publish_and_summarise(session, out: Path, production_ids: list[int], users) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    outputs = []
+def _publish_and_summarise(session: Session, out: Path, production_ids: list[int], users: dict[str, auth.User]) -> DemoSummary:
+    outputs: list[dict[str, object]] = []
     notes: list[str] = []
     for production_id in production_ids:
         production = service.get_production(session, production_id)
@@ -164,7 +188,7 @@ def _publish_and_summarise(session, out: Path, production_ids: list[int], users)
     xml = build_podcast_rss(feeds_service.show_info(channel), episodes)
     feed_path = out / "feeds" / f"{CHANNEL}.rss"
     _write_bytes(feed_path, xml)
-    feed = {
+    feed: dict[str, object] = {
         "kind": "podcast_rss", "path": str(feed_path), "url_path": f"/feeds/{CHANNEL}.rss",
         "url": f"{settings_base()}/feeds/{CHANNEL}.rss", "items": len(episodes),
         "sha256": hashlib.sha256(xml).hexdigest(), "enclosures": [e.enclosure_url for e in episodes],
@@ -175,7 +199,9 @@ def _publish_and_summarise(session, out: Path, production_ids: list[int], users)
     }
 
 
-def _area(session, *, code: str, name: str, kind: str, parent_id: int | None = None, quiet: tuple[clock_time, clock_time] | None = None) -> Area:  # type: ignore[no-untyped-def]
+def _area(
+    session: Session, *, code: str, name: str, kind: str, parent_id: int | None = None, quiet: tuple[clock_time, clock_time] | None = None
+) -> Area:
     area = session.scalar(select(Area).where(Area.code == code))
     if area is None:
         quiet_start, quiet_end = quiet or (None, None)
@@ -185,7 +211,7 @@ def _area(session, *, code: str, name: str, kind: str, parent_id: int | None = N
     return area
 
 
-def _schedule(session) -> tuple[int, str, dict[str, object]]:  # type: ignore[no-untyped-def]
+def _schedule(session: Session) -> tuple[int, str, ScheduleSummary]:
     """A commune with one loudspeaker station, radio and TV slots, expanded and filled for a week."""
     province = _area(session, code="QN", name="Tỉnh Quảng Ninh", kind="province", quiet=(clock_time(21, 30), clock_time(5, 30)))
     commune = _area(session, code="QN-HONGGAI", name="Phường Hồng Gai", kind="commune", parent_id=province.id)
@@ -205,12 +231,12 @@ def _schedule(session) -> tuple[int, str, dict[str, object]]:  # type: ignore[no
     now = utcnow()
     broadcast_service.expand(session, now=now, horizon_days=SCHEDULE_DAYS)
     filled = broadcast_airings.fill(session, start=now, end=now + timedelta(days=SCHEDULE_DAYS), freshness_days=get_settings().freshness_days, now=now)
-    underfilled = [
+    underfilled: list[dict[str, object]] = [
         {"slot_id": gap.underfill.slot_id, "start": gap.underfill.occurrence_start.isoformat(), "remaining_s": round(gap.underfill.remaining_s, 1),
          "reason": gap.underfill.reason}
         for gap in filled.underfilled
     ]
-    schedule: dict[str, object] = {
+    schedule: ScheduleSummary = {
         "window": {"start": now.isoformat(), "days": SCHEDULE_DAYS},
         "airings": filled.placed,
         "underfilled": underfilled,
@@ -243,14 +269,14 @@ def _pull_station(out: Path, station_id: int, token: str) -> dict[str, object]:
     return {"url_path": url_path, "path": str(path), "items": len(items), "first": items[0] if items else None}
 
 
-def _notes(production, rendered) -> list[str]:  # type: ignore[no-untyped-def]
+def _notes(production: Production, rendered: list[Output]) -> list[str]:
     """Where a rendered output misses its format's length (the radio column is 5-15 minutes, for example)."""
     low, high = scripts.LENGTH_LIMITS_S[production.format]
-    media = [o for o in rendered if o.kind in ("audio", "video") and o.duration_s]
+    lengths = [(o.profile, seconds) for o in rendered if o.kind in ("audio", "video") and (seconds := o.duration_s)]
     return [
-        f"{production.title} ({o.profile}): {o.duration_s:.0f} s, ngoài khoảng {low:.0f}-{high:.0f} s của định dạng {production.format}"
-        for o in media
-        if not low <= o.duration_s <= high
+        f"{production.title} ({profile}): {seconds:.0f} s, ngoài khoảng {low:.0f}-{high:.0f} s của định dạng {production.format}"
+        for profile, seconds in lengths
+        if not low <= seconds <= high
     ]
 
 

@@ -1,16 +1,24 @@
-"""Errors that services raise and the API turns into `{"detail": ...}` with a 4xx status."""
+"""The one error model: what services, dependencies and tasks raise, whatever calls them.
+
+A `ServiceError` carries its HTTP status and any headers to answer with; the app turns it into
+`{"detail": ...}` with both, so code outside the routes never needs FastAPI's HTTPException. Whether
+trying again later may help is a type too: an error that may pass is also a `Transient`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class ServiceError(Exception):
-    """A request that cannot be carried out; `status` is the HTTP status to answer with."""
+    """A request that cannot be carried out; `status` is the HTTP status to answer with, `headers` go with it."""
 
     status = 400
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: str, *, headers: Mapping[str, str] | None = None):
         super().__init__(detail)
         self.detail = detail
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class NotFound(ServiceError):
@@ -50,9 +58,12 @@ class Unsupported(ServiceError):
 
 
 class Unauthorized(ServiceError):
-    """The request carries no credentials, or ones that are not accepted."""
+    """The request carries no credentials, or ones that are not accepted; says which scheme to use (WWW-Authenticate)."""
 
     status = 401
+
+    def __init__(self, detail: str, *, scheme: str = "Bearer"):
+        super().__init__(detail, headers={"WWW-Authenticate": scheme})
 
 
 class Gone(ServiceError):
@@ -67,10 +78,12 @@ class ServiceUnavailable(ServiceError):
     status = 503
 
     def __init__(self, detail: str, *, retry_after_s: int = 5):
-        super().__init__(detail)
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
         self.retry_after_s = retry_after_s
-        self.headers = {"Retry-After": str(retry_after_s)}
 
 
 class Transient(Exception):
-    """Marker base of errors that may pass if the same work is tried again later (retried, not failed)."""
+    """Marker base of errors that may pass if the same work is tried again later (retried, not failed).
+
+    Mixed into the error classes that are transient (e.g. `TransientEngineError`); ask with isinstance.
+    """

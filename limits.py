@@ -17,8 +17,10 @@ from settings import get_settings
 class BodyTooLarge(HTTPException):
     """Raised from `receive` when the body streams past the limit.
 
-    An HTTPException, because FastAPI turns any other error met while reading a body into a 400; the app's
-    handler answers it, and the middleware answers it when it escapes a route that reads the body itself.
+    An HTTPException, because FastAPI turns any other error met while reading a body into a 400 ("There was an
+    error parsing the body", fastapi.routing; an errors.TooLarge raised here would answer 400, not 413). It is the
+    one HTTPException outside the routes; the app's handler answers it, and the middleware answers it when it
+    escapes a route that reads the body itself.
     """
 
     def __init__(self, received: int, limit: int):

@@ -10,19 +10,20 @@ descending order; anything else is a 422 that lists the valid keys (they are an 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, Unpack
 
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
 from apitypes import Moment
 from errors import Invalid
 from textclean import refuse_nul
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 PER_PAGE_DEFAULT = 50
 PER_PAGE_MAX = 200
 PAGE_MAX = 1_000_000  # keeps OFFSET inside 64 bits whatever per_page is
@@ -30,6 +31,11 @@ PAGE_MAX = 1_000_000  # keeps OFFSET inside 64 bits whatever per_page is
 
 # Free text in a query string (search words, slugs, names): NUL is a 422 (PostgreSQL refuses it in any string).
 QueryText = Annotated[str, AfterValidator(refuse_nul)]
+# What a sort may order by: a mapped attribute (User.name) or a column expression.
+Sortable = QueryableAttribute[Any] | ColumnElement[Any]
+# A select of any columns (SQLAlchemy 2.1 types a select by the types of its columns).
+AnySelect = Select[Unpack[tuple[Any, ...]]]
+Q = TypeVar("Q", bound=AnySelect)
 
 
 class Page(BaseModel, Generic[T]):
@@ -78,16 +84,16 @@ def sorting(keys: Sequence[str], *, default: str) -> Any:
     values = tuple(v for key in keys for v in (key, f"-{key}"))
     if default not in values:
         raise ValueError(f"default sort {default!r} is not one of {values}")
-    choice = Literal[values]  # type: ignore[valid-type]
+    choice: Any = Literal[values]
     doc = f"one of: {', '.join(keys)}; a leading '-' sorts descending"
 
-    def dependency(sort: Annotated[choice, Query(description=doc)] = default) -> Sort:  # type: ignore[valid-type]
+    def dependency(sort: Annotated[choice, Query(description=doc)] = default) -> Sort:
         return Sort(sort.lstrip("-"), sort.startswith("-"))
 
     return Depends(dependency)
 
 
-def order_by(sort: Sort, columns: Mapping[str, ColumnElement[Any]], tiebreak: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+def order_by(sort: Sort, columns: Mapping[str, Sortable], tiebreak: Sortable) -> list[UnaryExpression[Any]]:
     """ORDER BY terms for a sort: the chosen column, then `tiebreak` in the same direction so pages never overlap."""
     column = columns.get(sort.key)
     if column is None:  # the dependency refuses unknown keys; this guards a mapping that lags behind it
@@ -124,7 +130,7 @@ def created_window(
 Created = Annotated[Window, Depends(created_window)]
 
 
-def within(query: Select[Any], column: ColumnElement[Any], window: Window) -> Select[Any]:
+def within(query: Q, column: Sortable, window: Window) -> Q:
     """The query restricted to rows whose `column` lies in the window."""
     if window.start is not None:
         query = query.where(column >= window.start)
@@ -141,13 +147,13 @@ class Listing(Generic[T]):
     total: int
 
 
-def count(session: Session, query: Select[Any]) -> int:
+def count(session: Session, query: AnySelect) -> int:
     """How many rows a query matches."""
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
 def fetch(
-    session: Session, query: Select[Any], params: PageParams, order: Sequence[ColumnElement[Any]], *, total: int | None = None,
+    session: Session, query: AnySelect, params: PageParams, order: Sequence[ColumnElement[Any]], *, total: int | None = None,
 ) -> Listing[Any]:
     """Run a filtered query for one page, and count every row it matches (unless the caller knows `total`)."""
     total = count(session, query) if total is None else total
@@ -157,9 +163,9 @@ def fetch(
     return Listing(rows, total)
 
 
-def page_of(model: type[T], listing: Listing[Any], params: PageParams, convert: Callable[[Any], T] | None = None) -> Page[T]:
+def page_of(model: type[M], listing: Listing[Any], params: PageParams, convert: Callable[[Any], M] | None = None) -> Page[M]:
     """The API page of a listing: each row turned into `model` (by attributes unless `convert` is given)."""
-    make = convert or model.model_validate  # type: ignore[attr-defined]
-    return Page[model](  # type: ignore[valid-type]
+    make = convert or model.model_validate
+    return Page[model](  # type: ignore[valid-type]  # a page class per model, built at run time for FastAPI
         items=[make(row) for row in listing.rows], total=listing.total, page=params.page, per_page=params.per_page
     )

@@ -6,16 +6,18 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from celery import Celery, bootsteps
 from celery.signals import worker_ready
 from celery.worker.consumer import Consumer
-from kombu import Queue
-from kombu.transport.virtual import Empty
-from kombu.utils.scheduling import FairCycle
+from kombu import Connection, Queue
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as sqla_transport
+from kombu.transport.virtual import Empty
+from kombu.utils.scheduling import FairCycle
 
 from broadcast.placements import register_listeners
 from settings import get_settings
@@ -27,6 +29,7 @@ EMBEDDED_TRANSPORT = "lawcast-sqla"
 RESEND_GUARD_S = 2.0
 RESEND_BUDGET_S = 120.0
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _queue_rank(name: str) -> int:
@@ -36,10 +39,11 @@ def _queue_rank(name: str) -> int:
 class _PriorityCycle(FairCycle):
     """Polls a worker's queues in QUEUES order on every fetch, so emergency work is taken first."""
 
-    def get(self, callback, **kwargs):  # type: ignore[no-untyped-def]
+    def get(self, callback: Callable[..., T] | None, **kwargs: Any) -> T | None:
         for queue in sorted(self.resources, key=_queue_rank):
             try:
-                return self.fun(queue, callback, **kwargs)
+                got: T | None = self.fun(queue, callback, **kwargs)
+                return got
             except self.predicate:
                 continue
         raise self.predicate()
@@ -78,11 +82,12 @@ def broker_connection(url: str) -> tuple[str, dict[str, object]]:
 class ReconnectingConsumer(Consumer):
     """Celery's consumer, retrying a lost broker every LAWCAST_BROKER_RECONNECT_MAX_S at most (Celery waits up to 30 s)."""
 
-    def ensure_connected(self, conn):  # type: ignore[no-untyped-def]
+    def ensure_connected(self, conn: Connection) -> Connection:
         cap = get_settings().broker_reconnect_max_s
-        conn.ensure_connection = functools.partial(
-            conn.ensure_connection, interval_start=min(1.0, cap), interval_step=1.0, interval_max=cap
-        )
+        # Untyped on purpose: kombu takes float seconds here, while its stubs say int.
+        ensure: Callable[..., Connection] = conn.ensure_connection
+        # An attribute of this one connection shadows the method that Celery's ensure_connected calls.
+        vars(conn)["ensure_connection"] = functools.partial(ensure, interval_start=min(1.0, cap), interval_step=1.0, interval_max=cap)
         return super().ensure_connected(conn)
 
 
@@ -93,17 +98,17 @@ class ResendOnConnect(bootsteps.StartStopStep):
     workers that reconnect together send it once, and a duplicate message is harmless (claim() is atomic).
     """
 
-    requires = {"celery.worker.consumer.tasks:Tasks"}
+    requires = ("celery.worker.consumer.tasks:Tasks",)
 
-    def __init__(self, c, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, c: Consumer, **kwargs: Any) -> None:
         super().__init__(c, **kwargs)
         self.lost_at: datetime | None = None
 
-    def start(self, c):  # type: ignore[no-untyped-def]
+    def start(self, c: Consumer) -> None:
         # In a thread: the consumer must start consuming now, and the database may be down too.
         threading.Thread(target=resend_queued_jobs, args=(c.app, self.lost_at), name="lawcast-resend", daemon=True).start()
 
-    def stop(self, c):  # type: ignore[no-untyped-def]
+    def stop(self, c: Consumer) -> None:
         # Called when the connection is lost (before Celery reconnects) and at shutdown: what was sent before may be gone.
         self.lost_at = datetime.now(UTC)
 

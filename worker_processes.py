@@ -68,11 +68,12 @@ def start_workers(log_path: Path) -> list[subprocess.Popen[bytes]]:
     """Start a render worker with beat and a dedicated emergency worker; they stop when this process ends."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("ab")
-    options = {"stdout": log, "stderr": log, "env": project_env(), "start_new_session": True, "preexec_fn": _die_with_parent}
-    return [
-        subprocess.Popen(worker_command("render,default", beat=True), **options),  # type: ignore[call-overload]
-        subprocess.Popen(worker_command("emergency", concurrency=1), **options),  # type: ignore[call-overload]
-    ]
+    env = project_env()
+
+    def start(command: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, stdout=log, stderr=log, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+
+    return [start(worker_command("render,default", beat=True)), start(worker_command("emergency", concurrency=1))]
 
 
 def stop_workers(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -210,10 +210,7 @@ def etag_matches(header: str | None, etag: str) -> bool:
     if header is None:
         return False
     ours = etag.removeprefix("W/")
-    for tag in _ENTITY_TAG.findall(header):
-        if tag == "*" or tag.removeprefix("W/") == ours:
-            return True
-    return False
+    return any(tag == "*" or tag.removeprefix("W/") == ours for tag in _ENTITY_TAG.findall(header))
 
 
 @lru_cache(maxsize=256)

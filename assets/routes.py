@@ -28,8 +28,11 @@ FILE_RESPONSES: dict[int | str, dict[str, object]] = {
 class _MediaFile(FileResponse):
     """FileResponse that sees only the Range header the route has already checked."""
 
-    def __init__(self, *args: object, checked_range: str | None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, path: os.PathLike[str] | str, *, media_type: str, headers: dict[str, str], stat_result: os.stat_result,
+        checked_range: str | None,
+    ) -> None:
+        super().__init__(path, media_type=media_type, headers=headers, stat_result=stat_result)
         self._checked_range = checked_range
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_tts", "bench_render", "bench_video", "bench_scheduler", "bench_broadcast", "bench_lists", "bench_http", "bench_upload"]
+ORDER = ["bench_tts", "bench_render", "bench_video", "bench_scheduler", "bench_broadcast", "bench_lists", "bench_http", "bench_upload", "bench_web"]
 
 
 def run(name: str) -> dict[str, object]:

@@ -96,7 +96,7 @@ def _setup(window_start: datetime) -> dict[str, float]:
     return {"setup_s": round(time.perf_counter() - started, 2)}
 
 
-def _pulls(window_start: datetime) -> dict[str, float]:
+def _pulls(window_start: datetime) -> dict[str, float | str]:
     """schedule.json for one station at a time, in-process through the ASGI app (httpx ASGI transport)."""
     import asyncio
 
@@ -213,7 +213,7 @@ def _pg_reachable(url: str) -> bool:
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
         return True
-    except Exception:  # noqa: BLE001 - any failure means the tier is not available here
+    except Exception:
         return False
 
 

@@ -144,7 +144,7 @@ def seed(url: str) -> dict[str, float]:
 def _seed_broadcast(w: Writer) -> None:
     m = w.moment
     now = m(BASE)
-    areas = [(1, None, "province", "Quảng Ninh", "QN", "/1/", now)]
+    areas: list[tuple[int, int | None, str, str, str, str, str]] = [(1, None, "province", "Quảng Ninh", "QN", "/1/", now)]
     areas += [(1 + d, 1, "district", f"Huyện {d}", f"H{d}", f"/1/{1 + d}/", now) for d in range(1, DISTRICTS + 1)]
     first = 2 + DISTRICTS
     for c in range(COMMUNES):

@@ -19,16 +19,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
-
-from studio.engine.text import legal, scripts
+from unittest import mock
 
 from studio.engine import pipeline
 from studio.engine.render import _ffmpeg_run as runner
+from studio.engine.text import legal, scripts
 from studio.engine.tts import PhraseCache, build_engines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,7 @@ def _body(node: legal.Provision) -> str:
     return " ".join(parts)
 
 
-def _walk(nodes: list[legal.Provision]):  # type: ignore[no-untyped-def]
+def _walk(nodes: list[legal.Provision]):
     for node in nodes:
         yield node
         yield from _walk(node.children)
@@ -62,18 +63,18 @@ def sample_provisions() -> tuple[scripts.DocumentInfo, list[scripts.ProvisionTex
     return scripts.DocumentInfo(meta.title or "Quyết định", meta.doc_type, meta.number, "01/04/2025"), provisions
 
 
-def radio_lines() -> list[dict[str, object]]:
+def radio_lines() -> list[scripts.ScriptLine]:
     """The radio template's script for the chosen articles of the sample law."""
     info, provisions = sample_provisions()
     chosen = [p for p in provisions if p.label in PROVISIONS]
-    return [line.as_dict() for line in scripts.radio_script(info, chosen).lines]
+    return scripts.radio_script(info, chosen).lines
 
 
-def edited(lines: list[dict[str, object]]) -> list[dict[str, object]]:
+def edited(lines: list[scripts.ScriptLine]) -> list[scripts.ScriptLine]:
     """The same script with one line changed (one word added to a heading)."""
-    out = [dict(line) for line in lines]
-    index = next(i for i, line in enumerate(out) if str(line["text"]).startswith(EDITED_LINE))
-    out[index]["text"] = str(out[index]["text"]).rstrip(".") + " mới."
+    out = list(lines)
+    index = next(i for i, line in enumerate(out) if line.text.startswith(EDITED_LINE))
+    out[index] = replace(out[index], text=out[index].text.rstrip(".") + " mới.")
     return out
 
 
@@ -90,7 +91,7 @@ class _Recorder:
         recorder = self
 
         class Popen(subprocess.Popen):  # type: ignore[type-arg]
-            def __init__(self, args, *rest, **kwargs):  # type: ignore[no-untyped-def]
+            def __init__(self, args, *rest, **kwargs):
                 recorder.commands.append(list(args))
                 for arg in args:
                     if Path(arg).name.startswith("joined-") and Path(arg).is_file():
@@ -99,23 +100,27 @@ class _Recorder:
                 self._started = time.perf_counter()
                 super().__init__(args, *rest, **kwargs)
 
-            def wait(self, timeout=None):  # type: ignore[no-untyped-def]
+            def wait(self, timeout=None):
                 code = super().wait(timeout)
                 if not getattr(self, "_timed", False):
                     self._timed = True
                     recorder.seconds.append(time.perf_counter() - self._started)
                 return code
 
-        runner.subprocess = SimpleNamespace(  # type: ignore[attr-defined]
+        mock.patch.object(runner, "subprocess", SimpleNamespace(
             Popen=Popen, PIPE=subprocess.PIPE, DEVNULL=subprocess.DEVNULL, TimeoutExpired=subprocess.TimeoutExpired
-        )
+        )).start()
 
 
-def _render(lines: list[dict[str, object]], work: Path, cache: PhraseCache) -> tuple[float, float, pipeline.RenderedFile]:
+def _render(lines: list[scripts.ScriptLine], work: Path, cache: PhraseCache) -> tuple[float, float, pipeline.RenderedFile]:
     spec = pipeline.RenderSpec(profile="radio", title="Tìm hiểu pháp luật", album="Tìm hiểu pháp luật", artist="bench", lines=lines, lexicon={})
     engines = build_engines(["espeak"])
     marks: dict[str, float] = {}
-    report = pipeline.Report(progress=lambda fraction, stage: marks.setdefault(stage, time.perf_counter()))
+
+    def mark(fraction: float, stage: str) -> None:
+        marks.setdefault(stage, time.perf_counter())
+
+    report = pipeline.Report(progress=mark)
     started = time.perf_counter()
     files = pipeline.render(spec, work_dir=work, engines=engines, cache=cache, report=report)
     elapsed = time.perf_counter() - started

@@ -22,6 +22,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LAW_BYTES = 4_950_000  # under LAWCAST_MAX_UPLOAD_BYTES (5,000,000) with room for nothing else: the file itself
@@ -161,7 +162,7 @@ class Poller:
                 conn.close()
 
 
-def upload(port: int, token: str, law: bytes, filename: str = "luat-thu-nghiem.txt") -> tuple[int, dict[str, object]]:
+def upload(port: int, token: str, law: bytes, filename: str = "luat-thu-nghiem.txt") -> tuple[int, dict[str, Any]]:
     """POST the law as a multipart .txt file; returns (status, JSON answer)."""
     boundary = uuid.uuid4().hex
     body = (
@@ -201,10 +202,10 @@ def measure(port: int, editor_token: str, station_id: int, station_token: str, l
     busy.stop.set()
     thread.join()
 
-    def count(nodes: list[dict[str, object]]) -> int:
-        return sum(1 + count(n["children"]) for n in nodes)  # type: ignore[arg-type]
+    def count(nodes: list[dict[str, Any]]) -> int:
+        return sum(1 + count(n["children"]) for n in nodes)
 
-    provisions = count(answer.get("provisions", [])) if status == 201 else 0  # type: ignore[arg-type]
+    provisions = count(answer.get("provisions", [])) if status == 201 else 0
     return {
         "law_bytes": len(data), "articles": law.count("\nĐiều "), "provisions": provisions, "upload_status": status,
         "upload_s": round(upload_s, 2), "poll_statuses": sorted(busy.statuses | idle.statuses),

@@ -83,13 +83,17 @@ def _pipeline(root: Path) -> Path:
     from studio.engine.tts import PhraseCache, build_engines
 
     info, provisions = sample_provisions()
-    lines = [line.as_dict() for line in scripts.video_script(info, provisions, target_s=PIPELINE_PLAN_S).lines]
+    lines = scripts.video_script(info, provisions, target_s=PIPELINE_PLAN_S).lines
     spec = pipeline.RenderSpec(profile="video_16x9", title="Tiểu phẩm pháp luật", album="Tìm hiểu pháp luật", artist="bench",
                                lines=lines, lexicon={})
     engines = build_engines(["espeak"])
     engines[0].version()  # loading libespeak-ng is process start-up, not render work
     marks: dict[str, float] = {}
-    report = pipeline.Report(progress=lambda fraction, stage: marks.setdefault(stage, time.perf_counter()))
+
+    def mark(fraction: float, stage: str) -> None:
+        marks.setdefault(stage, time.perf_counter())
+
+    report = pipeline.Report(progress=mark)
     started = time.perf_counter()
     files = pipeline.render(spec, work_dir=root / "pipeline", engines=engines, cache=PhraseCache(root / "phrases"), report=report)
     stages = {name: round(at - started, 3) for name, at in marks.items()}

@@ -202,7 +202,7 @@ class Planner:
         if self.share:
             leaders = [(o.slot_id, o.start) for o in first]
             for occs in members[1:]:
-                self.same_as.update(zip([(o.slot_id, o.start) for o in occs], leaders))
+                self.same_as.update(zip([(o.slot_id, o.start) for o in occs], leaders, strict=False))
             return
         index = {(o.slot_id, o.start): i for i, o in enumerate(first)}
         gaps = [(u, index[(u.slot_id, u.occurrence_start)]) for u in self.underfilled[u0:]]

@@ -35,6 +35,7 @@ from urllib.parse import urljoin
 import httpx
 
 from broadcast.agent_state import AgentState, read_json, write_json
+from broadcast.station_wire import ItemTime, ScheduleItem
 
 log = logging.getLogger("lawcast.station")
 CHUNK = 1 << 16
@@ -69,7 +70,7 @@ class ServerUnreachable(AgentStopped):
     exit_code = 3
 
 
-def _when(item: dict[str, object], key: str) -> datetime:
+def _when(item: ScheduleItem, key: ItemTime) -> datetime:
     return datetime.fromisoformat(str(item[key]))
 
 
@@ -88,7 +89,7 @@ class StationAgent:
         # A short connect timeout: an address where nothing answers must not stall start-up or a poll for long.
         self.client = client or httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)))
         self.client.headers["Authorization"] = f"Bearer {token}"
-        self.station_id: int | None = read_json(directory / "station.json", {}).get("id")  # type: ignore[union-attr]
+        self.station_id: int | None = read_json(directory / "station.json", {}).get("id")
         self.online = False
         self.lost_at: float | None = None
         self.heartbeat_s = heartbeat_s
@@ -205,7 +206,7 @@ class StationAgent:
             if self.state.media_path(sha).exists():
                 continue
             try:
-                if self._fetch(urljoin(self.server + "/", str(item["media_url"])), sha, int(item["bytes"])):  # type: ignore[call-overload]
+                if self._fetch(urljoin(self.server + "/", str(item["media_url"])), sha, int(item["bytes"])):
                     done += 1
             except httpx.HTTPStatusError as exc:
                 # The server answered: this file is refused or missing, which says nothing about the connection.
@@ -243,12 +244,12 @@ class StationAgent:
         os.replace(part, self.state.media_path(sha))
         return True
 
-    def due(self) -> list[dict[str, object]]:
+    def due(self) -> list[ScheduleItem]:
         """Items to play now (cached, not yet played): emergencies first, then by start."""
         now = self.clock()
         ready = []
         for item in self.state.schedule:
-            if int(item["airing_id"]) in self.state.played:  # type: ignore[call-overload]
+            if int(item["airing_id"]) in self.state.played:
                 continue
             start, end = _when(item, "start"), _when(item, "end")
             if item["priority"] == "emergency":
@@ -264,11 +265,11 @@ class StationAgent:
         parts = [part.format(**values) for part in shlex.split(self.player)]
         return parts if "{path}" in self.player else [*parts, str(path)]
 
-    def play(self, item: dict[str, object]) -> None:
+    def play(self, item: ScheduleItem) -> None:
         """Play one item through the player command (or just log it), honouring the overrun policy, and queue its report."""
         path = self.state.media_path(str(item["sha256"]))
         started = self.clock()
-        duration = float(item["duration_s"])  # type: ignore[arg-type]
+        duration = float(item["duration_s"])
         allowed = (_when(item, "slot_end") - started).total_seconds() if "slot_end" in item else duration
         policy = str(item.get("overrun", "finish"))
         outcome, limit = "played", None
@@ -295,7 +296,7 @@ class StationAgent:
         if outcome == "played" and played_s > allowed:
             outcome = "overran"  # policy finish let it run past the slot end
         log.info("PLAY %s %s (%s s) policy=%s outcome=%s", item["airing_id"], item.get("title", ""), item["duration_s"], policy, outcome)
-        self.state.played.add(int(item["airing_id"]))  # type: ignore[call-overload]
+        self.state.played.add(int(item["airing_id"]))
         self.state.outbox.append({
             "airing_id": item["airing_id"], "played_at": started.isoformat(),
             "duration_s": round(max(played_s, 0.0) if outcome != "skipped" else 0.0, 3),
@@ -327,8 +328,8 @@ class StationAgent:
             for airing_id in answer.get("rejected", []):
                 log.error("server rejected the report of airing %s (not in this station's schedule)", airing_id)
             # Every report in the batch is acknowledged: stored, a duplicate, or rejected.
-            acknowledged = {int(p["airing_id"]) for p in batch}  # type: ignore[call-overload]
-            self.state.outbox = [p for p in self.state.outbox if int(p["airing_id"]) not in acknowledged]  # type: ignore[call-overload]
+            acknowledged = {int(p["airing_id"]) for p in batch}
+            self.state.outbox = [p for p in self.state.outbox if int(p["airing_id"]) not in acknowledged]
             self.state.save_plays()
             sent += len(batch)
             if not self.state.outbox:
@@ -336,8 +337,8 @@ class StationAgent:
 
     def prune(self) -> None:
         """Forget played ids no longer scheduled and media unused for a week (the cache stays bounded)."""
-        scheduled = {int(i["airing_id"]) for i in self.state.schedule}  # type: ignore[call-overload]
-        queued = {int(p["airing_id"]) for p in self.state.outbox}  # type: ignore[call-overload]
+        scheduled = {int(i["airing_id"]) for i in self.state.schedule}
+        queued = {int(p["airing_id"]) for p in self.state.outbox}
         self.state.played &= scheduled | queued
         wanted = {str(i["sha256"]) for i in self.state.schedule}
         cutoff = time.time() - KEEP_MEDIA.total_seconds()
@@ -370,7 +371,7 @@ class StationAgent:
                         self.play(item)
             except AgentStopped:
                 raise
-            except Exception:  # noqa: BLE001 - a station must keep running whatever one round hit
+            except Exception:  # a station must keep running whatever one round hit
                 log.exception("agent round failed; retrying")
             time.sleep(min(0.5, poll_s))
 

@@ -9,6 +9,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from broadcast.station_wire import PlayReport, ScheduleItem
 
 
 def write_json(path: Path, data: object) -> None:
@@ -21,7 +24,7 @@ def write_json(path: Path, data: object) -> None:
     os.replace(tmp, path)
 
 
-def read_json(path: Path, default: object) -> object:
+def read_json(path: Path, default: object) -> Any:
     """A JSON file's content, or `default` when it is missing or unreadable."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -35,9 +38,9 @@ class AgentState:
 
     root: Path
     etag: str | None = None
-    schedule: list[dict[str, object]] = field(default_factory=list)
+    schedule: list[ScheduleItem] = field(default_factory=list)
     played: set[int] = field(default_factory=set)
-    outbox: list[dict[str, object]] = field(default_factory=list)
+    outbox: list[PlayReport] = field(default_factory=list)
 
     @classmethod
     def load(cls, root: Path) -> AgentState:
@@ -48,7 +51,7 @@ class AgentState:
         assert isinstance(saved, dict)
         played = read_json(root / "played.json", [])
         outbox = read_json(root / "outbox.json", [])
-        return cls(root, saved.get("etag"), saved.get("items", []), set(played), list(outbox))  # type: ignore[arg-type]
+        return cls(root, saved.get("etag"), saved.get("items", []), set(played), list(outbox))
 
     def save_schedule(self) -> None:
         """Persist the last good schedule and its ETag."""

@@ -244,9 +244,9 @@ class _PlanWriter:
                 for a in plan.airings
             ]
             self.links += [(occ_id, plan_id) for occ_id in plan.occurrence_ids]
-        self.created = bulk.insert_rows(session, Airing.__table__, AIRING_COLUMNS, airing_rows)  # type: ignore[arg-type]
+        self.created = bulk.insert_rows(session, Airing.__table__, AIRING_COLUMNS, airing_rows)
         self.links.sort()  # primary-key order: the link index grows at its end
-        bulk.insert_rows(session, OccurrencePlan.__table__, ("occurrence_id", "plan_id"), self.links)  # type: ignore[arg-type]
+        bulk.insert_rows(session, OccurrencePlan.__table__, ("occurrence_id", "plan_id"), self.links)
         self.plans = len(plan_ids)
         for ids in bulk.chunks(sorted(self.untarget), bulk.IN_CHUNK):
             session.execute(update(Airing).where(Airing.plan_id.in_(ids)).values(target_id=None))

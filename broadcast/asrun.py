@@ -147,8 +147,15 @@ def totals(rows: Sequence[dict[str, object]], by: str) -> list[dict[str, object]
     for row in rows:
         entry = sums.setdefault(row[key_id], {key_id: row[key_id], key_name: row[key_name], "scheduled": 0, "aired": 0, "missing": 0})
         for field in ("scheduled", "aired", "missing"):
-            entry[field] = int(entry[field]) + int(row[field])  # type: ignore[call-overload]
+            entry[field] = _count(entry[field]) + _count(row[field])
     return list(sums.values())
+
+
+def _count(value: object) -> int:
+    """A count of a coverage row (plain dicts, so that a report can key them by any dimension)."""
+    if isinstance(value, int | float | str):
+        return int(value)
+    raise TypeError(f"a coverage count must be a number, not {value!r}")
 
 
 def coverage_csv(rows: Sequence[dict[str, object]]) -> str:

@@ -13,13 +13,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from itertools import islice
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import String, Table, insert, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from timeutil import aware_utc
+
+if TYPE_CHECKING:
+    from psycopg2.extensions import cursor as PgCursor
 
 CHUNK = 50_000
 # Comfortably under SQLite's default limit of 32,766 bound variables per statement.
@@ -93,7 +96,9 @@ def _copy(session: Session, table: Table, columns: Sequence[str], rows: Iterable
     connection = session.connection()
     quote = connection.dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN WITH (FORMAT csv)"
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    raw = connection.connection.dbapi_connection
+    assert raw is not None, "session.connection() has checked a connection out"
+    cursor = cast("PgCursor", raw.cursor())  # the caller runs this on psycopg2 only: COPY is not in the DB-API
     written = 0
     field = lru_cache(maxsize=1 << 16, typed=True)(_copy_field)  # typed: True and 1 are different fields
     try:

@@ -12,7 +12,7 @@ from broadcast import airings, fill_inputs, plans, scheduler
 from broadcast import service as broadcast_service
 from broadcast.models import Airing, AiringStatus, Channel, Occurrence, OccurrencePlan, Plan, Priority
 from broadcast.station_cache import schedule_changed
-from db import utcnow
+from db import rowcount, utcnow
 from errors import Conflict, NotFound
 from studio import service as studio_service
 from timeutil import aware_utc
@@ -94,7 +94,7 @@ def withdraw_future(session: Session, production_ids: Iterable[int], *, now: dat
         .values(status=AiringStatus.withdrawn.value, updated_at=now)
     )
     session.flush()
-    withdrawn = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    withdrawn = rowcount(result)
     if withdrawn:
         schedule_changed(session)
     return withdrawn

@@ -38,6 +38,7 @@ from broadcast import asrun, reach
 from broadcast.models import Area, Station
 from broadcast.station_cache import MAX_ENTRIES, Pull, pull_cache
 from broadcast.station_rss import build_station_rss
+from broadcast.station_wire import ScheduleItem
 from db import session_scope, utcnow
 from settings import get_settings
 from textclean import clean_name
@@ -156,7 +157,7 @@ def _write_seen(session: Session) -> None:
         session.rollback()
 
 
-def schedule_items(rows: Sequence[reach.ScheduleRow]) -> list[dict[str, object]]:
+def schedule_items(rows: Sequence[reach.ScheduleRow]) -> list[ScheduleItem]:
     """Items of a station's schedule as its answers show them."""
     return [
         {
@@ -178,7 +179,7 @@ def schedule_items(rows: Sequence[reach.ScheduleRow]) -> list[dict[str, object]]
     ]
 
 
-def body(station: Station, name: str, items: Sequence[dict[str, object]]) -> bytes:
+def body(station: Station, name: str, items: Sequence[ScheduleItem]) -> bytes:
     """The bytes of one answer: schedule JSON, extended M3U with durations, or RSS."""
     if name == "schedule.json":
         return json.dumps({"station_id": station.id, "items": list(items)}, ensure_ascii=False).encode()
@@ -187,7 +188,7 @@ def body(station: Station, name: str, items: Sequence[dict[str, object]]) -> byt
         for item in items:
             # One line per entry whatever a stored title holds: CR, LF and other controls would inject M3U lines.
             title = clean_name(str(item["title"]).replace("\x00", "")).replace(",", " ")
-            lines.append(f"#EXTINF:{round(float(item['duration_s']))},{title} [{item['start']}]")  # type: ignore[arg-type]
+            lines.append(f"#EXTINF:{round(float(item['duration_s']))},{title} [{item['start']}]")
             lines.append(str(item["media_url"]))
         return ("\n".join(lines) + "\n").encode()
     return build_station_rss(station.id, station.name, items)

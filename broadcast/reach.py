@@ -56,7 +56,7 @@ class Placed:
     overrun: str
 
 
-def targets_of(session: Session, station: Station) -> list[tuple[str, Sequence[int] | Select[tuple[int]]]]:
+def targets_of(session: Session, station: Station) -> list[tuple[str, Sequence[int] | Select[int]]]:
     """Every target whose slots sound at a station: itself, its areas up to the province, the loudspeaker network."""
     area = broadcast_service.get_area(session, station.area_id)
     # The network's channels as a subquery: one round trip fewer on every station poll.
@@ -65,7 +65,7 @@ def targets_of(session: Session, station: Station) -> list[tuple[str, Sequence[i
 
 
 def placed(
-    session: Session, targets: Sequence[tuple[str, Sequence[int] | Select[tuple[int]]]], *, start: datetime, end: datetime,
+    session: Session, targets: Sequence[tuple[str, Sequence[int] | Select[int]]], *, start: datetime, end: datetime,
     include_withdrawn: bool = False,
 ) -> list[Placed]:
     """Airings overlapping [start, end) on these targets (ids or a subquery of ids): emergencies first, then by time."""
@@ -126,7 +126,9 @@ def scheduled_counts(session: Session, *, start: datetime, end: datetime) -> dic
     )
     for query in (linked, direct):
         for kind, target_id, production_id, count in session.execute(query):
-            out[(kind, target_id)][production_id] += count
+            # Airings outside a plan always name their target; the check only narrows the nullable columns.
+            if kind is not None and target_id is not None:
+                out[(kind, target_id)][production_id] += count
     return out
 
 

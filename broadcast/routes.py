@@ -15,7 +15,7 @@ from broadcast import airings as airings_service
 from broadcast import asrun, placements, reach, service
 from broadcast import scope as area_scope
 from broadcast.list_routes import router as list_router
-from broadcast.models import Airing, Channel, Occurrence, Slot, Station
+from broadcast.models import Airing, Channel, Occurrence, Slot
 from broadcast.schemas import (
     AiringOut,
     AreaIn,
@@ -154,8 +154,8 @@ def list_occurrences(
     """Occurrences the beat task has expanded (reading never expands)."""
     query = select(Occurrence).order_by(Occurrence.start, Occurrence.id)
     scope = area_scope.of(session, user)
-    if not scope.everywhere:
-        query = query.where(Occurrence.slot_id.in_(select(Slot.id).where(area_scope.slot_filter(scope))))  # type: ignore[arg-type]
+    if (in_scope := area_scope.slot_filter(scope)) is not None:  # None exactly when the scope is everywhere
+        query = query.where(Occurrence.slot_id.in_(select(Slot.id).where(in_scope)))
     if slot_id is not None:
         query = query.where(Occurrence.slot_id == slot_id)
     if start is not None:

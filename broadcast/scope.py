@@ -32,6 +32,11 @@ class Scope:
         """Whether the user sees every area."""
         return self.path is None
 
+    @property
+    def ancestors(self) -> list[int]:
+        """Ids from the root down to the scope's area (none when everywhere)."""
+        return [int(part) for part in (self.path or "").strip("/").split("/") if part.isdigit()]
+
     def covers(self, path: str) -> bool:
         """Whether the area with this materialised path lies in the scope."""
         return self.path is None or path.startswith(self.path)
@@ -41,20 +46,20 @@ EVERYWHERE = Scope()
 
 
 def of(session: Session, user: User) -> Scope:
-    """The scope of a user (everywhere when no area is set, or when the area no longer exists)."""
+    """The scope of a user: everywhere when no area is set; nothing at all if the area is gone (it fails closed)."""
     if user.area_id is None:
         return EVERYWHERE
     area = session.get(Area, user.area_id)
-    return EVERYWHERE if area is None else Scope(area.id, area.path, area.name)
+    return Scope(user.area_id, "/-/", None) if area is None else Scope(area.id, area.path, area.name)
 
 
-def area_ids(scope: Scope) -> Select[tuple[int]]:
+def area_ids(scope: Scope) -> Select[int]:
     """A subquery of the ids of every area in the scope."""
     query = select(Area.id)
     return query if scope.path is None else query.where(Area.path.startswith(scope.path, autoescape=True))
 
 
-def station_ids(scope: Scope) -> Select[tuple[int]]:
+def station_ids(scope: Scope) -> Select[int]:
     """A subquery of the ids of every station in the scope."""
     query = select(Station.id)
     return query if scope.path is None else query.where(Station.area_id.in_(area_ids(scope)))
@@ -120,7 +125,7 @@ def reaches(scope: Scope, kind: Any, ident: Any) -> ColumnElement[bool] | None:
     the loudspeaker network (None: no filter)."""
     if scope.path is None:
         return None
-    above = [int(part) for part in scope.path.strip("/").split("/") if part]
+    above = scope.ancestors
     network = select(Channel.id).where(Channel.kind == ChannelKind.loudspeaker.value)
     return or_(and_(kind == "area", or_(ident.in_(area_ids(scope)), ident.in_(above))),
                and_(kind == "station", ident.in_(station_ids(scope))), and_(kind == "channel", ident.in_(network)))

@@ -1,4 +1,8 @@
-"""Broadcast service: channels, areas, stations, slots and occurrences (flushes, never commits)."""
+"""Broadcast service: slots, their occurrences and campaigns (flushes, never commits).
+
+The network they air on (channels, areas, stations) lives in broadcast.network; its functions are
+re-exported here, where their callers have always found them.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import apitypes
-import auth
 from broadcast import bulk, plans, recurrence
-from broadcast.models import OVERLAP_CONSTRAINT, Area, AreaKind, Campaign, Channel, ChannelKind, Occurrence, Overrun, Slot, Station
+from broadcast.models import OVERLAP_CONSTRAINT, Area, Campaign, Channel, ChannelKind, Occurrence, Overrun, Slot, Station
+from broadcast.network import ancestor_ids as ancestor_ids
+from broadcast.network import channel_by_slug as channel_by_slug
+from broadcast.network import create_area as create_area
+from broadcast.network import create_channel as create_channel
+from broadcast.network import create_station as create_station
+from broadcast.network import ensure_channel as ensure_channel
+from broadcast.network import get_area as get_area
+from broadcast.network import loudspeaker_channel_ids as loudspeaker_channel_ids
+from broadcast.network import quiet_hours as quiet_hours
+from broadcast.network import rotate_station_token as rotate_station_token
+from broadcast.network import station_for_token as station_for_token
+from broadcast.network import stations_under as stations_under
 from broadcast.schemas import MAX_EXCEPTIONS
 from broadcast.station_cache import schedule_changed
 from db import utcnow
@@ -28,132 +43,6 @@ from timeutil import aware_utc
 log = logging.getLogger(__name__)
 
 TARGET_KINDS = ("channel", "area", "station")
-
-
-# --- channels ----------------------------------------------------------------------------------
-
-
-def create_channel(session: Session, *, slug: str, name: str, kind: str, description: str = "", owner_email: str = "") -> Channel:
-    """Create a channel; slugs are unique."""
-    if session.scalar(select(Channel).where(Channel.slug == slug)) is not None:
-        raise Conflict(f"Kênh '{slug}' đã tồn tại (channel exists)")
-    channel = Channel(slug=slug, name=name, kind=kind, description=description, owner_email=owner_email)
-    session.add(channel)
-    session.flush()
-    return channel
-
-
-def channel_by_slug(session: Session, slug: str) -> Channel:
-    """A channel by slug, or 404."""
-    channel = session.scalar(select(Channel).where(Channel.slug == slug))
-    if channel is None:
-        raise NotFound(f"Không có kênh '{slug}' (channel not found)")
-    return channel
-
-
-def ensure_channel(session: Session, *, slug: str, name: str, kind: str, description: str = "", owner_email: str = "") -> Channel:
-    """The channel with this slug, created if missing."""
-    channel = session.scalar(select(Channel).where(Channel.slug == slug))
-    return channel or create_channel(session, slug=slug, name=name, kind=kind, description=description, owner_email=owner_email)
-
-
-# --- areas and stations ------------------------------------------------------------------------
-
-
-def create_area(
-    session: Session, *, name: str, kind: str, parent_id: int | None = None, code: str | None = None,
-    quiet_start: time | None = None, quiet_end: time | None = None,
-) -> Area:
-    """Add an area under its parent; quiet hours are given as a pair or not at all."""
-    AreaKind(kind)
-    if (quiet_start is None) != (quiet_end is None):
-        raise Invalid("Giờ yên tĩnh cần cả giờ bắt đầu và giờ kết thúc (quiet hours need start and end)")
-    parent = get_area(session, parent_id) if parent_id else None
-    _check_code(session, Area, code)
-    area = Area(name=name, kind=kind, parent_id=parent_id, code=code, quiet_start=quiet_start, quiet_end=quiet_end)
-    session.add(area)
-    _flush_code(session, Area, code)
-    area.path = f"{parent.path if parent else '/'}{area.id}/"
-    session.flush()
-    return area
-
-
-def _code_taken(model: type[Area] | type[Station], code: str) -> Conflict:
-    what = "địa bàn" if model is Area else "trạm"
-    kind = "area" if model is Area else "station"
-    return Conflict(f"Mã {what} '{code}' đã được dùng; mỗi {what} cần một mã riêng (duplicate {kind} code)")
-
-
-def _check_code(session: Session, model: type[Area] | type[Station], code: str | None) -> None:
-    if code is not None and session.scalar(select(model.id).where(model.code == code)) is not None:
-        raise _code_taken(model, code)
-
-
-def _flush_code(session: Session, model: type[Area] | type[Station], code: str | None) -> None:
-    """Flush a new area or station; a code another request stored since the check is a 409 too."""
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        if code is None or "code" not in str(exc.orig):
-            raise
-        raise _code_taken(model, code) from exc
-
-
-def get_area(session: Session, area_id: int) -> Area:
-    """An area by id, or 404."""
-    area = session.get(Area, area_id)
-    if area is None:
-        raise NotFound(f"Không có địa bàn {area_id} (area not found)")
-    return area
-
-
-def ancestor_ids(area: Area) -> list[int]:
-    """Ids from the root down to this area."""
-    return [int(part) for part in area.path.strip("/").split("/") if part]
-
-
-def quiet_hours(session: Session, area: Area) -> tuple[time, time, Area] | None:
-    """The quiet hours that apply to an area: its own, else the nearest ancestor's."""
-    for area_id in reversed(ancestor_ids(area)):
-        node = area if area_id == area.id else session.get(Area, area_id)
-        if node is not None and node.quiet_start is not None and node.quiet_end is not None:
-            return node.quiet_start, node.quiet_end, node
-    return None
-
-
-def create_station(session: Session, *, area_id: int, name: str, code: str | None = None) -> tuple[Station, str]:
-    """Register a station; returns it with its token, which is shown only this once."""
-    get_area(session, area_id)
-    _check_code(session, Station, code)
-    token = auth.new_token()
-    station = Station(area_id=area_id, name=name, code=code, token_hash=auth.hash_token(token))
-    session.add(station)
-    _flush_code(session, Station, code)
-    return station, token
-
-
-def rotate_station_token(session: Session, *, station_id: int) -> tuple[Station, str]:
-    """Give a station a new token (the old one stops working at once); it is shown only this once."""
-    station = session.get(Station, station_id)
-    if station is None:
-        raise NotFound(f"Không có trạm {station_id} (station not found)")
-    token = auth.new_token()
-    station.token_hash = auth.hash_token(token)
-    session.flush()
-    schedule_changed(session)  # answers held in memory for the old token go too
-    return station, token
-
-
-def station_for_token(session: Session, token: str) -> Station | None:
-    """The station a token belongs to."""
-    return session.scalar(select(Station).where(Station.token_hash == auth.hash_token(token)))
-
-
-def stations_under(session: Session, area: Area) -> list[int]:
-    """Ids of every station in an area or beneath it."""
-    return list(
-        session.scalars(select(Station.id).join(Area, Station.area_id == Area.id).where(Area.path.startswith(area.path)))
-    )
 
 
 # --- slots and occurrences ---------------------------------------------------------------------
@@ -169,11 +58,6 @@ TOO_MANY_EXCEPTIONS = (
     f"Khung giờ có quá nhiều ngày ngoại lệ (tối đa {MAX_EXCEPTIONS} ngày hủy và {MAX_EXCEPTIONS} ngày thêm) "
     f"(too many exception dates, limit {MAX_EXCEPTIONS})"
 )
-
-
-def loudspeaker_channel_ids(session: Session) -> list[int]:
-    """Channels of kind loudspeaker: a slot on one reaches every station."""
-    return list(session.scalars(select(Channel.id).where(Channel.kind == ChannelKind.loudspeaker.value)))
 
 
 def _describe(session: Session, target_kind: str, target_id: int) -> str:
@@ -247,23 +131,23 @@ def _check_overlaps(session: Session, pattern: recurrence.SlotPattern, target_ki
         )
 
 
-def _quiet_areas(session: Session, target_kind: str, target_id: int) -> list[tuple[time, time, Area]]:
+def _quiet_areas(session: Session, target_kind: str, target_id: int) -> list[tuple[time | None, time | None, Area]]:
     """Quiet hours that bind a target: the nearest ones above it, and those of every area beneath it."""
     if target_kind == "channel":
         channel = session.get(Channel, target_id)
         if channel is None or channel.kind != ChannelKind.loudspeaker.value:
             return []
-        return [(a.quiet_start, a.quiet_end, a) for a in session.scalars(select(Area).where(Area.quiet_start.is_not(None)))]  # type: ignore[misc]
+        return [(a.quiet_start, a.quiet_end, a) for a in session.scalars(select(Area).where(Area.quiet_start.is_not(None)))]
     area = _target_area(session, target_kind, target_id)
     assert area is not None
-    out = []
+    out: list[tuple[time | None, time | None, Area]] = []
     if (own := quiet_hours(session, area)) is not None:
         out.append(own)
     if target_kind == "area":
         below = session.scalars(
             select(Area).where(Area.path.startswith(area.path), Area.id != area.id, Area.quiet_start.is_not(None))
         )
-        out += [(a.quiet_start, a.quiet_end, a) for a in below]  # type: ignore[misc]
+        out += [(a.quiet_start, a.quiet_end, a) for a in below]
     return out
 
 
@@ -413,11 +297,11 @@ OCCURRENCE_COLUMNS = ("slot_id", "target_kind", "target_id", "start", "end", "ca
 def _insert_occurrences(session: Session, rows: list[tuple[object, ...]], *, skip_refused: bool) -> None:
     table = Occurrence.__table__
     if not skip_refused or session.get_bind().dialect.name != "postgresql" or not rows:
-        bulk.insert_rows(session, table, OCCURRENCE_COLUMNS, rows)  # type: ignore[arg-type]
+        bulk.insert_rows(session, table, OCCURRENCE_COLUMNS, rows)
         return
     try:
         with session.begin_nested():
-            bulk.insert_rows(session, table, OCCURRENCE_COLUMNS, rows)  # type: ignore[arg-type]
+            bulk.insert_rows(session, table, OCCURRENCE_COLUMNS, rows)
     except IntegrityError as exc:
         if not is_overlap_refusal(exc):
             raise
@@ -425,7 +309,7 @@ def _insert_occurrences(session: Session, rows: list[tuple[object, ...]], *, ski
         for slot_id, group in groupby(rows, key=lambda row: row[0]):
             try:
                 with session.begin_nested():
-                    bulk.insert_rows(session, table, OCCURRENCE_COLUMNS, list(group))  # type: ignore[arg-type]
+                    bulk.insert_rows(session, table, OCCURRENCE_COLUMNS, list(group))
             except IntegrityError as clash:
                 if not is_overlap_refusal(clash):
                     raise

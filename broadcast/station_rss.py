@@ -8,6 +8,7 @@ from datetime import datetime
 from feedgen.feed import FeedGenerator
 
 from assets.http import FEEDGEN_LOCK
+from broadcast.station_wire import ScheduleItem
 from textclean import clean_name
 
 EPOCH = datetime.fromisoformat("2024-01-01T00:00:00+00:00")
@@ -18,7 +19,7 @@ def _line(value: object) -> str:
     return clean_name(str(value).replace("\x00", ""))
 
 
-def build_station_rss(station_id: int, station_name: str, items: Sequence[dict[str, object]]) -> bytes:
+def build_station_rss(station_id: int, station_name: str, items: Sequence[ScheduleItem]) -> bytes:
     """RSS 2.0 with one item per scheduled airing; deterministic for the same items."""
     station_name = _line(station_name)
     fg = FeedGenerator()

@@ -28,7 +28,8 @@ def build_calendar(name: str, events: Sequence[CalendarEvent], *, timezone: str 
         cal.add_component(_vevent(event, tz))
     if events:
         cal.add_missing_timezones()
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()
+    return ical
 
 
 def _vevent(event: CalendarEvent, tz: ZoneInfo) -> Event:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -105,8 +105,13 @@ def episode_view(session: Session, production_id: int) -> EpisodeView:
     main = service.main_output(outs)
     if main is None:
         raise NotFound(f"Chương trình {production_id} chưa có bản dựng (episode has no media yet)")
-    link = lambda o: assets_service.media_path(o.media_key) if o else None  # noqa: E731
-    side = lambda kind: outs.get((main.profile, kind))  # noqa: E731
+
+    def link(o: Output | None) -> str | None:
+        return assets_service.media_path(o.media_key) if o else None
+
+    def side(kind: str) -> Output | None:
+        return outs.get((main.profile, kind))
+
     doc = session.get(Document, production.document_id)
     assert doc is not None
     channel = session.scalar(select(Channel).where(Channel.slug == production.channel_slug)) if production.channel_slug else None
@@ -193,7 +198,10 @@ def home_view(session: Session) -> list[ChannelLink]:
 
 def document_header(doc: Document) -> DocumentView:
     """The header fields of a document as the pages show them."""
-    fmt = lambda d: d.strftime("%d/%m/%Y") if d else None  # noqa: E731
+
+    def fmt(d: date | None) -> str | None:
+        return d.strftime("%d/%m/%Y") if d else None
+
     return DocumentView(
         doc.id, doc.title, doc.doc_type, doc.number, doc.issuer, fmt(doc.issued_on), fmt(doc.effective_on),
         DOC_STATUS_VI.get(doc.status, doc.status),
@@ -237,7 +245,7 @@ def _chapters(text: str | None) -> list[tuple[str, str]]:
 
 def clock(seconds: float) -> str:
     """A duration as m:ss (or h:mm:ss)."""
-    total = int(round(seconds))
+    total = round(seconds)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -115,7 +115,10 @@ def episode_from(production: Production, outs: Outputs, document_title: str | No
     if main is None:
         return None
     url = assets_service.public_url
-    sidecar = lambda kind: outs.get((main.profile, kind))  # noqa: E731
+
+    def sidecar(kind: str) -> Output | None:
+        return outs.get((main.profile, kind))
+
     transcripts = tuple(
         Transcript(url(o.media_key), TRANSCRIPT_TYPES[kind]) for kind in ("vtt", "srt", "transcript") if (o := sidecar(kind))
     )

@@ -21,8 +21,9 @@ from errors import Conflict, Invalid, NotFound, ServiceUnavailable
 from settings import get_settings
 from studio import service
 from studio.engine import pipeline
-from studio.models import JobStatus, Output, Production, ProductionStatus, RenderJob
+from studio.engine.text.scripts import ScriptLine
 from studio.engine.tts import build_engines
+from studio.models import JobStatus, Output, Production, ProductionStatus, RenderJob
 
 ACTIVE = (JobStatus.queued.value, JobStatus.running.value)
 
@@ -34,10 +35,10 @@ def engine_signature() -> list[str]:
     return [f"{engine.name}:{engine.version()}" for engine in engines]
 
 
-def content_hash(*, lines: Sequence[dict[str, object]], lexicon: dict[str, str], profile: str, engines: Sequence[str]) -> str:
+def content_hash(*, lines: Sequence[ScriptLine], lexicon: dict[str, str], profile: str, engines: Sequence[str]) -> str:
     """Hash of what determines a render's bytes: spoken script, profile, engines, assets, pipeline."""
     spoken = pipeline.spoken_script(lines, lexicon)
-    shape = [(line.get("speaker"), line.get("pause_ms"), line.get("bed"), line.get("role")) for line in lines]
+    shape = [(line.speaker, line.pause_ms, line.bed, line.role) for line in lines]
     payload = {
         "spoken": spoken,
         "shape": shape,
@@ -62,11 +63,12 @@ def request_render(
     if bad:
         raise Invalid(f"Hồ sơ {bad} không áp dụng cho định dạng {production.format}; dùng: {', '.join(allowed)}")
     version = service.script_version(session, production)
+    lines = version.lines
     words = service.lexicon(session)
     signature = engine_signature()
     jobs, created = [], []
     for profile in wanted:
-        digest = content_hash(lines=version.lines, lexicon=words, profile=profile, engines=signature)
+        digest = content_hash(lines=lines, lexicon=words, profile=profile, engines=signature)
         job = _reusable_job(session, production.id, digest)
         if job is None:
             job = RenderJob(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, defer
 
 from pagination import Listing, PageParams, Sort, Window, fetch, order_by, within
 from studio import search, service
+from studio.engine.text.scripts import ScriptLine
 from studio.models import Document, Production, RenderJob
 
 # Sort keys are the indexed columns only (migration 0003): a deep page must never sort a whole table.
@@ -111,8 +112,8 @@ class DiffLine:
     op: str  # equal | insert | delete | replace
     old_index: int | None
     new_index: int | None
-    old: dict[str, Any] | None
-    new: dict[str, Any] | None
+    old: ScriptLine | None
+    new: ScriptLine | None
 
 
 @dataclass(frozen=True)
@@ -125,27 +126,19 @@ class ScriptDiff:
     lines: list[DiffLine]
 
 
-def _key(line: dict[str, Any]) -> tuple[str, str]:
-    return str(line.get("speaker", "")), str(line.get("text", ""))
-
-
-def _side(line: dict[str, Any]) -> dict[str, Any]:
-    return {"speaker": str(line.get("speaker", "")), "text": str(line.get("text", ""))}
-
-
 def script_diff(session: Session, *, production_id: int, from_version: int, to_version: int) -> ScriptDiff:
     """Line diff (difflib) of two versions, comparing speaker and text; 404 for a missing production or version."""
     production = service.get_production(session, production_id)
     old = service.script_version(session, production, from_version).lines
     new = service.script_version(session, production, to_version).lines
-    matcher = difflib.SequenceMatcher(a=[_key(x) for x in old], b=[_key(x) for x in new], autojunk=False)
+    matcher = difflib.SequenceMatcher(a=[(x.speaker, x.text) for x in old], b=[(x.speaker, x.text) for x in new], autojunk=False)
     out: list[DiffLine] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            out += [DiffLine("equal", i, j, _side(old[i]), _side(new[j])) for i, j in zip(range(i1, i2), range(j1, j2))]
+            out += [DiffLine("equal", i, j, old[i], new[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)]
             continue
         paired = min(i2 - i1, j2 - j1) if tag == "replace" else 0
-        out += [DiffLine("replace", i1 + k, j1 + k, _side(old[i1 + k]), _side(new[j1 + k])) for k in range(paired)]
-        out += [DiffLine("delete", i, None, _side(old[i]), None) for i in range(i1 + paired, i2)]
-        out += [DiffLine("insert", None, j, None, _side(new[j])) for j in range(j1 + paired, j2)]
+        out += [DiffLine("replace", i1 + k, j1 + k, old[i1 + k], new[j1 + k]) for k in range(paired)]
+        out += [DiffLine("delete", i, None, old[i], None) for i in range(i1 + paired, i2)]
+        out += [DiffLine("insert", None, j, None, new[j]) for j in range(j1 + paired, j2)]
     return ScriptDiff(production.id, from_version, to_version, out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, utcnow
+from studio.engine.text.scripts import ScriptLine
 
 
 class DocumentStatus(enum.StrEnum):
@@ -128,10 +130,20 @@ class ScriptVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     production_id: Mapped[int] = mapped_column(ForeignKey("productions.id", ondelete="CASCADE"))
     version: Mapped[int]
-    lines: Mapped[list[Any]] = mapped_column()
+    # The column holds plain JSON; code reads and writes `lines`, the one place where the two are converted.
+    lines_json: Mapped[list[Any]] = mapped_column("lines")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     production: Mapped[Production] = relationship(back_populates="versions")
+
+    @property
+    def lines(self) -> list[ScriptLine]:
+        """The script's lines, read from the stored JSON (TypeError when it holds something else)."""
+        return [ScriptLine.from_json(item) for item in self.lines_json]
+
+    @lines.setter
+    def lines(self, lines: Sequence[ScriptLine]) -> None:
+        self.lines_json = [line.to_json() for line in lines]
 
 
 class DocumentEvent(Base):

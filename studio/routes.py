@@ -21,6 +21,7 @@ from errors import Invalid
 from openapi import event_stream
 from settings import get_settings
 from studio import ingest, jobs, service, workflow
+from studio.list_routes import router as list_router
 from studio.models import Document, Output, Production, ProductionStatus, RenderJob
 from studio.schemas import (
     AuditOut,
@@ -32,6 +33,7 @@ from studio.schemas import (
     JobOut,
     LexiconIn,
     LexiconOut,
+    LineOut,
     OutputOut,
     ProductionIn,
     ProductionOut,
@@ -44,7 +46,6 @@ from studio.schemas import (
     SpokenLineOut,
     TransitionIn,
 )
-from studio.list_routes import router as list_router
 
 router = APIRouter(prefix="/api", tags=["studio"])
 
@@ -169,7 +170,7 @@ def production_out(session: Session, production: Production, notes: list[str] | 
         approved_version=production.approved_version,
         rendered_version=max((o.script_version for o in outputs if o.kind in workflow.MEDIA_KINDS), default=None),
         on_air_version=production.approved_version if production.status == ProductionStatus.published else None,
-        script=service.script_version(session, production).lines,
+        script=[LineOut.model_validate(line) for line in service.script_version(session, production).lines],
         notes=notes or [],
         outputs=[output_out(o, approved=o.script_version == production.approved_version) for o in outputs],
         audit=[AuditOut.model_validate(e) for e in workflow.audit(session, production)],
@@ -200,15 +201,19 @@ def get_script(production_id: Id, session: SessionDep, user: CurrentUser, versio
     """A script version (current by default) with the spoken form and flags of every line."""
     production = service.get_production(session, production_id)
     row = service.script_version(session, production, version)
-    spoken = [SpokenLineOut.model_validate(line) for line in service.spoken_lines(session, production, row.version)]
-    return ScriptOut(version=row.version, lines=row.lines, spoken=spoken)
+    said = service.spoken_lines(session, production, row.version)
+    spoken = [
+        SpokenLineOut(index=s.index, speaker=s.line.speaker, text=s.line.text, spoken=s.spoken, flags=[service.flag_dict(f) for f in s.flags])
+        for s in said
+    ]
+    return ScriptOut(version=row.version, lines=[LineOut.model_validate(s.line) for s in said], spoken=spoken)
 
 
 @router.put("/productions/{production_id}/script", response_model=ProductionOut)
 def put_script(production_id: Id, body: ScriptIn, session: SessionDep, user: Editor) -> ProductionOut:
     """Store a new script version; old versions stay readable."""
     production = service.get_production(session, production_id)
-    workflow.edit_script(session, production=production, lines=[line.model_dump() for line in body.lines], user=user)
+    workflow.edit_script(session, production=production, lines=[line.to_line() for line in body.lines], user=user)
     session.commit()
     return production_out(session, production)
 

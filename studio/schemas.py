@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from apitypes import Id
+from studio.engine.text.scripts import ScriptLine
 from textclean import clean_name, clean_text, refuse_nul
 
 Format = Literal["radio", "loudspeaker", "video"]
@@ -130,6 +131,25 @@ class LineIn(BaseModel):
     role: Name = Field(default="body", max_length=40)
     bed: bool = False
 
+    def to_line(self) -> ScriptLine:
+        """The script line this input describes."""
+        return ScriptLine(
+            speaker=self.speaker, text=self.text, pause_ms=self.pause_ms, provision_id=self.provision_id, role=self.role, bed=self.bed,
+        )
+
+
+class LineOut(BaseModel):
+    """One script line as stored: the fields of LineIn, every one present."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    speaker: str
+    text: str
+    pause_ms: int
+    provision_id: int | None
+    role: str
+    bed: bool
+
 
 class ScriptIn(BaseModel):
     """A new script version."""
@@ -232,7 +252,7 @@ class ProductionOut(BaseModel):
     approved_version: int | None = None
     rendered_version: int | None = None
     on_air_version: int | None = None
-    script: list[dict[str, object]]
+    script: list[LineOut]
     notes: list[str] = []
     outputs: list[OutputOut] = []
     audit: list[AuditOut] = []
@@ -334,6 +354,8 @@ class JobSummaryOut(BaseModel):
 class DiffSideOut(BaseModel):
     """A script line on one side of a diff."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     speaker: str
     text: str
 
@@ -366,7 +388,7 @@ class ScriptOut(BaseModel):
     """One script version: its lines as written and, for each, the spoken form and flags."""
 
     version: int
-    lines: list[dict[str, object]]
+    lines: list[LineOut]
     spoken: list[SpokenLineOut]
 
 

@@ -407,7 +407,7 @@ def create_production(
             production.series_id = made[0].id if made else production.id
         session.add(
             ScriptVersion(
-                production_id=production.id, version=1, lines=[line.as_dict() for line in draft.lines], created_by_id=user.id
+                production_id=production.id, version=1, lines=draft.lines, created_by_id=user.id
             )
         )
         made.append(production)
@@ -442,7 +442,7 @@ EDITABLE = frozenset({
 })
 
 
-def save_script(session: Session, *, production: Production, lines: list[dict[str, object]], user: User) -> ScriptVersion:
+def save_script(session: Session, *, production: Production, lines: Sequence[scripts.ScriptLine], user: User) -> ScriptVersion:
     """Store a new script version; old versions stay readable (the workflow reopens what was under review)."""
     if production.status not in EDITABLE:
         raise Conflict(
@@ -458,9 +458,9 @@ def save_script(session: Session, *, production: Production, lines: list[dict[st
     return row
 
 
-def check_line_provisions(session: Session, production: Production, lines: Sequence[dict[str, object]]) -> None:
+def check_line_provisions(session: Session, production: Production, lines: Sequence[scripts.ScriptLine]) -> None:
     """Refuse (422) script lines citing a provision that is not in the production's own document."""
-    cited = {int(pid) for line in lines if (pid := line.get("provision_id")) is not None}  # type: ignore[call-overload]
+    cited = {line.provision_id for line in lines if line.provision_id is not None}
     if not cited:
         return
     own = set(session.scalars(
@@ -487,16 +487,23 @@ def contributors(session: Session, production: Production, version: int) -> set[
     return people
 
 
-def spoken_lines(session: Session, production: Production, version: int | None = None) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class SpokenLine:
+    """A script line as it will be read: its place in the script, its spoken form, and what the rules could not read."""
+
+    index: int
+    line: scripts.ScriptLine
+    spoken: str
+    flags: tuple[speech.Flag, ...]
+
+
+def spoken_lines(session: Session, production: Production, version: int | None = None) -> list[SpokenLine]:
     """Each line of a script version with its spoken form and flags, before rendering."""
     words = lexicon(session)
     out = []
     for index, line in enumerate(script_version(session, production, version).lines):
-        spoken = speech.normalize(str(line["text"]), words)
-        out.append({
-            "index": index, "speaker": line["speaker"], "text": line["text"],
-            "spoken": spoken.text, "flags": [flag_dict(f) for f in spoken.flags],
-        })
+        spoken = speech.normalize(line.text, words)
+        out.append(SpokenLine(index, line, spoken.text, tuple(spoken.flags)))
     return out
 
 

@@ -10,7 +10,6 @@ reaper gave its job to another one writes nothing and stops its ffmpeg (its prog
 
 from __future__ import annotations
 
-import itertools
 import logging
 import random
 import re
@@ -31,8 +30,8 @@ from errors import Transient
 from settings import get_settings
 from studio import jobs, service
 from studio.engine import pipeline
-from studio.engine.text import scripts
 from studio.engine.render._ffmpeg import Cancelled, FFmpegError
+from studio.engine.text import scripts
 from studio.engine.tts import EngineError, PhraseCache, build_engines
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,8 @@ def retrying(work: Callable[[Session], T], *, budget_s: float, what: str) -> T:
     fenced and conditional). Other errors, and an outage longer than budget_s, are raised.
     """
     deadline = time.monotonic() + budget_s
-    for retry in itertools.count():
+    retry = 0
+    while True:
         try:
             with session_scope() as session:
                 return work(session)
@@ -64,7 +64,7 @@ def retrying(work: Callable[[Session], T], *, budget_s: float, what: str) -> T:
                 raise
             log.warning("%s: %s unreachable, trying again in %.2f s (%s)", what, kind, delay, _first_line(exc))
             time.sleep(delay)
-    raise AssertionError("unreachable")
+        retry += 1
 
 
 def _first_line(exc: BaseException) -> str:

@@ -5,6 +5,7 @@ Functions flush but never commit; the request or task commits at its edge.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from db import utcnow
 from errors import Conflict, Forbidden, Invalid
 from studio import jobs, service
 from studio.engine import pipeline
+from studio.engine.text.scripts import ScriptLine
 from studio.models import AuditEvent, Production, ProductionStatus
 
 S = ProductionStatus
@@ -168,7 +170,7 @@ def audit(session: Session, production: Production) -> list[AuditEvent]:
     )
 
 
-def edit_script(session: Session, *, production: Production, lines: list[dict[str, object]], user: User) -> AuditEvent | None:
+def edit_script(session: Session, *, production: Production, lines: Sequence[ScriptLine], user: User) -> AuditEvent | None:
     """Save a new script version; a production under review or approved goes back to draft."""
     old_version = production.current_version
     service.save_script(session, production=production, lines=lines, user=user)

@@ -18,12 +18,35 @@ def test_wrong_token_is_401(client: TestClient, stack: Stack) -> None:
     response = client.get("/api/jobs/1", headers={"Authorization": "Bearer lc_not-a-real-token"})
     assert response.status_code == 401
     assert "không hợp lệ" in response.json()["detail"]
+    assert response.headers["www-authenticate"] == "Bearer"
 
 
 def test_wrong_role_is_403(client: TestClient, stack: Stack) -> None:
     response = client.post("/api/documents", json={"text": "Điều 1. Thử"}, headers=stack.headers("scheduler"))
     assert response.status_code == 403
     assert "scheduler" in response.json()["detail"]
+    assert "www-authenticate" not in response.headers  # the token was accepted; only the role is refused
+
+
+def test_the_checks_raise_the_error_model_not_http_exceptions(stack: Stack) -> None:
+    """current_user and require_roles raise errors.Unauthorized/Forbidden, which carry their status and headers."""
+    import pytest
+    from starlette.requests import Request
+
+    import auth
+    import errors
+    from db import session_scope
+
+    request = Request({"type": "http", "headers": [(b"authorization", b"Bearer lc_nothing")]})
+    with session_scope() as session, pytest.raises(errors.Unauthorized) as refused:
+        auth.current_user(request, session)
+    assert (refused.value.status, refused.value.headers) == (401, {"WWW-Authenticate": "Bearer"})
+    with session_scope() as session:
+        scheduler = auth.user_for_token(session, stack.tokens["scheduler"])
+        assert scheduler is not None
+        with pytest.raises(errors.Forbidden) as forbidden:
+            auth.require_roles(auth.Role.editor)(scheduler)
+    assert forbidden.value.status == 403 and "editor" in forbidden.value.detail and forbidden.value.headers == {}
 
 
 def test_admin_passes_every_role_check(client: TestClient, stack: Stack) -> None:
@@ -32,9 +55,10 @@ def test_admin_passes_every_role_check(client: TestClient, stack: Stack) -> None
 
 
 def test_tokens_are_stored_hashed(stack: Stack) -> None:
+    from sqlalchemy import select
+
     import auth
     from db import session_scope
-    from sqlalchemy import select
 
     with session_scope() as session:
         stored = set(session.scalars(select(auth.ApiToken.token_hash)))
@@ -116,10 +140,9 @@ def test_cli_rotates_and_revokes_tokens(stack: Stack) -> None:
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
-
     import auth
     from db import session_scope
+    from tests.conftest import ROOT
 
     with session_scope() as session:
         if auth.user_by_name(session, "cli-rotated") is None:

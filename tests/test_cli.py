@@ -86,7 +86,7 @@ def test_the_cli_knows_every_role() -> None:
     import auth
     import cli
 
-    assert cli.ROLES == tuple(role.value for role in auth.Role)
+    assert tuple(role.value for role in auth.Role) == cli.ROLES
 
 
 def test_job_states_are_said_in_vietnamese_with_the_english_word() -> None:

@@ -10,30 +10,31 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.broadcast.conftest import area, make_slot, station
 from tests.conftest import Stack
-from tests.helpers import wait_for_job
+from tests.helpers import Json, wait_for_job
 
 LAW = "Điều 1. Phạm vi\nLuật này quy định về tiếp cận thông tin.\n\nĐiều 2. Quyền\nCông dân được tiếp cận thông tin."
 REJECTED = "Người dân phải nộp phí một triệu đồng để được nghe loa."
 KEPT = "Công dân được tiếp cận thông tin miễn phí qua hệ thống loa truyền thanh."
 
 
-def _act(client: TestClient, stack: Stack, pid: int, action: str, role: str, comment: str | None = None):  # type: ignore[no-untyped-def]
+def _act(client: TestClient, stack: Stack, pid: int, action: str, role: str, comment: str | None = None) -> httpx.Response:
     return client.post(f"/api/productions/{pid}/transitions", json={"action": action, "comment": comment}, headers=stack.headers(role))
 
 
-def _write(client: TestClient, stack: Stack, pid: int, *texts: str) -> dict[str, object]:
+def _write(client: TestClient, stack: Stack, pid: int, *texts: str) -> Json:
     lines = [{"speaker": "presenter", "text": text, "pause_ms": 200} for text in texts]
     saved = client.put(f"/api/productions/{pid}/script", json={"lines": lines}, headers=stack.headers("editor"))
     assert saved.status_code == 200, saved.json()
     return saved.json()
 
 
-def _render(client: TestClient, stack: Stack, pid: int) -> list[dict[str, object]]:
+def _render(client: TestClient, stack: Stack, pid: int) -> list[Json]:
     producer = stack.headers("producer")
     accepted = client.post(f"/api/productions/{pid}/renders", headers=producer)
     assert accepted.status_code == 202, accepted.json()
@@ -42,7 +43,7 @@ def _render(client: TestClient, stack: Stack, pid: int) -> list[dict[str, object
     return job["outputs"]
 
 
-def _audio(outputs: list[dict[str, object]]) -> dict[str, object]:
+def _audio(outputs: list[Json]) -> Json:
     return next(o for o in outputs if o["kind"] == "audio")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from auth import User
@@ -41,18 +41,21 @@ class Ready:
     output: Output
 
 
-def ready(session: Session, q: str | None = None) -> list[Ready]:
-    """Productions that may be broadcast at once (what placements.emergency accepts), newest approval first."""
-    query = (
+def _ready_query() -> Select[tuple[Production, Output]]:
+    """Approved productions joined to a loudspeaker render of exactly their approved version (what emergency() takes)."""
+    return (
         select(Production, Output)
         .join(Output, Output.production_id == Production.id)
         .join(RenderJob, RenderJob.id == Output.job_id)
         .where(Production.status.in_(ON_AIR), Production.source_repealed.is_(False), RenderJob.status == JobStatus.succeeded.value,
                Output.script_version == Production.approved_version, Output.profile == "loudspeaker", Output.kind == "audio",
                Output.duration_s > 0)
-        .order_by(Production.approved_at.desc(), Output.id.desc())
-        .limit(READY_SHOWN * 3)
     )
+
+
+def ready(session: Session, q: str | None = None) -> list[Ready]:
+    """Productions that may be broadcast at once, newest approval first."""
+    query = _ready_query().order_by(Production.approved_at.desc(), Output.id.desc()).limit(READY_SHOWN * 3)
     if q:
         query = query.where(Production.title.icontains(q, autoescape=True))
     seen: dict[int, Ready] = {}
@@ -63,25 +66,11 @@ def ready(session: Session, q: str | None = None) -> list[Ready]:
 
 def ready_one(session: Session, production_id: int) -> Ready:
     """One production that may be broadcast now, or a readable 404 saying why not."""
-    found = next((r for r in ready_by_id(session, production_id)), None)
+    found = session.execute(_ready_query().where(Production.id == production_id).order_by(Output.id.desc()).limit(1)).first()
     if found is None:
         raise NotFound(f"Sản phẩm {production_id} chưa được duyệt phát hoặc chưa có bản dựng loa của phiên bản được duyệt "
                        "(not approved, or no loudspeaker render of its approved version)")
-    return found
-
-
-def ready_by_id(session: Session, production_id: int) -> list[Ready]:
-    """The Ready row of one production, if it is ready."""
-    query = (
-        select(Production, Output)
-        .join(Output, Output.production_id == Production.id)
-        .join(RenderJob, RenderJob.id == Output.job_id)
-        .where(Production.id == production_id, Production.status.in_(ON_AIR), Production.source_repealed.is_(False),
-               RenderJob.status == JobStatus.succeeded.value, Output.script_version == Production.approved_version,
-               Output.profile == "loudspeaker", Output.kind == "audio", Output.duration_s > 0)
-        .order_by(Output.id.desc()).limit(1)
-    )
-    return [Ready(p, o) for p, o in session.execute(query)]
+    return Ready(found[0], found[1])
 
 
 STEPS = ("written", "submitted", "legal", "approved", "rendered")
@@ -144,7 +133,7 @@ def create_from_text(session: Session, *, user: User, title: str, text: str) -> 
     for production in created.productions:
         # The article's heading repeats the title after the emergency intro; the notice reads better without it.
         first = service.script_version(session, production, 1)
-        first.lines = [line for line in first.lines if line.get("role") != "heading"]
+        first.lines = [line for line in first.lines if line.role != "heading"]
     session.flush()
     return created.productions
 
@@ -171,7 +160,7 @@ def _reaches_scope(scope: area_scope.Scope) -> ColumnElement[bool]:
     """Emergency airings on an area in the scope or above it (an emergency on the province reaches every commune)."""
     if scope.everywhere:
         return Airing.target_kind == "area"
-    above = [int(part) for part in (scope.path or "").strip("/").split("/") if part]
+    above = scope.ancestors
     return and_(Airing.target_kind == "area", or_(Airing.target_id.in_(area_scope.area_ids(scope)), Airing.target_id.in_(above)))
 
 

@@ -126,8 +126,8 @@ def write_text(request: Request, session: SessionDep, who: Acting, title: Annota
         made = emergency.create_from_text(session, user=who.user, title=name, text=text)
     except (ServiceError, ValueError) as exc:
         session.rollback()
-        detail = exc.detail if isinstance(exc, ServiceError) else str(exc)
-        return main_page(request, session, who, error=detail, form=form, status_code=getattr(exc, "status", 422))
+        detail, code = (exc.detail, exc.status) if isinstance(exc, ServiceError) else (str(exc), 422)
+        return main_page(request, session, who, error=detail, form=form, status_code=code)
     session.commit()
     return redirect(f"/app/productions/{made[0].id}/review",
                     who._("Đã tạo bản tin khẩn cấp “%(title)s”. Hãy gửi duyệt; người khác duyệt pháp lý và duyệt phát sóng.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from db import SessionDep
 from errors import Invalid, ServiceError, ServiceUnavailable
 from pagination import PageParams, Sort
 from studio import jobs, lists, service, workflow
+from studio.engine.text.scripts import ScriptLine
 from studio.models import Production
 from studio.schemas import ScriptIn
 from studio.engine.tts import EngineError
@@ -118,9 +120,8 @@ def outputs_view(session: Session, production: Production) -> list[dict[str, Any
 def editor_page(request: Request, session: Session, who: Viewer, production: Production, *, error: str = "",
                 status_code: int = 200) -> Response:
     """The script editor of a production (also re-rendered with a refusal after a failed action)."""
-    raw = service.script_version(session, production).lines
-    spoken = service.spoken_lines(session, production)
-    lines = [{**line, **said} for line, said in zip(raw, spoken, strict=True)]
+    lines = [{**said.line.to_json(), "index": said.index, "spoken": said.spoken, "flags": [service.flag_dict(f) for f in said.flags]}
+             for said in service.spoken_lines(session, production)]
     recent = lists.list_jobs(session, params=PageParams(1, 10), sort=NEWEST, window=ALWAYS, production_id=production.id)
     return page(request, who, "app/editor.html", {
         "production": production, "doc": service.get_document(session, production.document_id), "lines": lines,
@@ -136,17 +137,17 @@ def editor(production_id: Id, request: Request, session: SessionDep, who: Signed
     return editor_page(request, session, who, service.get_production(session, production_id))
 
 
-def lines_from_form(form: Any, original: list[dict[str, Any]], who: Viewer) -> list[dict[str, Any]]:
+def lines_from_form(form: Any, original: Sequence[ScriptLine], who: Viewer) -> list[ScriptLine]:
     """Script lines in the order of the form's rows; fields the editor does not show are kept from the old line."""
     lines = []
     for key in form.getlist("row"):
-        base = dict(original[int(orig)]) if (orig := str(form.get(f"orig-{key}") or "")).isdigit() and int(orig) < len(original) else {}
+        base = original[int(orig)].to_json() if (orig := str(form.get(f"orig-{key}") or "")).isdigit() and int(orig) < len(original) else {}
         pause = str(form.get(f"pause_ms-{key}") or "400").strip()
         base.update(speaker=str(form.get(f"speaker-{key}") or "presenter"), text=str(form.get(f"text-{key}") or "").strip(),
                     pause_ms=int(pause) if pause.isdigit() else -1, bed=form.get(f"bed-{key}") is not None)
         lines.append(base)
     try:
-        return [line.model_dump() for line in ScriptIn.model_validate({"lines": lines}).lines]
+        return [line.to_line() for line in ScriptIn.model_validate({"lines": lines}).lines]
     except ValidationError as exc:
         first = exc.errors()[0]
         where = next((part for part in first["loc"] if isinstance(part, int)), None)

@@ -52,6 +52,14 @@ def _area_id(session: Session, value: str, who: Viewer) -> int | None:
     return int(value)
 
 
+def _display(value: str, fallback: str | None, who: Viewer) -> str | None:
+    """A display name on one line (controls removed), or the fallback when empty."""
+    try:
+        return clean_name(value)[:200] or fallback
+    except ValueError as exc:
+        raise Invalid(who._("Tên hiển thị không hợp lệ.")) from exc
+
+
 def _role(value: str, who: Viewer) -> str:
     if value not in ROLES:
         raise Invalid(who._("Vai trò không hợp lệ."))
@@ -109,7 +117,7 @@ def create(request: Request, session: SessionDep, who: Acting, name: Annotated[s
             raise Conflict(who._("Tên đăng nhập %(name)s đã có người dùng.", name=name))
         if len(password) < auth.MIN_PASSWORD_LENGTH:
             raise Invalid(who._("Mật khẩu cần ít nhất %(n)s ký tự.", n=auth.MIN_PASSWORD_LENGTH))
-        user = auth.create_user(session, name=name, role=_role(role, who), display_name=clean_name(display_name)[:200] or None)
+        user = auth.create_user(session, name=name, role=_role(role, who), display_name=_display(display_name, None, who))
         user.area_id = _area_id(session, area_id, who)
         auth.set_password(session, user=user, password=password)
     except ServiceError as exc:
@@ -165,7 +173,7 @@ def update(user_id: Id, request: Request, session: SessionDep, who: Acting, role
         if person.id == who.user.id and role != auth.Role.admin.value:
             raise Invalid(who._("Bạn không thể tự bỏ quyền quản trị của mình; hãy nhờ một quản trị viên khác."))
         person.role = _role(role, who)
-        person.display_name = clean_name(display_name)[:200] or person.name
+        person.display_name = _display(display_name, person.name, who)
         person.area_id = _area_id(session, area_id, who)
         session.flush()
 

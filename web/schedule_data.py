@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from auth import User
@@ -139,24 +139,41 @@ def station_items(session: Session, station: Station, week: wk.Week) -> list[wk.
 
 
 @dataclass
+class Window:
+    """One slot window of a lane's day: how many occurrences share it (one per station or area) and how many are filled."""
+
+    occurrences: int = 0
+    filled: int = 0
+
+
+@dataclass
 class LaneDay:
-    """One day of a lane: airings counted, and the distinct windows (each with its strip position and label)."""
+    """One day of a lane: its slot windows (local start and end) with their occurrences, and the totals."""
 
-    count: int = 0
-    windows: dict[tuple[datetime, datetime], list[int]] = field(default_factory=dict)
+    windows: dict[tuple[datetime, datetime], Window] = field(default_factory=dict)
 
-    def strips(self) -> list[tuple[float, float, str, int, int]]:
-        """(left %, width %, "06:00–06:15", airings, places) of each window on the 05:00–22:00 strip."""
+    @property
+    def count(self) -> int:
+        """Slot occurrences in the day."""
+        return sum(w.occurrences for w in self.windows.values())
+
+    @property
+    def unfilled(self) -> int:
+        """Occurrences with nothing placed in them yet."""
+        return sum(w.occurrences - w.filled for w in self.windows.values())
+
+    def strips(self) -> list[tuple[float, float, str, Window]]:
+        """(left %, width %, "06:00–06:15", window) of each window on the 05:00–22:00 strip."""
         out = []
-        for (begin, finish), counts in sorted(self.windows.items()):
+        for (begin, finish), window in sorted(self.windows.items()):
             left, width = wk.strip_position(begin, finish)
-            out.append((left, width, f"{begin:%H:%M}–{finish:%H:%M}", sum(counts), len(counts)))
+            out.append((left, width, f"{begin:%H:%M}–{finish:%H:%M}", window))
         return out
 
 
 @dataclass
 class Lane:
-    """A commune (or district, or a station inside a commune): its own airings in the week, per day."""
+    """A commune (or district, or a station inside a commune) and its own slot windows in the week, per day."""
 
     key: str
     name: str
@@ -167,8 +184,13 @@ class Lane:
 
     @property
     def total(self) -> int:
-        """Airings in the week."""
+        """Slot occurrences in the week."""
         return sum(d.count for d in self.days)
+
+    @property
+    def unfilled(self) -> int:
+        """Occurrences in the week with nothing placed in them."""
+        return sum(d.unfilled for d in self.days)
 
 
 def _lane_keys(area: Area, areas: Sequence[Any], stations: Sequence[Any]) -> tuple[dict[tuple[str, int], str], dict[str, Lane]]:
@@ -209,7 +231,8 @@ def _lane_keys(area: Area, areas: Sequence[Any], stations: Sequence[Any]) -> tup
 
 
 def lanes(session: Session, area: Area, week: wk.Week) -> list[Lane]:
-    """The lanes beneath an area with their airings per day: two grouped statements, whatever the number of stations."""
+    """The lanes beneath an area with their slot windows per day: grouped in SQL by place and window, so a province
+    of 1,000 stations reads one row per commune and window, not one per station."""
     areas = session.execute(
         select(Area.id, Area.parent_id, Area.kind, Area.name, Area.path)
         .where(Area.path.startswith(area.path, autoescape=True), Area.id != area.id)
@@ -224,42 +247,53 @@ def lanes(session: Session, area: Area, week: wk.Week) -> list[Lane]:
     if not target_lane:
         return []
     zone, first_day = ZoneInfo(week.tz), week.days[0]
-    for kind, target_id, begin, finish, count in _counts(session, area, week):
+    per_station = area.kind in ("commune", "cluster")
+    for kind, target_id, begin, finish, count, filled in _windows(session, area, week, per_station=per_station):
         key = target_lane.get((kind, target_id))
         local_start = aware_utc(begin).astimezone(zone)
         index = (local_start.date() - first_day).days
         if key is None or not 0 <= index < 7:
             continue
-        day = by_key[key].days[index]
-        day.count += count
-        day.windows.setdefault((local_start, aware_utc(finish).astimezone(zone)), []).append(count)
-    # A district without stations or airings of its own is only a heading over its communes.
+        window = by_key[key].days[index].windows.setdefault((local_start, aware_utc(finish).astimezone(zone)), Window())
+        window.occurrences += count
+        window.filled += int(filled or 0)
+    # A district without stations or slots of its own is only a heading over its communes.
     return [lane for lane in by_key.values() if lane.kind != "district" or lane.stations or lane.total]
 
 
-def _counts(session: Session, area: Area, week: wk.Week) -> list[tuple[str, int, datetime, datetime, int]]:
-    """(target kind, target id, window start, window end, airings) of every occurrence and direct airing beneath the area."""
+def _windows(session: Session, area: Area, week: wk.Week, *, per_station: bool) -> list[tuple[Any, ...]]:
+    """(kind, id, start, end, occurrences, filled) beneath the area: per target inside a commune, else per area (a
+    station counts for its area), and direct airings (emergencies) as windows of their own."""
     stations = select(Station.id).join(Area, Area.id == Station.area_id).where(Area.path.startswith(area.path, autoescape=True))
     below = select(Area.id).where(Area.path.startswith(area.path, autoescape=True), Area.id != area.id)
 
     def beneath(kind: Any, target: Any) -> Any:
         return or_(and_(kind == "station", target.in_(stations)), and_(kind == "area", target.in_(below)))
 
-    linked = (
-        select(Occurrence.target_kind, Occurrence.target_id, Occurrence.start, Occurrence.end, func.count(Airing.id))
-        .join(OccurrencePlan, OccurrencePlan.occurrence_id == Occurrence.id)
-        .join(Airing, Airing.plan_id == OccurrencePlan.plan_id)
-        .where(beneath(Occurrence.target_kind, Occurrence.target_id), Occurrence.start > week.start - reach.MAX_SLOT,
-               Occurrence.start < week.end, Airing.status.in_(SHOWN), Airing.start >= week.start, Airing.start < week.end)
-        .group_by(Occurrence.id, Occurrence.target_kind, Occurrence.target_id, Occurrence.start, Occurrence.end)
-    )
+    filled = func.sum(case((exists().where(OccurrencePlan.occurrence_id == Occurrence.id), 1), else_=0))
+    occurrences = select(Occurrence.start, Occurrence.end).where(
+        beneath(Occurrence.target_kind, Occurrence.target_id), Occurrence.cancelled.is_(False),
+        Occurrence.start >= week.start, Occurrence.start < week.end)
+    if per_station:
+        linked = occurrences.add_columns(Occurrence.target_kind, Occurrence.target_id, func.count(), filled).group_by(
+            Occurrence.target_kind, Occurrence.target_id, Occurrence.start, Occurrence.end)
+    else:
+        place = func.coalesce(Station.area_id, Occurrence.target_id)
+        linked = (occurrences.add_columns(literal("area"), place, func.count(), filled)
+                  .outerjoin(Station, and_(Occurrence.target_kind == "station", Station.id == Occurrence.target_id))
+                  .group_by(place, Occurrence.start, Occurrence.end))
     direct = (
-        select(Airing.target_kind, Airing.target_id, Airing.start, Airing.end, func.count(Airing.id))
+        select(Airing.start, Airing.end, Airing.target_kind, Airing.target_id, func.count(), func.count())
         .where(Airing.plan_id.is_(None), beneath(Airing.target_kind, Airing.target_id), Airing.status.in_(SHOWN),
                Airing.start >= week.start, Airing.start < week.end)
         .group_by(Airing.target_kind, Airing.target_id, Airing.start, Airing.end)
     )
-    return [tuple(row) for query in (linked, direct) for row in session.execute(query)]  # type: ignore[misc]
+    rows = [(kind, target, begin, finish, count, done) for begin, finish, kind, target, count, done in session.execute(linked)]
+    for begin, finish, kind, target, count, done in session.execute(direct):
+        if kind == "station" and not per_station:
+            kind, target = "area", session.scalar(select(Station.area_id).where(Station.id == target))
+        rows.append((kind, target, begin, finish, count, done))
+    return rows
 
 
 def lane_items(session: Session, area: Area, key: str, week: wk.Week) -> tuple[str, list[wk.Item]]:

@@ -19,7 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('area_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_users_area_id'), ['area_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_users_area_id_areas'), 'areas', ['area_id'], ['id'], ondelete='SET NULL')
+        batch_op.create_foreign_key(batch_op.f('fk_users_area_id_areas'), 'areas', ['area_id'], ['id'])
 
 
 def downgrade() -> None:

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from studio.engine.text import speech
 from studio.engine.render import audio, subtitles, video
 from studio.engine.render._ffmpeg import Cancelled
 from studio.engine.render.profiles import PROFILES, mezzanine
+from studio.engine.text import speech
+from studio.engine.text.scripts import ScriptLine
 from studio.engine.tts import Engine, PhraseCache, speak
 
 PIPELINE_VERSION = "4"  # part of every content hash: bump when the same script would render different bytes
@@ -51,7 +52,7 @@ class RenderSpec:
     title: str
     album: str
     artist: str
-    lines: Sequence[dict[str, object]]
+    lines: Sequence[ScriptLine]
     lexicon: dict[str, str]
     rate: int = 165
     branding_left: str = "Sở Tư pháp"
@@ -125,14 +126,14 @@ def voice_for(speaker: str) -> tuple[str, int]:
     return VOICES.get(speaker, VOICES["presenter"])
 
 
-def spoken_script(lines: Sequence[dict[str, object]], lexicon: dict[str, str]) -> list[tuple[int, str, str, str]]:
+def spoken_script(lines: Sequence[ScriptLine], lexicon: dict[str, str]) -> list[tuple[int, str, str, str]]:
     """(line index, speaker, written sentence, spoken sentence) for every sentence of the script."""
     out = []
     for index, line in enumerate(lines):
-        for sentence in speech.split_sentences(str(line["text"])):
+        for sentence in speech.split_sentences(line.text):
             spoken = speech.normalize(sentence, lexicon).text
             if spoken.strip():
-                out.append((index, str(line["speaker"]), sentence, spoken))
+                out.append((index, line.speaker, sentence, spoken))
     return out
 
 
@@ -149,11 +150,11 @@ def synthesise(spec: RenderSpec, *, engines: Sequence[Engine], cache: PhraseCach
         voice, pitch = voice_for(speaker)
         phrase = speak(spoken, engines=engines, cache=cache, voice=voice, rate=spec.rate, pitch=pitch)
         report.engines_used.add(phrase.engine)
-        chapter = _chapter_title(line, index, chaptered)
-        pause = int(line.get("pause_ms", 400)) if last_of_line[index] == pos else SENTENCE_PAUSE_MS  # type: ignore[call-overload]
+        chapter = _chapter_title(line, chaptered)
+        pause = line.pause_ms if last_of_line[index] == pos else SENTENCE_PAUSE_MS
         result.append(
             Spoken(
-                index, written, speaker, phrase.path, phrase.duration_s, pause, bool(line.get("bed")), chapter, phrase.engine,
+                index, written, speaker, phrase.path, phrase.duration_s, pause, line.bed, chapter, phrase.engine,
                 phrase.record(),
             )
         )
@@ -179,14 +180,14 @@ def check_length(spec: RenderSpec, spoken: Sequence[Spoken], jingles_s: float) -
     return total
 
 
-def _chapter_title(line: dict[str, object], index: int, seen: set[object]) -> str | None:
-    role = line.get("role")
-    key = line.get("provision_id") or (role if role in ("intro", "recap", "outro", "title") else None)
+def _chapter_title(line: ScriptLine, seen: set[object]) -> str | None:
+    role = line.role
+    key = line.provision_id or (role if role in ("intro", "recap", "outro", "title") else None)
     if key is None or key in seen:
         return None
     seen.add(key)
     titles = {"intro": "Giới thiệu", "recap": "Tóm tắt", "outro": "Kết thúc", "title": "Mở đầu"}
-    return titles.get(str(key)) or str(line["text"]).split(":")[0][:80].rstrip(".")
+    return titles.get(str(key)) or line.text.split(":")[0][:80].rstrip(".")
 
 
 def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache: PhraseCache, report: Report) -> list[RenderedFile]:
@@ -325,7 +326,7 @@ CARD_ROLES = {"question": "question", "answer": "answer", "heading": "provision"
 
 
 def slide_plan(
-    title: str, album: str, lines: Sequence[Mapping[str, object]], sentences: Sequence[tuple[int, float]], duration_s: float,
+    title: str, album: str, lines: Sequence[ScriptLine], sentences: Sequence[tuple[int, float]], duration_s: float,
 ) -> list[video.Slide]:
     """Title card first, then a card for each stretch of one provision said by one speaker, shown while it is said.
 
@@ -335,13 +336,13 @@ def slide_plan(
     current: object = None
     for line_index, start_s in sentences:
         line = lines[line_index]
-        group = CARD_ROLES.get(str(line.get("role")))
+        group = CARD_ROLES.get(line.role)
         if group is None:
             continue
-        key = (line.get("provision_id") if group != "outro" else None, group, line.get("speaker"))
+        key = (line.provision_id if group != "outro" else None, group, line.speaker)
         if key != current:
             current = key
-            text = str(line["text"])
+            text = line.text
             # The answer's card cites where the answer comes from ("Theo Điều 5 Luật ..."), not the whole answer.
             heading = text.split(":")[0] if group == "answer" else text
             slides.append(video.Slide(heading, "", start_s, None))

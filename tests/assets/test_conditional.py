@@ -6,6 +6,7 @@ import gzip
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -168,7 +169,7 @@ def test_header_parsers() -> None:
 
 
 def test_answer_cache_builds_once_per_version() -> None:
-    cache = AnswerCache()
+    cache: AnswerCache[bytes] = AnswerCache()
     calls: list[str] = []
 
     def build(tag: str) -> bytes:
@@ -185,17 +186,22 @@ def test_answer_cache_builds_once_per_version() -> None:
 
 
 def test_answer_cache_is_bounded() -> None:
-    cache = AnswerCache(max_entries=2)
+    cache: AnswerCache[bytes] = AnswerCache(max_entries=2)
     for key in ("a", "b", "c"):
         cache.get_or_build(key, "1", lambda: b"x")
     assert len(cache) == 2
     rebuilt: list[str] = []
-    cache.get_or_build("a", "1", lambda: rebuilt.append("a") or b"x")
+
+    def rebuild() -> bytes:
+        rebuilt.append("a")
+        return b"x"
+
+    cache.get_or_build("a", "1", rebuild)
     assert rebuilt == ["a"]
 
 
 def test_answer_cache_concurrent_callers_build_once() -> None:
-    cache = AnswerCache()
+    cache: AnswerCache[bytes] = AnswerCache()
     calls: list[int] = []
 
     def slow_build() -> bytes:
@@ -268,7 +274,7 @@ def test_answer_builds_raw_headers() -> None:
 
     rep = Representation.of(BIG, media_type=MEDIA, last_modified=CHANGED)
     assert rep.gzipped is not None and gzip.decompress(rep.gzipped) == BIG
-    kwargs = dict(if_none_match=None, if_modified_since=None, authorized=False, max_age=30)
+    kwargs: dict[str, Any] = dict(if_none_match=None, if_modified_since=None, authorized=False, max_age=30)
     plain = answer(rep, method="GET", accept_encoding="", **kwargs)
     headers = dict(plain.headers)
     assert plain.status == 200 and plain.body == BIG

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from assets.http import Unsatisfiable, ascii_filename, content_disposition, etag_matches, if_range_allows, parse_range, range_header
+from assets.http import (
+    Unsatisfiable,
+    ascii_filename,
+    content_disposition,
+    etag_matches,
+    if_range_allows,
+    parse_range,
+    range_header,
+)
 
 SIZE = 1000
 

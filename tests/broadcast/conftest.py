@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Stack
-from tests.helpers import wait_for_job
+from tests.helpers import Json, wait_for_job
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 TINY_LAW = """QUỐC HỘI
@@ -115,7 +115,7 @@ def unique(prefix: str) -> str:
 
 
 def area(api: TestClient, stack: Stack, *, kind: str = "commune", parent_id: int | None = None,
-         quiet: tuple[time, time] | None = None, name: str | None = None) -> dict[str, object]:
+         quiet: tuple[time, time] | None = None, name: str | None = None) -> Json:
     """A new area (its own names, so tests never share one)."""
     body: dict[str, object] = {"name": name or unique(f"Địa bàn {kind}"), "kind": kind, "parent_id": parent_id}
     if quiet:
@@ -125,7 +125,7 @@ def area(api: TestClient, stack: Stack, *, kind: str = "commune", parent_id: int
     return response.json()
 
 
-def station(api: TestClient, stack: Stack, area_id: int) -> dict[str, object]:
+def station(api: TestClient, stack: Stack, area_id: int) -> Json:
     """A new station with its token."""
     response = api.post("/api/stations", json={"area_id": area_id, "name": unique("Cụm loa")}, headers=stack.headers("scheduler"))
     assert response.status_code == 201, response.json()
@@ -133,7 +133,7 @@ def station(api: TestClient, stack: Stack, area_id: int) -> dict[str, object]:
     return response.json()
 
 
-def slot_body(target_kind: str, target_id: int, at: datetime, duration_s: int, **extra: object) -> dict[str, object]:
+def slot_body(target_kind: str, target_id: int, at: datetime, duration_s: int, **extra: object) -> Json:
     """A slot whose first occurrence starts at `at` (converted to the slot's timezone)."""
     tz = str(extra.get("timezone", "Asia/Ho_Chi_Minh"))
     local = at.astimezone(ZoneInfo(tz))
@@ -146,21 +146,21 @@ def slot_body(target_kind: str, target_id: int, at: datetime, duration_s: int, *
     return body
 
 
-def make_slot(api: TestClient, stack: Stack, target_kind: str, target_id: int, at: datetime, duration_s: int, **extra: object) -> dict[str, object]:
+def make_slot(api: TestClient, stack: Stack, target_kind: str, target_id: int, at: datetime, duration_s: int, **extra: object) -> Json:
     """A slot created through the API (which expands it), which must succeed."""
     response = api.post("/api/slots", json=slot_body(target_kind, target_id, at, duration_s, **extra), headers=stack.headers("scheduler"))
     assert response.status_code == 201, response.json()
     return response.json()
 
 
-def occurrences(api: TestClient, stack: Stack, slot_id: int, **window: str) -> list[dict[str, object]]:
+def occurrences(api: TestClient, stack: Stack, slot_id: int, **window: str) -> list[Json]:
     """The expanded occurrences of a slot."""
     response = api.get("/api/occurrences", params={"slot_id": slot_id, **window}, headers=stack.headers("scheduler"))
     assert response.status_code == 200, response.json()
     return response.json()
 
 
-def fill(api: TestClient, stack: Stack, start: datetime, end: datetime, **extra: object) -> dict[str, object]:
+def fill(api: TestClient, stack: Stack, start: datetime, end: datetime, **extra: object) -> Json:
     """POST /api/schedule/fill, which must succeed."""
     response = api.post("/api/schedule/fill", json={"start": start.isoformat(), "end": end.isoformat(), **extra},
                         headers=stack.headers("scheduler"))

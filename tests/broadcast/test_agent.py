@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -87,7 +88,7 @@ def live(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Liv
     server.stop()
 
 
-def read_json(path: Path, default: object) -> object:
+def read_json(path: Path, default: object) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
@@ -126,10 +127,10 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
         )
 
     def scheduled() -> list[dict[str, object]]:
-        return read_json(cache / "schedule.json", {}).get("items", [])  # type: ignore[union-attr]
+        return read_json(cache / "schedule.json", {}).get("items", [])
 
     def outbox() -> list[dict[str, object]]:
-        return read_json(cache / "outbox.json", [])  # type: ignore[return-value]
+        return read_json(cache / "outbox.json", [])
 
     def played_lines() -> list[str]:
         return [line for line in plays_log.read_text().splitlines() if line.startswith("start")] if plays_log.exists() else []
@@ -152,7 +153,7 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
                          headers=stack.headers("scheduler")).json()
         wait_until(lambda: any(line.endswith(f"{bulletins[2].sha256}.media") for line in played_lines()), 30,
                    "the emergency did not play at the next poll")
-        wait_until(lambda: outbox() == [] and alert["id"] in read_json(cache / "played.json", []), 30, "emergency not reported")  # type: ignore[operator]
+        wait_until(lambda: outbox() == [] and alert["id"] in read_json(cache / "played.json", []), 30, "emergency not reported")
     finally:
         agent.send_signal(signal.SIGINT)
         agent.wait(timeout=20)
@@ -176,7 +177,7 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
     assert {(r["overrun"], r["outcome"]) for r in logged.json()["rows"] if r["airing_id"] in pinned} == {("finish", "played")}
 
 
-def _agent(live: LiveServer, tmp_path: Path, token: str = "unused", **extra: object):  # type: ignore[no-untyped-def]
+def _agent(live: LiveServer, tmp_path: Path, token: str = "unused", **extra: object):
     from broadcast.agent import StationAgent
 
     return StationAgent(live.url, token, tmp_path / "cache", **extra)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from httpx import Response
 
 from tests.broadcast.conftest import area, slot_body, station, unique
 from tests.conftest import Stack
+from tests.helpers import Json
 
 BIG = 2**64  # over 64 bits
 MAX_ID = 2**53 - 1  # exact in the OpenAPI document, whose bounds are floats
@@ -40,7 +41,7 @@ def slot_json(stack: Stack, api: TestClient, **extra: object) -> dict[str, objec
 
 # --- ids over 64 bits, zero and negative ---------------------------------------------------------
 
-ID_CASES = [
+ID_CASES: list[tuple[str, str, Json | None, str]] = [
     ("GET", f"/api/stations/{BIG}", None, "station_id"),
     ("POST", f"/api/stations/{BIG}/token", None, "station_id"),
     ("GET", f"/api/slots/{BIG}", None, "slot_id"),
@@ -299,12 +300,15 @@ def test_control_and_bidi_characters_are_removed_from_broadcast_names(api: TestC
 
 
 def test_a_stored_title_cannot_inject_lines_into_a_playlist_or_break_the_station_feed() -> None:
-    from broadcast.pull import body
     from broadcast.models import Station
+    from broadcast.pull import body
+    from broadcast.station_wire import ScheduleItem
 
     title = "Bản tin\r#EXTINF:1,giả\r\nhttp://evil.example/x.mp3\u2028\x07"
-    item = {"airing_id": 7, "title": title, "duration_s": 12.0, "start": "2031-01-01T06:00:00+07:00",
-            "media_url": "http://testserver/media/a.mp3", "bytes": 10, "priority": "normal", "reason": "lý do\x0b"}
+    item: ScheduleItem = {
+        "airing_id": 7, "title": title, "duration_s": 12.0, "start": "2031-01-01T06:00:00+07:00", "end": "2031-01-01T06:00:12+07:00",
+        "media_url": "http://testserver/media/a.mp3", "sha256": "0" * 64, "bytes": 10, "priority": "normal", "reason": "lý do\x0b",
+    }
     playlist = body(Station(id=3, name="Trạm\r\n1"), "playlist.m3u", [item]).decode()
     assert "\r" not in playlist
     assert playlist.split("\n") == [

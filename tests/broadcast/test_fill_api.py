@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
 
 from fastapi.testclient import TestClient
 
@@ -60,7 +61,7 @@ def test_fill_packs_real_durations_back_to_back_without_overrun(api: TestClient,
         assert items, occ
         start, end = parse(occ["start"]), parse(occ["end"])
         assert parse(items[0]["start"]) == start
-        for before, after in zip(items, items[1:]):
+        for before, after in pairwise(items):
             assert parse(before["end"]) == parse(after["start"])  # back to back
         for item in items:
             # Each item lasts its output's real duration (rounded up to the microsecond), never past the slot end.
@@ -119,7 +120,7 @@ def test_pins_are_kept_by_later_fills_and_an_unchanged_fill_keeps_every_id(
     window = (at.astimezone(UTC), at.astimezone(UTC) + timedelta(minutes=1))
     occurrence = occurrences(api, stack, slot["id"])[0]
 
-    def pin(bulletin: Bulletin):  # type: ignore[no-untyped-def]
+    def pin(bulletin: Bulletin):
         return api.post("/api/schedule/pins", json={"occurrence_id": occurrence["id"], "production_id": bulletin.production_id},
                         headers=stack.headers("scheduler"))
 

@@ -8,9 +8,10 @@ from fastapi.testclient import TestClient
 
 from tests.broadcast.conftest import area, make_slot, station, unique
 from tests.conftest import Stack
+from tests.helpers import Json
 
 
-def listing(api: TestClient, stack: Stack, path: str, **params: object) -> dict[str, object]:
+def listing(api: TestClient, stack: Stack, path: str, **params: object) -> Json:
     response = api.get(path, params=params, headers=stack.headers("editor"))
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -18,13 +19,13 @@ def listing(api: TestClient, stack: Stack, path: str, **params: object) -> dict[
     return body
 
 
-def ids(body: dict[str, object]) -> list[int]:
-    return [item["id"] for item in body["items"]]  # type: ignore[index, union-attr]
+def ids(body: Json) -> list[int]:
+    return [item["id"] for item in body["items"]]
 
 
-def shape(node: dict[str, object]) -> tuple[object, ...]:
+def shape(node: Json) -> tuple[object, ...]:
     """(name, children's shapes): the tree without the other fields."""
-    return node["name"], tuple(shape(child) for child in node["children"])  # type: ignore[union-attr]
+    return node["name"], tuple(shape(child) for child in node["children"])
 
 
 def test_area_tree(api: TestClient, stack: Stack) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,8 +22,8 @@ from broadcast.recurrence import (
 HCM = "Asia/Ho_Chi_Minh"
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_daily_expands_each_local_day_in_utc() -> None:
@@ -58,7 +59,7 @@ def test_exdate_removes_and_rdate_adds_a_local_date() -> None:
 
 
 def test_window_clips_but_keeps_occurrences_that_overlap_its_edges() -> None:
-    kwargs = dict(start_time=time(6, 0), duration_s=1800, tz="UTC", dtstart=date(2026, 1, 1))
+    kwargs: dict[str, Any] = dict(start_time=time(6, 0), duration_s=1800, tz="UTC", dtstart=date(2026, 1, 1))
     occs = expand("FREQ=DAILY", window_start=utc(2026, 6, 2, 6, 10), window_end=utc(2026, 6, 4, 6, 0), **kwargs)
     # 2 June 06:00-06:30 overlaps the window start; 4 June 06:00 starts exactly at the (exclusive) end.
     assert [o.start for o in occs] == [utc(2026, 6, 2, 6), utc(2026, 6, 3, 6)]
@@ -180,7 +181,7 @@ def test_slots_overlap_respects_exceptions_and_other_timezones() -> None:
 
 def test_expand_pattern_matches_expand() -> None:
     pattern = _pattern("FREQ=DAILY", time(6, 0), 900, rdates=(date(2026, 5, 20),))
-    window = dict(window_start=utc(2026, 5, 1), window_end=utc(2026, 6, 2, 22))
+    window: dict[str, Any] = dict(window_start=utc(2026, 5, 1), window_end=utc(2026, 6, 2, 22))
     assert [o.local_date for o in expand_pattern(pattern, **window)] == [date(2026, 5, 20), date(2026, 6, 1), date(2026, 6, 2)]
     assert expand_pattern(pattern, **window) == expand(
         "FREQ=DAILY", start_time=time(6, 0), duration_s=900, tz=HCM, dtstart=date(2026, 6, 1), rdates=[date(2026, 5, 20)], **window

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from broadcast.scheduler import Campaign, Candidate, Existing, PlannedAiring, SlotOccurrence, fill
 
@@ -57,7 +58,7 @@ def test_packing_never_overruns_random_durations() -> None:
             used = sum((a.end - a.start).total_seconds() for a in items)
             assert used <= length
             assert all(o.start <= a.start < a.end <= o.end for a in items)
-            assert all(x.end == y.start for x, y in zip(items, items[1:]))  # back to back
+            assert all(x.end == y.start for x, y in pairwise(items))  # back to back
             assert not items or items[0].start == o.start
             if length - used >= 1.0:
                 assert abs(gaps[(o.slot_id, o.start)] - (length - used)) < 1e-3
@@ -138,9 +139,9 @@ def test_campaign_gets_two_airings_at_every_station_in_the_week_before_it_takes_
     assert all(counts(plain.airings)[s] < 2 for s in stations)  # without the campaign it would fall short
     result = fill(occurrences, [law, *others], campaigns=[campaign], freshness_days=3, now=NOW)
     assert {s: counts(result.airings)[s] for s in stations} == {s: 2 for s in stations}  # the minimum, then rotation resumes
-    first = min((a for a in result.airings if a.production_id == 99), key=lambda a: a.start)
-    assert first.start == datetime(2026, 6, 23, 23, tzinfo=UTC)  # the first slot of the campaign week, at its head
-    assert "Chiến dịch 'Luật Thực hiện dân chủ ở cơ sở có hiệu lực 01/7': còn thiếu 2 lượt tại 1 trạm" in first.reason
+    earliest = min((a for a in result.airings if a.production_id == 99), key=lambda a: a.start)
+    assert earliest.start == datetime(2026, 6, 23, 23, tzinfo=UTC)  # the first slot of the campaign week, at its head
+    assert "Chiến dịch 'Luật Thực hiện dân chủ ở cơ sở có hiệu lực 01/7': còn thiếu 2 lượt tại 1 trạm" in earliest.reason
 
 
 def test_pinned_airing_is_kept_and_its_time_used_first() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time as clock
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,9 +12,10 @@ from sqlalchemy import func, select, text
 
 from tests.broadcast.conftest import HCM, area, make_slot, occurrences, parse, slot_body, station, unique
 from tests.conftest import Stack
+from tests.helpers import Json
 
 
-def channel(api: TestClient, stack: Stack, kind: str = "radio") -> dict[str, object]:
+def channel(api: TestClient, stack: Stack, kind: str = "radio") -> Json:
     slug = unique("kenh").lower().replace(" ", "-").replace(".", "-")
     response = api.post("/api/channels", json={"slug": slug, "name": f"Kênh {slug}", "kind": kind}, headers=stack.headers("scheduler"))
     assert response.status_code == 201, response.json()
@@ -34,7 +36,7 @@ def test_weekly_slot_in_ho_chi_minh_time_with_a_cancelled_and_an_added_date(api:
     assert [d.date() for d in local][: len(expected)] == expected
     assert all((d.hour, d.minute) == (6, 0) for d in local)
     # 06:00 in Hồ Chí Minh (UTC+7, no DST) is 23:00 UTC the evening before.
-    assert all((parse(o["start"]).hour, parse(o["start"]).date()) == (23, d.date() - timedelta(days=1)) for o, d in zip(before, local))
+    assert all((parse(o["start"]).hour, parse(o["start"]).date()) == (23, d.date() - timedelta(days=1)) for o, d in zip(before, local, strict=False))
     assert all(parse(o["end"]) - parse(o["start"]) == timedelta(seconds=900) for o in before)
 
     scheduler = stack.headers("scheduler")
@@ -172,13 +174,14 @@ def test_postgresql_refuses_overlapping_occurrences_in_the_database(api: TestCli
     with session_scope() as session:
         hidden = service.create_slot(session, **{k: v for k, v in _typed(slot_body("station", target["id"], at, 1800)).items()})
         service.expand(session, slots=[hidden], horizon_days=3)
-        session.get(Slot, hidden.id).active = False  # type: ignore[union-attr]
+        session.get(Slot, hidden.id).active = False
     refused = api.post("/api/slots", json=slot_body("station", target["id"], at + timedelta(minutes=5), 600), headers=stack.headers("scheduler"))
     assert refused.status_code == 409
     assert "cơ sở dữ liệu đã từ chối" in refused.json()["detail"]
 
 
-def _typed(body: dict[str, object]) -> dict[str, object]:
+def _typed(body: Json) -> dict[str, Any]:
+    """A slot body as service.create_slot takes it: the JSON fields parsed to dates and times."""
     out = dict(body)
     out["dtstart"] = date.fromisoformat(str(body["dtstart"]))
     out["start_time"] = time.fromisoformat(str(body["start_time"]))

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from tests.broadcast.conftest import Bulletin, make_bulletins, occurrences
 from tests.broadcast.test_station_api import Network, make_network, schedule
 from tests.conftest import Stack
-from tests.helpers import counted
+from tests.helpers import Json, counted
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def revalidate_after(seconds: float) -> Iterator[None]:
         get_settings.cache_clear()
 
 
-def ids(response) -> list[int]:  # type: ignore[no-untyped-def]
+def ids(response) -> list[int]:
     return [int(item["airing_id"]) for item in response.json()["items"]]
 
 
@@ -79,7 +79,7 @@ def test_the_one_query_finds_what_reaches_each_station(api: TestClient, stack: S
     assert pinned.json()["id"] in found[network.b["id"]] and pinned.json()["id"] not in found[network.a["id"]]
 
 
-def _slot_of(api: TestClient, stack: Stack, who: dict[str, object]) -> int:
+def _slot_of(api: TestClient, stack: Stack, who: Json) -> int:
     airings = api.get("/api/airings", params={"station_id": who["id"]}, headers=stack.headers("scheduler")).json()
     return int(next(a["slot_id"] for a in airings if a["slot_id"]))
 
@@ -206,21 +206,21 @@ def test_answers_from_memory_equal_answers_from_the_route(api: TestClient, netwo
 
 def test_an_answer_whose_items_have_left_the_window_is_not_served(api: TestClient, network: Network) -> None:
     import auth
-    from broadcast import pull
     from assets.http import Representation
+    from broadcast import pull, station_cache
 
     url = f"/stations/{network.a['id']}/schedule.json"
     real = api.get(url, headers=network.token(network.a))
-    key = pull.cache_key(int(network.a["id"]), "schedule.json", pull.DEFAULT_HOURS)  # type: ignore[call-overload]
+    key = pull.cache_key(int(network.a["id"]), "schedule.json", pull.DEFAULT_HOURS)
     old = Representation.of(b'{"items": ["ended"]}', media_type="application/json", last_modified=None)
     token_hash = auth.hash_token(str(network.a["token"]))
     try:
         with revalidate_after(600):
-            pull.pull_cache.get_or_build(key, "ended", lambda: pull.Pull(old, int(network.a["id"]), token_hash, 0.0))  # type: ignore[call-overload]
+            station_cache.pull_cache.get_or_build(key, "ended", lambda: station_cache.Pull(old, int(network.a["id"]), token_hash, 0.0))
             with counted() as statements:
                 answered = api.get(url, headers=network.token(network.a))
             assert statements and answered.content == real.content
-            pull.pull_cache.get_or_build(key, "later", lambda: pull.Pull(old, int(network.a["id"]), token_hash, float("inf")))  # type: ignore[call-overload]
+            station_cache.pull_cache.get_or_build(key, "later", lambda: station_cache.Pull(old, int(network.a["id"]), token_hash, float("inf")))
             assert api.get(url, headers=network.token(network.a)).content == old.body  # not expired: served from memory
     finally:
         pull.expire_all()
@@ -245,22 +245,22 @@ def test_an_entry_expires_when_its_first_item_leaves_the_look_behind() -> None:
 
 
 def test_polls_keep_the_cache_and_schedule_writes_invalidate_it_at_their_commit(api: TestClient, network: Network) -> None:
-    from broadcast import pull
+    from broadcast import station_cache
     from broadcast.models import Station
     from broadcast.station_cache import schedule_changed
     from db import session_scope
 
-    generation = pull.pull_cache.generation
+    generation = station_cache.pull_cache.generation
     schedule(api, network, network.a)  # may record last-seen: that keeps the cache
     with session_scope() as session:
         station = session.get(Station, network.a["id"])
         assert station is not None
         station.last_seen_at = datetime.now(UTC) - timedelta(hours=1)
-    assert pull.pull_cache.generation == generation
+    assert station_cache.pull_cache.generation == generation
     with pytest.raises(RuntimeError), session_scope() as session:
         schedule_changed(session)
         raise RuntimeError("rolled back")
-    assert pull.pull_cache.generation == generation  # nothing was committed
+    assert station_cache.pull_cache.generation == generation  # nothing was committed
     with session_scope() as session:
         station = session.get(Station, network.a["id"])
         assert station is not None
@@ -268,8 +268,8 @@ def test_polls_keep_the_cache_and_schedule_writes_invalidate_it_at_their_commit(
         schedule_changed(session)
         schedule_changed(session)  # once per session is enough; twice is harmless
         session.flush()
-        assert pull.pull_cache.generation == generation  # not before the commit
-    assert pull.pull_cache.generation == generation + 1
+        assert station_cache.pull_cache.generation == generation  # not before the commit
+    assert station_cache.pull_cache.generation == generation + 1
     feed = api.get(f"/stations/{network.a['id']}/feed.rss", headers=network.token(network.a))
     assert "(đổi tên)" in feed.text
 
@@ -316,11 +316,11 @@ def test_a_poll_does_not_wait_for_sqlites_write_lock(api: TestClient, stack: Sta
             release()
         writer.close()
     with session_scope() as session:
-        assert session.get(Station, network.a["id"]).last_seen_at is None  # type: ignore[union-attr]
+        assert session.get(Station, network.a["id"]).last_seen_at is None
     with revalidate_after(0):  # from memory, a poll records nothing; checked, it records last-seen
         schedule(api, network, network.a)
     with session_scope() as session:
-        seen = session.get(Station, network.a["id"]).last_seen_at  # type: ignore[union-attr]
+        seen = session.get(Station, network.a["id"]).last_seen_at
     assert seen is not None and seen > datetime.now(UTC) - timedelta(minutes=5)
 
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Stack
-from tests.helpers import wait_for_job
+from tests.helpers import Json, wait_for_job
 
 TINY_LAW = """QUỐC HỘI
 Luật số: 77/2025/QH15
@@ -46,9 +46,9 @@ class Show:
     document_id: int
     production_id: int
     provision_id: int
-    outputs: list[dict[str, object]]
+    outputs: list[Json]
 
-    def output(self, profile: str, kind: str) -> dict[str, object]:
+    def output(self, profile: str, kind: str) -> Json:
         """The output of one profile and kind."""
         return next(o for o in self.outputs if o["profile"] == profile and o["kind"] == kind)
 
@@ -67,12 +67,12 @@ def api(stack: Stack) -> Iterator[TestClient]:
     get_settings.cache_clear()
 
 
-def render(api: TestClient, stack: Stack, production_id: int, profiles: list[str]) -> list[dict[str, object]]:
+def render(api: TestClient, stack: Stack, production_id: int, profiles: list[str]) -> list[Json]:
     """Render profiles through the worker and return every output."""
     producer = stack.headers("producer")
     accepted = api.post(f"/api/productions/{production_id}/renders", json={"profiles": profiles}, headers=producer)
     assert accepted.status_code == 202, accepted.text
-    outputs = []
+    outputs: list[Json] = []
     for job in accepted.json()["jobs"]:
         done = wait_for_job(api, producer, job["id"])
         assert done["status"] == "succeeded", done
@@ -132,7 +132,7 @@ def show(api: TestClient, stack: Stack) -> Show:
 
 
 @pytest.fixture(scope="session")
-def aired(api: TestClient, stack: Stack, show: Show) -> list[dict[str, object]]:
+def aired(api: TestClient, stack: Stack, show: Show) -> list[Json]:
     """A daily evening slot on the show's channel, filled for two days: the channel's airings."""
     from broadcast import service as broadcast_service
     from db import session_scope

@@ -13,8 +13,8 @@ from icalendar import Calendar
 from lxml import etree
 
 from tests.conftest import Stack
-from tests.helpers import counted
 from tests.feeds.conftest import PUBLISH, Show, make_production, move, render, short_script
+from tests.helpers import counted, present
 
 NS = {"podcast": "https://podcastindex.org/namespace/1.0", "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd"}
 SLUG = "ban-tin-phap-luat-h6"
@@ -40,7 +40,7 @@ def items(api: TestClient) -> dict[str, etree._Element]:
     """guid -> item of the channel's RSS."""
     response = api.get(f"/feeds/{SLUG}.rss")
     assert response.status_code == 200
-    return {i.findtext("guid"): i for i in etree.fromstring(response.content).iter("item")}
+    return {present(i.findtext("guid")): i for i in etree.fromstring(response.content).iter("item")}
 
 
 def atom_links(api: TestClient) -> set[str]:
@@ -48,7 +48,7 @@ def atom_links(api: TestClient) -> set[str]:
     root = etree.fromstring(api.get(f"/feeds/{SLUG}.atom").content)
     entries = root.iter("{http://www.w3.org/2005/Atom}entry")
     return {
-        link.get("href") for e in entries for link in e.iter("{http://www.w3.org/2005/Atom}link") if link.get("rel", "alternate") == "alternate"
+        present(link.get("href")) for e in entries for link in e.iter("{http://www.w3.org/2005/Atom}link") if link.get("rel", "alternate") == "alternate"
     }
 
 
@@ -66,7 +66,7 @@ def test_rerender_after_script_edit_keeps_guid_and_old_bytes(api: TestClient, st
     _, production_id, provision_id = make_production(api, stack, SLUG)
     first = {o["kind"]: o for o in render(api, stack, production_id, ["podcast"])}
     with session_scope() as session:
-        before = service.episode(session, session.get(Production, production_id))
+        before = service.episode(session, present(session.get(Production, production_id)))
     assert before is None  # a render that nobody approved never becomes a feed item
     edited = api.put(
         f"/api/productions/{production_id}/script",
@@ -85,7 +85,7 @@ def test_rerender_after_script_edit_keeps_guid_and_old_bytes(api: TestClient, st
     url = item.find("enclosure").get("url")
     assert url == f"http://testserver/media/{second['audio']['media_key']}" != f"http://testserver/media/{first['audio']['media_key']}"
     assert url.isascii()
-    assert int(item.find("enclosure").get("length")) == len(api.get(f"/media/{second['audio']['media_key']}").content)
+    assert int(present(item.find("enclosure").get("length"))) == len(api.get(f"/media/{second['audio']['media_key']}").content)
 
     # A published episode re-rendered with a corrected pronunciation: same guid, new URL, old URL unchanged.
     lexicon = api.post("/api/lexicon", json={"term": "lắng nghe", "spoken": "lắng nghe nhé"}, headers=stack.headers("editor"))
@@ -158,7 +158,7 @@ def test_channel_edit_changes_title_and_cover(api: TestClient, channel_id: int) 
 
     def channel_tags() -> tuple[str, str]:
         channel = etree.fromstring(api.get(f"/feeds/{SLUG}.rss").content).find("channel")
-        return channel.findtext("title"), channel.find("itunes:image", NS).get("href")
+        return present(channel.findtext("title")), present(channel.find("itunes:image", NS).get("href"))
 
     title, cover = channel_tags()
     before = version()

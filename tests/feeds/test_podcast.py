@@ -6,6 +6,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from io import BytesIO
+from typing import Any
 
 import feedparser
 import podcastparser
@@ -14,6 +15,7 @@ from lxml import etree
 
 from feeds.items import AlternateEnclosure, Episode, Person, ShowInfo, Transcript
 from feeds.podcast import EMPTY_FEED_DATE, build_atom, build_podcast_rss, last_build, podcast_guid
+from tests.helpers import present
 
 ICT = timezone(timedelta(hours=7))
 NS = {
@@ -25,7 +27,7 @@ BASE = "https://lawcast.example.vn"
 FEED_URL = f"{BASE}/feeds/tim-hieu-phap-luat.rss"
 
 
-def make_show(**changes: object) -> ShowInfo:
+def make_show(**changes: Any) -> ShowInfo:
     show = ShowInfo(
         slug="tim-hieu-phap-luat",
         title="Tìm hiểu pháp luật",
@@ -216,11 +218,11 @@ def test_podcasting20_item_tags(tree: etree._Element) -> None:
 def test_last_build_date_is_newest_update(tree: etree._Element) -> None:
     episodes = make_episodes()
     assert last_build(episodes) == datetime(2024, 6, 4, 9, 30, 15, tzinfo=ICT)
-    stamp = parsedate_to_datetime(tree.findtext("channel/lastBuildDate"))
+    stamp = parsedate_to_datetime(present(tree.findtext("channel/lastBuildDate")))
     assert stamp == last_build(episodes)
     assert last_build([]) is None
     empty = etree.fromstring(build_podcast_rss(make_show(), []))
-    assert parsedate_to_datetime(empty.findtext("channel/lastBuildDate")) == EMPTY_FEED_DATE
+    assert parsedate_to_datetime(present(empty.findtext("channel/lastBuildDate"))) == EMPTY_FEED_DATE
     assert empty.find("channel/item") is None
 
 

@@ -70,12 +70,12 @@ def test_the_episode_player_is_visible_in_chromium(api: TestClient, show: Show) 
     if not Path(CHROMIUM).exists():
         pytest.skip("Browser check skipped: Debian's chromium is not installed (as root: apt-get install -y chromium)")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import Route, sync_playwright
     except ImportError:
         pytest.skip("Browser check skipped: Playwright for Python is not installed")
     origin = "http://lawcast.test"
 
-    def serve(route) -> None:  # type: ignore[no-untyped-def]
+    def serve(route: Route) -> None:
         # The page and everything it loads come from the app through the TestClient: no server, no network.
         headers = {k: v for k, v in route.request.headers.items() if k.lower() == "range"}
         answer = api.get(route.request.url.removeprefix(origin), headers=headers)

@@ -164,7 +164,7 @@ def mix_cases(api: Api, inputs: dict[str, Path], root: Path) -> dict[str, object
     )
     stereo = ff.Mix(
         narration_gain=1.0, narration_samples=joined.samples, outro=outro, outro_gain=-3.0, outro_samples=60000,
-        bed=bed, bed_gain=-16.0, bed_samples=round(24 * 48000), bed_ranges=((0.2, 1.5),), duck_key_gain=1.3,
+        bed=bed, bed_gain=-16.0, bed_samples=24 * 48000, bed_ranges=((0.2, 1.5),), duck_key_gain=1.3,
     )
     return {
         "mix_narration_alone": _mix(api, "alone", joined, alone, ff.Processing(None, False, 2, -2.5, -14.5, False), root),

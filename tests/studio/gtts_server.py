@@ -79,6 +79,7 @@ class FakeGoogle:
     def url(self) -> str:
         """Base URL to pass as the gtts host."""
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an IPv4 server's address
         return f"http://{host}:{port}"
 
     @property
@@ -108,7 +109,7 @@ class FakeGoogle:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 reply = fake._next(self.path, self.rfile.read(length).decode("utf-8"))
                 if reply.never:

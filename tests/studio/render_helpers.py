@@ -9,11 +9,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, TypeVar
 
 import numpy as np
 from scipy.signal import resample_poly
 
 from studio.engine.render.subtitles import Cue
+from tests.helpers import Json
+
+T = TypeVar("T")
 
 FRAME_S = 0.005
 
@@ -121,7 +125,7 @@ def mp3_frames(path: Path, limit: int = 200) -> list[Mp3Frame]:
     """Walk the first frames of an MP3 after its ID3v2 tag; each header must lead exactly to the next one."""
     data = path.read_bytes()
     offset = _id3_size(data)
-    frames = []
+    frames: list[Mp3Frame] = []
     while len(frames) < limit and offset + 4 <= len(data):
         header = int.from_bytes(data[offset : offset + 4], "big")
         assert header >> 21 == 0x7FF, f"no frame sync at byte {offset}"
@@ -168,7 +172,7 @@ class MediaWatcher:
 
     def scan(self) -> None:
         """Look once: hash every visible file not seen before."""
-        for dirpath, dirnames, filenames in os.walk(self.root):
+        for dirpath, _dirnames, filenames in os.walk(self.root):
             rel_dir = Path(dirpath).relative_to(self.root)
             hidden_dir = any(part.startswith(".") for part in rel_dir.parts)
             for name in filenames:
@@ -212,7 +216,7 @@ def pid_alive(pid: int) -> bool:
     return state != "Z"
 
 
-def job_row(job_id: int) -> dict[str, object]:
+def job_row(job_id: int) -> Json:
     """A job's columns read straight from the database."""
     from db import session_scope
     from studio.models import RenderJob
@@ -223,7 +227,7 @@ def job_row(job_id: int) -> dict[str, object]:
         return {c.name: getattr(job, c.name) for c in RenderJob.__table__.columns}
 
 
-def wait_until(check: Callable[[], object], *, timeout_s: float, what: str, every_s: float = 0.05) -> object:
+def wait_until(check: Callable[[], T | Literal[False] | None], *, timeout_s: float, what: str, every_s: float = 0.05) -> T:
     """Poll check() until it returns something truthy; fail naming `what` after timeout_s."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Stack
+from tests.helpers import Json
 from tests.studio.test_legal import AMENDING, AMENDING_TREE, SHARED_SAMPLE, SHARED_TREE, Tree, _typeset_pdf
 
 SHARED_LINES = SHARED_SAMPLE.read_text(encoding="utf-8").strip().split("\n")
@@ -28,18 +29,18 @@ SHARED_META = {
 }
 
 
-def api_tree(nodes: list[dict[str, object]]) -> list[Tree]:
+def api_tree(nodes: list[Json]) -> list[Tree]:
     """The API's nested provisions in the shape of tests.studio.test_legal.node."""
     return [
-        (n["kind"], n["number"], n["label"], n["heading"], n["text"], tuple(api_tree(n["children"])))  # type: ignore[arg-type, misc]
+        (n["kind"], n["number"], n["label"], n["heading"], n["text"], tuple(api_tree(n["children"])))
         for n in nodes
     ]
 
 
-def walk(nodes: list[dict[str, object]]) -> Iterator[dict[str, object]]:
+def walk(nodes: list[Json]) -> Iterator[Json]:
     for n in nodes:
         yield n
-        yield from walk(n["children"])  # type: ignore[arg-type]
+        yield from walk(n["children"])
 
 
 def docx_bytes(lines: list[str]) -> bytes:
@@ -97,8 +98,8 @@ def test_uploaded_file_gives_metadata_and_the_exact_tree(client: TestClient, sta
     nodes = list(walk(doc["provisions"]))
     assert len({n["id"] for n in nodes}) == len(nodes) == 30
     for parent in nodes:
-        for child in parent["children"]:  # type: ignore[union-attr]
-            assert child["key"].startswith(parent["key"] + "/")  # type: ignore[operator, index]
+        for child in parent["children"]:
+            assert child["key"].startswith(parent["key"] + "/")
 
 
 def test_pasted_text_json_and_form_field(client: TestClient, stack: Stack) -> None:
@@ -130,7 +131,7 @@ def _scan_pdf() -> bytes:
 
 @pytest.mark.parametrize(("files", "status", "words"), [
     ({"file": ("trong.txt", b"", "text/plain")}, 422, "rỗng"),
-    ({"file": ("trong.txt", " \n\t\r\n".encode(), "text/plain")}, 422, "rỗng"),
+    ({"file": ("trong.txt", b" \n\t\r\n", "text/plain")}, 422, "rỗng"),
     ({"file": ("cai-dat.exe", b"MZ\x90\x00" + bytes(64), "application/octet-stream")}, 415, ".exe"),
     ({"file": ("cu.doc", b"\xd0\xcf\x11\xe0" + bytes(64), "application/msword")}, 415, ".docx"),
     ({"file": ("anh", b"GIF89a" + bytes(64), "image/gif")}, 415, "image/gif"),
@@ -218,7 +219,7 @@ def test_repeal_marks_every_production_made_from_the_document(client: TestClient
             client.get(f"/api/productions/{p['id']}", headers=editor).json()["source_repealed"] for p in [*made, bystander]
         ]
 
-    def set_status(status: str, role: str = "legal_reviewer"):  # type: ignore[no-untyped-def]
+    def set_status(status: str, role: str = "legal_reviewer"):
         return client.post(f"/api/documents/{doc['id']}/status", json={"status": status}, headers=stack.headers(role))
 
     assert marks() == [False, False, False]

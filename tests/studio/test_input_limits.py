@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 import anyio
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message, Scope
 
 from bench.bench_upload import GOAL_P99_MS, free_port, measure, start_server, stop_server, synthetic_law
 from tests.broadcast.conftest import area, station
@@ -100,7 +101,7 @@ def env_setting() -> Iterator[object]:
 # --- text size after extraction, zip bombs, provision cap ------------------------------------------
 
 
-def test_docx_text_is_limited_after_extraction(client: TestClient, stack: Stack, env_setting) -> None:  # type: ignore[no-untyped-def]
+def test_docx_text_is_limited_after_extraction(client: TestClient, stack: Stack, env_setting) -> None:
     # The case seen live, under the default limits: a 61 KB .docx that stored 10 MB of text (one passage
     # repeated) unpacks a hundred times over and is refused before python-docx opens it.
     repeated = paragraph("Điều 1. Cơ quan, tổ chức, cá nhân thực hiện phổ biến pháp luật qua loa truyền thanh. " * 4)
@@ -165,7 +166,7 @@ def test_zip_bomb_is_refused_with_its_message_in_bounded_memory(client: TestClie
     assert peak < 50_000_000, f"peak {peak:,} bytes while refusing a {len(data):,}-byte bomb"
 
 
-def test_provisions_are_capped(client: TestClient, stack: Stack, env_setting) -> None:  # type: ignore[no-untyped-def]
+def test_provisions_are_capped(client: TestClient, stack: Stack, env_setting) -> None:
     env_setting(max_provisions="50")
 
     def law(articles: int) -> str:  # each article has two clauses: three provisions
@@ -203,7 +204,7 @@ def test_hostile_structure_parses_in_linear_time(name: str) -> None:
 # --- the global body limit ---------------------------------------------------------------------------
 
 
-def test_body_over_the_global_limit_is_413(client: TestClient, stack: Stack, env_setting) -> None:  # type: ignore[no-untyped-def]
+def test_body_over_the_global_limit_is_413(client: TestClient, stack: Stack, env_setting) -> None:
     env_setting(max_body_bytes="10000")
     big = {"term": "UBND", "spoken": "ủy ban nhân dân", "note": "x" * 20_000}
     response = client.post("/api/lexicon", json=big, headers=stack.headers("editor"))
@@ -216,26 +217,26 @@ def test_body_over_the_global_limit_is_413(client: TestClient, stack: Stack, env
     assert small.status_code == 422 and "note" in small.json()["detail"]
 
 
-def test_chunked_body_is_cut_off_at_the_global_limit(stack: Stack, env_setting) -> None:  # type: ignore[no-untyped-def]
+def test_chunked_body_is_cut_off_at_the_global_limit(stack: Stack, env_setting) -> None:
     """A body without Content-Length streams in 1 KB messages; reading stops at the first one past the limit."""
     from app import create_app
 
     env_setting(max_body_bytes="10000")
     app = create_app()
     consumed = 0
-    sent: list[dict[str, object]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         nonlocal consumed
         consumed += 1
         if consumed > 100:
             return {"type": "http.disconnect"}
         return {"type": "http.request", "body": b" " * 1000, "more_body": consumed < 100}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {
+    scope: Scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
         "path": "/api/lexicon", "raw_path": b"/api/lexicon", "query_string": b"", "root_path": "",
         "server": ("testserver", 80), "client": ("127.0.0.1", 5000),
@@ -245,7 +246,7 @@ def test_chunked_body_is_cut_off_at_the_global_limit(stack: Stack, env_setting) 
     anyio.run(app, scope, receive, send)
     assert sent[0]["status"] == 413
     assert consumed == 11  # 11,000 bytes: one message past the limit, never the rest
-    assert "LAWCAST_MAX_BODY_BYTES" in json.loads(sent[1]["body"])["detail"]  # type: ignore[arg-type]
+    assert "LAWCAST_MAX_BODY_BYTES" in json.loads(sent[1]["body"])["detail"]
 
 
 # --- titles, names, NUL, file names -----------------------------------------------------------------
@@ -264,7 +265,7 @@ def test_controls_and_bidi_overrides_are_removed_from_titles_and_names(client: T
                        headers=editor)
     assert made.status_code == 201, made.json()
     assert made.json()["title"] == clean
-    term = client.post("/api/lexicon", json={"term": f"TTTT{BIDI_AND_CONTROLS}", "spoken": f"thông tin\u202e truyền thông"},
+    term = client.post("/api/lexicon", json={"term": f"TTTT{BIDI_AND_CONTROLS}", "spoken": "thông tin\u202e truyền thông"},
                        headers=editor)
     assert term.status_code == 201, term.json()
     assert (term.json()["term"], term.json()["spoken"]) == ("TTTT", "thông tin truyền thông")
@@ -321,7 +322,7 @@ def test_script_line_citing_another_documents_provision_is_refused(client: TestC
     production = client.post("/api/productions", json={"document_id": own["id"], "format": "radio"}, headers=editor).json()
     foreign_id, own_id = other["provisions"][0]["id"], own["provisions"][0]["id"]
 
-    def save(provision_id: int):  # type: ignore[no-untyped-def]
+    def save(provision_id: int):
         lines = [{"speaker": "presenter", "text": "Theo quy định.", "provision_id": provision_id}]
         return client.put(f"/api/productions/{production['id']}/script", json={"lines": lines}, headers=editor)
 
@@ -337,11 +338,11 @@ def test_script_line_citing_another_documents_provision_is_refused(client: TestC
 
 def test_health_and_station_polls_stay_fast_while_a_5_mb_law_is_ingested(client: TestClient, stack: Stack) -> None:
     where = area(client, stack)
-    made = station(client, stack, int(where["id"]))  # type: ignore[arg-type]
+    made = station(client, stack, int(where["id"]))
     port = free_port()
     server = start_server({**os.environ, "LAWCAST_STATION_REVALIDATE_S": "0"}, port)
     try:
-        figures = measure(port, stack.tokens["editor"], int(made["id"]), str(made["token"]), synthetic_law(), baseline_s=1.0)  # type: ignore[arg-type]
+        figures = measure(port, stack.tokens["editor"], int(made["id"]), str(made["token"]), synthetic_law(), baseline_s=1.0)
     finally:
         stop_server(server)
     print(json.dumps(figures, ensure_ascii=False))

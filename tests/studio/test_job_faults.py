@@ -23,13 +23,14 @@ from fastapi.testclient import TestClient
 from assets import storage
 from settings import get_settings
 from tests.conftest import ROOT, Stack
+from tests.helpers import Json
 from tests.studio.render_helpers import ffmpeg_processes, job_row, pid_alive, wait_until
 
 ENDED = {"succeeded", "failed", "cancelled"}
 RADIO_KINDS = {"audio", "vtt", "srt", "transcript", "chapters", "speech"}
 
 
-def _lines(marker: str, count: int = 2) -> list[dict[str, object]]:
+def _lines(marker: str, count: int = 2) -> list[Json]:
     texts = ["Bản tin pháp luật số {m}.", "Người dân cần biết quy định mới, lần {m}.", "Xin cảm ơn quý vị, lần {m}."]
     return [{"speaker": "presenter", "text": texts[i % 3].format(m=marker), "pause_ms": 300} for i in range(count)]
 
@@ -38,7 +39,7 @@ def _unique() -> str:
     return str(time.time_ns() % 10_000_000_000)  # the phrase cache is shared by both tiers
 
 
-def _production(client: TestClient, stack: Stack, doc_id: int, fmt: str, lines: list[dict[str, object]]) -> int:
+def _production(client: TestClient, stack: Stack, doc_id: int, fmt: str, lines: list[Json]) -> int:
     made = client.post("/api/productions", json={"document_id": doc_id, "format": fmt}, headers=stack.headers("editor"))
     assert made.status_code == 201, made.json()
     saved = client.put(f"/api/productions/{made.json()['id']}/script", json={"lines": lines}, headers=stack.headers("editor"))
@@ -55,7 +56,7 @@ def _new_job(production_id: int, profiles: list[str] | None = None) -> int:
     from studio import jobs, service
 
     with session_scope() as session:
-        user = session.scalar(select(User).where(User.name == "test-producer"))
+        user = session.scalars(select(User).where(User.name == "test-producer")).one()
         _, created = jobs.request_render(session, production=service.get_production(session, production_id), user=user,
                                          profiles=profiles)
         assert len(created) == 1
@@ -70,7 +71,7 @@ def _send(job_id: int) -> None:
         jobs.send_jobs(session, [jobs.get_job(session, job_id)])
 
 
-def _row(job_id: int) -> dict[str, object]:
+def _row(job_id: int) -> Json:
     """The job's row; retried while the database restarts."""
     from tests.studio.render_helpers import job_row as read
 
@@ -84,8 +85,8 @@ def _row(job_id: int) -> dict[str, object]:
             time.sleep(0.2)
 
 
-def _wait_status(job_id: int, statuses: set[str], timeout_s: float) -> dict[str, object]:
-    return wait_until(lambda: (row := _row(job_id))["status"] in statuses and row, timeout_s=timeout_s,  # type: ignore[return-value]
+def _wait_status(job_id: int, statuses: set[str], timeout_s: float) -> Json:
+    return wait_until(lambda: (row := _row(job_id))["status"] in statuses and row, timeout_s=timeout_s,
                       what=f"job {job_id} to reach {statuses}", every_s=0.1)
 
 
@@ -121,7 +122,7 @@ def doc(stack: Stack, sample_law_text: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def radio_lines(stack: Stack, doc: int) -> list[dict[str, object]]:
+def radio_lines(stack: Stack, doc: int) -> list[Json]:
     """The radio script of the whole sample law (about four minutes): long enough to act on mid-render."""
     from app import create_app
 
@@ -142,9 +143,9 @@ def _corrupt(lines: list[object], how: str) -> list[object]:
 
 @pytest.mark.parametrize("how", ["line-is-a-number", "pause-is-a-dict"])
 def test_a_poison_job_fails_at_once_with_what_to_do_and_never_runs_again(client: TestClient, stack: Stack, doc: int, how: str) -> None:
-    import worker
     from sqlalchemy import select
 
+    import worker
     from db import session_scope
     from studio.models import ScriptVersion
 
@@ -154,7 +155,7 @@ def test_a_poison_job_fails_at_once_with_what_to_do_and_never_runs_again(client:
         version = session.scalar(select(ScriptVersion).where(
             ScriptVersion.production_id == production_id, ScriptVersion.version == job_row(job_id)["script_version"]))
         assert version is not None
-        version.lines = _corrupt(version.lines, how)
+        version.lines_json = _corrupt(version.lines_json, how)
     offset = _log_size(stack)
     _send(job_id)
     done = _wait_status(job_id, ENDED, timeout_s=60)
@@ -163,7 +164,7 @@ def test_a_poison_job_fails_at_once_with_what_to_do_and_never_runs_again(client:
     assert "Lỗi ngoài dự kiến khi dựng (TypeError" in error and "lưu lại một phiên bản mới" in error
     assert "(unexpected error: the stored script may be corrupt" in error
     reaper_s = get_settings().reaper_interval_s
-    last_attempt_s = (done["finished_at"] - done["started_at"]).total_seconds()  # type: ignore[operator]
+    last_attempt_s = (done["finished_at"] - done["started_at"]).total_seconds()
     assert last_attempt_s <= reaper_s, f"failed {last_attempt_s:.2f} s after its attempt started"
     story = wait_until(lambda: (text := _log_since(stack, offset)) and f"render job {job_id} attempt 1 failed: TypeError" in text and text,
                        timeout_s=10, what="the failure in the worker log")
@@ -200,7 +201,7 @@ def test_the_reaper_requeues_a_dead_attempt_and_fails_the_job_at_the_cap(client:
     assert failed["status"] == "failed" and failed["attempts"] == jobs.MAX_ATTEMPTS and failed["workers_lost"] == jobs.MAX_ATTEMPTS
     assert f"worker lost {jobs.MAX_ATTEMPTS} times" in str(failed["error"])
     assert f"Máy dựng mất liên lạc {jobs.MAX_ATTEMPTS} lần" in str(failed["error"])
-    assert (failed["finished_at"] - settled_at).total_seconds() <= reaper_s + 1  # type: ignore[operator]
+    assert (failed["finished_at"] - settled_at).total_seconds() <= reaper_s + 1
 
     done = _wait_status(rescued, ENDED, timeout_s=120)
     assert done["status"] == "succeeded" and done["attempts"] == 2 and done["workers_lost"] == 1, done
@@ -226,15 +227,15 @@ def _job_row_unlocked(stack: Stack, job_id: int) -> bool:
     if stack.database_url.startswith("sqlite"):
         import sqlite3
 
-        conn = sqlite3.connect(stack.database_url.removeprefix("sqlite:///"), timeout=0.3)
+        raw = sqlite3.connect(stack.database_url.removeprefix("sqlite:///"), timeout=0.3)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.rollback()
+            raw.execute("BEGIN IMMEDIATE")
+            raw.rollback()
             return True
         except sqlite3.OperationalError:
             return False
         finally:
-            conn.close()
+            raw.close()
     engine = sqlalchemy.create_engine(stack.database_url, poolclass=sqlalchemy.pool.NullPool)
     try:
         with engine.begin() as conn:
@@ -274,7 +275,7 @@ def test_a_paused_attempt_that_wakes_after_its_job_succeeded_writes_nothing(
     production_id = _production(client, stack, doc, "radio", [*radio_lines[4:], *radio_lines[:4]])
     job_id = _new_job(production_id, ["radio"])
     _send(job_id)
-    wait_until(lambda: (row := _row(job_id))["status"] == "running" and float(row["progress"]) >= 0.3,  # type: ignore[arg-type]
+    wait_until(lambda: (row := _row(job_id))["status"] == "running" and float(row["progress"]) >= 0.3,
                timeout_s=120, what="attempt 1 to be mid-render", every_s=0.02)
     child, encoders = _pause(stack, job_id)
     paused = [child, *encoders]
@@ -374,7 +375,7 @@ def default_worker(restartable: Stack) -> Iterator[subprocess.Popen[bytes]]:
         stack.start_worker()
 
 
-def _renders(client: TestClient, stack: Stack, doc: int, radio_lines: list[dict[str, object]], count: int) -> list[int]:
+def _renders(client: TestClient, stack: Stack, doc: int, radio_lines: list[Json], count: int) -> list[int]:
     """Radio renders of about a minute each; every line is new, so no cached phrase or section shortens them."""
     ids = []
     for _ in range(count):
@@ -389,7 +390,7 @@ def _renders(client: TestClient, stack: Stack, doc: int, radio_lines: list[dict[
 
 def _busy(ids: list[int]) -> bool:
     rows = [_row(job_id) for job_id in ids]
-    running = [r for r in rows if r["status"] == "running" and float(r["progress"]) >= 0.2]  # type: ignore[arg-type]
+    running = [r for r in rows if r["status"] == "running" and float(r["progress"]) >= 0.2]
     return len(running) >= 2 and sum(r["status"] == "queued" for r in rows) >= 2
 
 
@@ -421,8 +422,8 @@ def _answers(probe: Callable[[], object]) -> bool:
         return False
 
 
-def _durations(rows: list[dict[str, object]]) -> str:
-    return ", ".join(f"{(r['finished_at'] - r['started_at']).total_seconds():.1f}" for r in rows)  # type: ignore[operator]
+def _durations(rows: list[Json]) -> str:
+    return ", ".join(f"{(r['finished_at'] - r['started_at']).total_seconds():.1f}" for r in rows)
 
 
 class Outage:
@@ -484,11 +485,11 @@ def test_a_database_restart_during_renders_fails_nothing_and_needs_no_reaper(
         down_s = outage.wait_up()
     rows = [_wait_status(job_id, ENDED, timeout_s=300) for job_id in ids]
     assert outage.up_at is not None
-    last = max(r["finished_at"] for r in rows)  # type: ignore[type-var]
+    last = max(r["finished_at"] for r in rows)
     print(f"\nPostgreSQL restart: no connection for {down_s:.1f} s while 2 renders ran and 4 waited; "
           f"the last of 6 jobs succeeded {(last - outage.up_at).total_seconds():.1f} s after it answered again; renders "
           f"{_durations([r for r in rows if r['id'] in hit])} s long for those it hit, {_durations([r for r in rows if r['id'] not in hit])} s "
-          "for the others")  # type: ignore[operator]
+          "for the others")
     assert [r["status"] for r in rows] == ["succeeded"] * 6, rows
     assert [r["attempts"] for r in rows] == [1] * 6  # no job waited for the reaper, none was claimed twice
     assert "progress not saved, database unreachable" in _log_since(stack, offset)  # the renders did hit the restart
@@ -522,11 +523,11 @@ def test_a_broker_restart_that_loses_every_message_fails_nothing(
     wait_until(resent, timeout_s=60, what="the lost messages to be sent again", every_s=0.05)
     resent_s = (datetime.now(UTC) - back_at).total_seconds()
     rows = [_wait_status(job_id, ENDED, timeout_s=300) for job_id in ids]
-    last = max(r["finished_at"] for r in rows)  # type: ignore[type-var]
-    starts = sorted((r["started_at"] - back_at).total_seconds() for r in rows if r["id"] in waiting)  # type: ignore[operator]
+    last = max(r["finished_at"] for r in rows)
+    starts = sorted((r["started_at"] - back_at).total_seconds() for r in rows if r["id"] in waiting)
     print(f"\nRedis SHUTDOWN NOSAVE for {down_s:.1f} s while 2 renders ran and {len(waiting)} waited ({lost} messages lost): "
           f"all sent again within {resent_s:.1f} s of its return; the waiting jobs started after "
-          f"{', '.join(f'{s:.1f}' for s in starts)} s; the last of 6 succeeded after {(last - back_at).total_seconds():.1f} s")  # type: ignore[operator]
+          f"{', '.join(f'{s:.1f}' for s in starts)} s; the last of 6 succeeded after {(last - back_at).total_seconds():.1f} s")
     assert resent_s <= 30
     assert [r["status"] for r in rows] == ["succeeded"] * 6, rows
     assert [r["attempts"] for r in rows] == [1] * 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import unicodedata
@@ -202,11 +203,19 @@ def test_shared_sample_metadata(shared_text: str) -> None:
     assert meta.title == (
         "Quy định một số nội dung về phổ biến, giáo dục pháp luật qua hệ thống truyền thanh cơ sở trên địa bàn tỉnh"
     )
-    assert meta.legal_bases == [
+    assert meta.legal_bases == (
         "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015",
         "Căn cứ Luật Phổ biến, giáo dục pháp luật ngày 20 tháng 6 năm 2012",
         "Căn cứ Quyết định số 135/QĐ-TTg ngày 20/01/2020 của Thủ tướng Chính phủ",
-    ]
+    )
+
+
+
+def test_the_header_is_read_into_a_frozen_record(shared_text: str) -> None:
+    meta = legal.parse_document(shared_text).meta
+    assert isinstance(meta, legal.DocumentMeta) and meta.number == "37/2024/NQ-HĐND" and len(meta.legal_bases) == 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        meta.title = "Khác"  # type: ignore[misc]
 
 
 # --- a harder amending law of our own --------------------------------------------------------
@@ -377,10 +386,10 @@ def test_amending_law_metadata(amending: ParsedDocument) -> None:
     assert meta.issued_on == date(2025, 6, 25)
     assert meta.effective_on == date(2026, 1, 1)
     assert meta.title == "Sửa đổi, bổ sung một số điều của luật thử nghiệm về truyền thanh cơ sở"
-    assert meta.legal_bases == [
+    assert meta.legal_bases == (
         "Căn cứ Hiến pháp nước Cộng hòa xã hội chủ nghĩa Việt Nam",
         "Căn cứ Luật Ban hành văn bản quy phạm pháp luật số 64/2025/QH15",
-    ]
+    )
 
 
 # --- the bundled demo sample -----------------------------------------------------------------
@@ -419,7 +428,7 @@ def test_text_without_articles_parses_without_provisions() -> None:
     assert doc.provisions == []
     assert doc.articles() == []
     assert doc.text == text
-    assert doc.meta.legal_bases == []
+    assert doc.meta.legal_bases == ()
     assert doc.meta.issuer is None and doc.meta.place is None  # prose is not an issuing body
 
 
@@ -588,6 +597,7 @@ def _numbered_docx(lines: list[str]) -> bytes:
 
     import docx
     from docx.oxml import parse_xml
+    from docx.oxml.xmlchemy import BaseOxmlElement
 
     w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
     document = docx.Document()
@@ -602,9 +612,8 @@ def _numbered_docx(lines: list[str]) -> bytes:
 
     def listed(text: str, level: int) -> None:
         paragraph = document.add_paragraph(text)
-        paragraph._p.get_or_add_pPr().append(parse_xml(
-            f'<w:numPr {w}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'
-        ))
+        properties: BaseOxmlElement = paragraph._p.get_or_add_pPr()  # the base type takes any child element
+        properties.append(parse_xml(f'<w:numPr {w}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'))
 
     for line in lines:
         if m := re.match(r"Điều \d+[a-z]?\. (.*)$", line):
@@ -700,7 +709,7 @@ def _typeset_pdf(lines: list[str], page_format: tuple[int, int]) -> tuple[bytes,
     pdf.set_font("DejaVu", size=9)
     pdf.add_page()
     # issuer block (and its rule) on the left, the motto block on the right, then number | place, date
-    issuer = lines[:[i for i, line in enumerate(lines) if line.startswith("CỘNG")][0]]
+    issuer = lines[: next(i for i, line in enumerate(lines) if line.startswith("CỘNG"))]
     motto = lines[len(issuer):len(issuer) + 3]
     number, place = lines[len(issuer) + 3], lines[len(issuer) + 4]
     width = pdf.epw

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Stack
-from tests.helpers import wait_for_job
+from tests.helpers import Json, wait_for_job
 
 _serial = itertools.count(1)
 
@@ -39,20 +39,20 @@ def api(stack: Stack) -> Iterator[TestClient]:
         yield client
 
 
-def add_document(api: TestClient, stack: Stack, title: str, articles: list[str]) -> dict[str, object]:
+def add_document(api: TestClient, stack: Stack, title: str, articles: list[str]) -> Json:
     response = api.post("/api/documents", json={"text": law(title, articles), "title": title}, headers=stack.headers("editor"))
     assert response.status_code == 201, response.json()
     return response.json()
 
 
-def add_production(api: TestClient, stack: Stack, document_id: int, title: str, fmt: str = "radio", **extra: object) -> dict[str, object]:
+def add_production(api: TestClient, stack: Stack, document_id: int, title: str, fmt: str = "radio", **extra: object) -> Json:
     body = {"document_id": document_id, "format": fmt, "title": title, **extra}
     response = api.post("/api/productions", json=body, headers=stack.headers("editor"))
     assert response.status_code == 201, response.json()
     return response.json()
 
 
-def listing(api: TestClient, stack: Stack, path: str, role: str = "producer", **params: object) -> dict[str, object]:
+def listing(api: TestClient, stack: Stack, path: str, role: str = "producer", **params: object) -> Json:
     response = api.get(path, params=params, headers=stack.headers(role))
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -60,8 +60,8 @@ def listing(api: TestClient, stack: Stack, path: str, role: str = "producer", **
     return body
 
 
-def ids(body: dict[str, object]) -> list[int]:
-    return [item["id"] for item in body["items"]]  # type: ignore[index, union-attr]
+def ids(body: Json) -> list[int]:
+    return [item["id"] for item in body["items"]]
 
 
 def test_search_folds_accents_and_d(api: TestClient, stack: Stack) -> None:

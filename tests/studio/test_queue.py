@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from assets import storage
 from settings import get_settings
 from tests.conftest import ROOT, Stack
-from tests.helpers import wait_for_job
+from tests.helpers import Json, wait_for_job
 from tests.studio.render_helpers import MediaWatcher, ffmpeg_processes, job_row, pid_alive, wait_until
 
 SHORT = [
@@ -57,7 +57,7 @@ def _render(client: TestClient, stack: Stack, production_id: int, profiles: list
 
 
 @pytest.fixture(scope="module")
-def long_lines(stack: Stack, sample_law_text: str) -> list[dict[str, object]]:
+def long_lines(stack: Stack, sample_law_text: str) -> list[Json]:
     """The radio script of the whole sample law (about four minutes): long enough to act on mid-render."""
     from app import create_app
 
@@ -124,7 +124,7 @@ def test_loudspeaker_bulletin_over_three_minutes_is_refused(client: TestClient, 
     job = wait_for_job(client, stack.headers("producer"), _render(client, stack, production["id"])["job"]["id"])
     assert job["status"] == "failed" and job["attempts"] == 1, job
     assert "vượt giới hạn 3 phút" in job["error"] and "Phần 1/2" in job["error"]
-    assert _files_of(job_row(job["id"])["content_hash"], "loudspeaker") == []  # type: ignore[arg-type]
+    assert _files_of(job_row(job["id"])["content_hash"], "loudspeaker") == []
 
 
 def _extra_worker(stack: Stack, queue: str, **env: str) -> subprocess.Popen[bytes]:
@@ -149,14 +149,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def _job_on_queue(production_id: int, queue: str, profiles: list[str] | None = None) -> int:
     """A render job routed to `queue` (a dedicated test worker), committed and sent like the API does."""
+    from sqlalchemy import select
+
     import worker
     from auth import User
     from db import session_scope
-    from sqlalchemy import select
     from studio import jobs, service
 
     with session_scope() as session:
-        user = session.scalar(select(User).where(User.name == "test-producer"))
+        user = session.scalars(select(User).where(User.name == "test-producer")).one()
         production = service.get_production(session, production_id)
         _, created = jobs.request_render(session, production=production, user=user, profiles=profiles)
         assert len(created) == 1
@@ -242,17 +243,17 @@ def test_video_cobranding_shows_the_configured_logos(client: TestClient, stack: 
     frame = sp.run([exe, "-v", "error", "-ss", "1", "-i", str(video), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
                    capture_output=True, check=True).stdout
 
-    def colour(x: int, y: int) -> tuple[int, int, int]:
+    def pixel(x: int, y: int) -> tuple[int, int, int]:
         at = (y * 1280 + x) * 3
         return frame[at], frame[at + 1], frame[at + 2]
 
-    left, right = colour(45, 36), colour(1280 - 45, 36)  # inside each logo, in the white top bar
+    left, right = pixel(45, 36), pixel(1280 - 45, 36)  # inside each logo, in the white top bar
     assert left[0] > 180 and left[1] < 90 and left[2] < 90, left  # the legal department's logo on the left
     assert right[1] > 180 and right[0] < 90 and right[2] < 90, right  # the media centre's on the right
 
 
-def _wait_status(job_id: int, statuses: set[str], timeout_s: float = 120) -> dict[str, object]:
-    return wait_until(lambda: (row := job_row(job_id))["status"] in statuses and row, timeout_s=timeout_s,  # type: ignore[return-value]
+def _wait_status(job_id: int, statuses: set[str], timeout_s: float = 120) -> Json:
+    return wait_until(lambda: (row := job_row(job_id))["status"] in statuses and row, timeout_s=timeout_s,
                       what=f"job {job_id} to reach {statuses}")
 
 
@@ -295,7 +296,7 @@ def test_cancel_stops_the_running_ffmpeg_and_leaves_nothing(client: TestClient, 
     assert cancelled.status_code == 200
     done = wait_for_job(client, staff, job_id, timeout_s=60)
     assert done["status"] == "cancelled" and done["outputs"] == []
-    wait_until(lambda: not any(pid_alive(pid) for pid in pids), timeout_s=10, what="ffmpeg to exit")  # type: ignore[arg-type]
+    wait_until(lambda: not any(pid_alive(pid) for pid in pids), timeout_s=10, what="ffmpeg to exit")
     assert ffmpeg_processes(f"/work/job-{job_id}-") == []
     assert _files_of(str(row["content_hash"]), "video_9x16") == []
     assert list((get_settings().data_dir / "work").glob(f"job-{job_id}-*")) == []
@@ -351,7 +352,7 @@ def test_killed_worker_job_completes_and_no_partial_file_is_visible(client: Test
     with MediaWatcher(storage.media_root()) as watcher:
         job_id = _render(client, stack, radio["id"], ["radio"])["job"]["id"]
         lost = _job_never_sent(short["id"])  # committed, but its message never reached the broker
-        wait_until(lambda: (row := job_row(job_id))["status"] == "running" and float(row["progress"]) >= 0.55,  # type: ignore[arg-type]
+        wait_until(lambda: (row := job_row(job_id))["status"] == "running" and float(row["progress"]) >= 0.55,
                    timeout_s=120, what="the radio job to be mid-mix", every_s=0.02)
         stack.stop_worker(sig=9)
         assert job_row(job_id)["status"] == "running"  # nobody told the database: the worker just vanished
@@ -373,13 +374,14 @@ def test_killed_worker_job_completes_and_no_partial_file_is_visible(client: Test
 
 
 def _job_never_sent(production_id: int) -> int:
+    from sqlalchemy import select
+
     from auth import User
     from db import session_scope
-    from sqlalchemy import select
     from studio import jobs, service
 
     with session_scope() as session:
-        user = session.scalar(select(User).where(User.name == "test-producer"))
+        user = session.scalars(select(User).where(User.name == "test-producer")).one()
         _, created = jobs.request_render(session, production=service.get_production(session, production_id), user=user)
         session.flush()
         return created[0].id

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pyloudnorm
 import pytest
 from mutagen.id3 import ID3
-from mutagen.mp3 import MP3
 from scipy.signal import resample_poly
 
 from studio.engine.render import _ffmpeg as ff
@@ -24,7 +24,10 @@ from studio.engine.render.audio import (
 )
 from studio.engine.render.profiles import PROFILES
 from studio.engine.render.sections import Line, plan
+from tests.helpers import mp3_info, mp4_info
 
+# Each profile's render and the progress values it reported.
+Rendered = dict[str, tuple[AudioResult, list[float]]]
 LINES = [  # (duration s, pause ms, bed, chapter)
     (1.3, 300, True, "Mở đầu"),
     (2.1, 400, False, "Điều 1"),
@@ -70,9 +73,9 @@ def _render(lines: list[NarrationLine], profile: str, root: Path, **kwargs: obje
 
 
 @pytest.fixture(scope="module")
-def rendered(lines: list[NarrationLine], tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[AudioResult, list[float]]]:
+def rendered(lines: list[NarrationLine], tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     root = tmp_path_factory.mktemp("render")
-    out = {}
+    out: Rendered = {}
     for profile in ("radio", "loudspeaker", "podcast"):
         seen: list[float] = []
         out[profile] = (_render(lines, profile, root, on_progress=seen.append), seen)
@@ -94,29 +97,29 @@ def _expected_duration(lines: list[NarrationLine]) -> float:
 
 
 @pytest.mark.parametrize("profile", ["radio", "loudspeaker", "podcast"])
-def test_encoding_matches_profile(rendered: dict, profile: str) -> None:
+def test_encoding_matches_profile(rendered: Rendered, profile: str) -> None:
     result, _ = rendered[profile]
     spec = PROFILES[profile]
-    info = MP3(result.path).info
+    info = mp3_info(result.path)
     assert result.path.exists() and result.path.suffix == ".mp3"
     assert info.sample_rate == spec.sample_rate
     assert info.channels == spec.channels
-    assert info.bitrate == int(spec.bitrate.rstrip("k")) * 1000  # type: ignore[union-attr]
+    assert info.bitrate == int(spec.bitrate.rstrip("k")) * 1000
 
 
 @pytest.mark.parametrize("profile", ["radio", "loudspeaker", "podcast"])
-def test_duration_is_intro_lines_pauses_outro(rendered: dict, lines: list[NarrationLine], profile: str) -> None:
+def test_duration_is_intro_lines_pauses_outro(rendered: Rendered, lines: list[NarrationLine], profile: str) -> None:
     result, _ = rendered[profile]
     expected = _expected_duration(lines)
     assert result.duration_s == pytest.approx(expected, abs=0.002)
     # mutagen counts whole MP3 frames (encoder delay and padding included); decoders trim them.
-    assert MP3(result.path).info.length == pytest.approx(expected, abs=0.1)
+    assert mp3_info(result.path).length == pytest.approx(expected, abs=0.1)
     decoded = _decode(result.path, PROFILES[profile].sample_rate, PROFILES[profile].channels)
     assert len(decoded) / PROFILES[profile].sample_rate == pytest.approx(expected, abs=0.05)
 
 
 @pytest.mark.parametrize("profile", ["radio", "loudspeaker", "podcast"])
-def test_loudness_meets_target(rendered: dict, profile: str) -> None:
+def test_loudness_meets_target(rendered: Rendered, profile: str) -> None:
     result, _ = rendered[profile]
     spec = PROFILES[profile]
     samples = _decode(result.path, spec.sample_rate, spec.channels)
@@ -127,7 +130,7 @@ def test_loudness_meets_target(rendered: dict, profile: str) -> None:
     assert result.loudness.integrated_lufs == pytest.approx(loudness, abs=1.0)
 
 
-def test_loudspeaker_is_band_limited(rendered: dict) -> None:
+def test_loudspeaker_is_band_limited(rendered: Rendered) -> None:
     result, _ = rendered["loudspeaker"]
     samples = _decode(result.path, 24000, 1)[:, 0]
     spectrum = np.abs(np.fft.rfft(samples)) ** 2
@@ -137,7 +140,7 @@ def test_loudspeaker_is_band_limited(rendered: dict) -> None:
     assert above < in_band * 1e-3
 
 
-def test_timings_follow_line_durations(rendered: dict, lines: list[NarrationLine]) -> None:
+def test_timings_follow_line_durations(rendered: Rendered, lines: list[NarrationLine]) -> None:
     result, _ = rendered["radio"]
     intro = probe_duration(default_asset("jingle-intro.flac"))
     assert [t.index for t in result.timings] == list(range(len(lines)))
@@ -149,7 +152,7 @@ def test_timings_follow_line_durations(rendered: dict, lines: list[NarrationLine
         assert after.start_s > before.end_s
 
 
-def test_speech_sits_where_timings_say(rendered: dict) -> None:
+def test_speech_sits_where_timings_say(rendered: Rendered) -> None:
     result, _ = rendered["podcast"]
     samples = _decode(result.path, 44100, 1)[:, 0]
     second = result.timings[1]
@@ -160,7 +163,7 @@ def test_speech_sits_where_timings_say(rendered: dict) -> None:
 
 
 @pytest.mark.parametrize("profile", ["radio", "podcast"])
-def test_id3_tags_and_chapters(rendered: dict, profile: str) -> None:
+def test_id3_tags_and_chapters(rendered: Rendered, profile: str) -> None:
     result, _ = rendered[profile]
     tags = ID3(result.path)
     assert str(tags["TIT2"]) == "Tìm hiểu pháp luật"
@@ -177,14 +180,14 @@ def test_id3_tags_and_chapters(rendered: dict, profile: str) -> None:
     assert len(toc) == 1 and list(toc[0].child_element_ids) == [c.element_id for c in chapters]
 
 
-def test_progress_is_monotone_and_ends_at_one(rendered: dict) -> None:
+def test_progress_is_monotone_and_ends_at_one(rendered: Rendered) -> None:
     for _, seen in rendered.values():
         assert seen, "no progress reported"
-        assert all(b >= a for a, b in zip(seen, seen[1:], strict=False))
-        assert 0.0 <= seen[0] and seen[-1] == 1.0
+        assert all(b >= a for a, b in pairwise(seen))
+        assert seen[0] >= 0.0 and seen[-1] == 1.0
 
 
-def test_reported_loudness_matches_ffmpeg_measure(rendered: dict) -> None:
+def test_reported_loudness_matches_ffmpeg_measure(rendered: Rendered) -> None:
     result, _ = rendered["radio"]
     measured = measure_loudness(result.path)
     assert measured.integrated_lufs == pytest.approx(-23.0, abs=1.0)
@@ -195,9 +198,9 @@ def test_video_audio_is_tagged_aac(lines: list[NarrationLine], tmp_path: Path) -
     from mutagen.mp4 import MP4
 
     result = render_audio(lines[:2], PROFILES["video_web"], tmp_path / "a.m4a", intro=None, outro=None, bed=None, work_dir=tmp_path, title="Tiểu phẩm")
-    mp4 = MP4(result.path)
-    assert mp4.info.codec.startswith("mp4a") and mp4.info.sample_rate == 48000 and mp4.info.channels == 2
-    assert mp4.tags["\xa9nam"] == ["Tiểu phẩm"]
+    info = mp4_info(result.path)
+    assert info.codec.startswith("mp4a") and info.sample_rate == 48000 and info.channels == 2
+    assert MP4(result.path)["\xa9nam"] == ["Tiểu phẩm"]
     assert result.timings[0].start_s == 0.0
     assert result.duration_s == pytest.approx(sum(line.duration_s + line.pause_after_ms / 1000 for line in lines[:2]), abs=1e-3)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -310,7 +313,7 @@ def test_phrases_of_mixed_formats_are_joined_by_ffmpeg(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("profile", ["radio", "loudspeaker", "podcast"])
-def test_decoded_loudness_is_what_was_reported(rendered: dict, profile: str) -> None:
+def test_decoded_loudness_is_what_was_reported(rendered: Rendered, profile: str) -> None:
     # the codec's own level loss (LAME at 128k and below) and the limiter's share are made up and reported
     result, _ = rendered[profile]
     spec = PROFILES[profile]
@@ -374,7 +377,7 @@ def test_spliced_sections_play_as_one_programme(tmp_path: Path) -> None:
     assert len(mixes) == 4
     decoded = _decode(result.path, 48000, 2)
     assert len(decoded) == round(result.duration_s * 48000)  # gapless: exactly the planned samples
-    assert MP3(result.path).info.length == pytest.approx(result.duration_s, abs=0.1)  # mutagen counts whole frames
+    assert mp3_info(result.path).length == pytest.approx(result.duration_s, abs=0.1)  # mutagen counts whole frames
     for timing in result.timings[2::2]:  # each section's first line starts where the timings say
         start = round(timing.start_s * 48000)
         before = decoded[start - 9600 : start - 480]

@@ -13,21 +13,20 @@ import json
 import re
 import subprocess
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pyloudnorm
 import pytest
 from fastapi.testclient import TestClient
 from mutagen.id3 import ID3
-from mutagen.mp3 import MP3
-from mutagen.mp4 import MP4
 
 from assets import storage
 from studio.engine.render.audio import default_asset, probe_duration
 from studio.engine.render.subtitles import parse_webvtt
 from studio.engine.render.video import probe_video
 from tests.conftest import Stack
-from tests.helpers import decode_pcm, wait_for_job
+from tests.helpers import Json, decode_pcm, mp3_info, mp4_info, wait_for_job
 from tests.studio.render_helpers import (
     cue_groups,
     f0_median,
@@ -60,7 +59,7 @@ def _articles(doc: dict) -> list[dict]:  # type: ignore[type-arg]
     return found
 
 
-def _sse_events(client: TestClient, job_id: int, headers: dict[str, str]) -> list[dict[str, object]]:
+def _sse_events(client: TestClient, job_id: int, headers: dict[str, str]) -> list[Json]:
     events = []
     with client.stream("GET", f"/api/jobs/{job_id}/events", headers=headers) as response:
         assert response.status_code == 200
@@ -76,7 +75,7 @@ def _sse_events(client: TestClient, job_id: int, headers: dict[str, str]) -> lis
 
 
 @pytest.fixture(scope="module")
-def rendered(stack: Stack, sample_law_text: str) -> Iterator[dict[str, object]]:
+def rendered(stack: Stack, sample_law_text: str) -> Iterator[Json]:
     """Render every profile once through the worker; read the SSE stream of the longest job meanwhile."""
     from app import create_app
 
@@ -86,7 +85,7 @@ def rendered(stack: Stack, sample_law_text: str) -> Iterator[dict[str, object]]:
         articles = _articles(doc)
         radio_ids = [a["id"] for a in articles if a["label"] in RADIO_ARTICLES]
 
-        def make(fmt: str, ids: list[int] | None) -> dict[str, object]:
+        def make(fmt: str, ids: list[int] | None) -> Json:
             body = {"document_id": doc["id"], "format": fmt, "provision_ids": ids}
             response = client.post("/api/productions", json=body, headers=editor)
             assert response.status_code == 201, response.json()
@@ -112,17 +111,17 @@ def rendered(stack: Stack, sample_law_text: str) -> Iterator[dict[str, object]]:
         }
 
 
-def _output(job: dict[str, object], kind: str) -> Path:
-    out = next(o for o in job["outputs"] if o["kind"] == kind)  # type: ignore[union-attr]
-    return storage.path_for(str(out["media_key"]))  # type: ignore[index]
+def _output(job: Json, kind: str) -> Path:
+    out = next(o for o in job["outputs"] if o["kind"] == kind)
+    return storage.path_for(str(out["media_key"]))
 
 
-def _media(job: dict[str, object]) -> tuple[Path, dict[str, object]]:
-    out = next(o for o in job["outputs"] if o["kind"] in ("audio", "video"))  # type: ignore[union-attr]
-    return storage.path_for(str(out["media_key"])), out  # type: ignore[index,return-value]
+def _media(job: Json) -> tuple[Path, Json]:
+    out = next(o for o in job["outputs"] if o["kind"] in ("audio", "video"))
+    return storage.path_for(str(out["media_key"])), out
 
 
-def _decoded(profile: str, path: Path):  # type: ignore[no-untyped-def]
+def _decoded(profile: str, path: Path):
     rate, channels = (AUDIO[profile][0], AUDIO[profile][1]) if profile in AUDIO else (48000, 2)
     return decode_pcm(path, rate=rate, channels=channels), rate
 
@@ -130,7 +129,7 @@ def _decoded(profile: str, path: Path):  # type: ignore[no-untyped-def]
 PROFILES = list(TARGETS)
 
 
-def test_every_profile_succeeds_with_its_sidecars(rendered: dict) -> None:  # type: ignore[type-arg]
+def test_every_profile_succeeds_with_its_sidecars(rendered: Json) -> None:
     for profile in PROFILES:
         job = rendered["jobs"][profile]
         assert job["status"] == "succeeded", job
@@ -148,7 +147,7 @@ def test_every_profile_succeeds_with_its_sidecars(rendered: dict) -> None:  # ty
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_duration_matches_the_decoded_file(rendered: dict, profile: str) -> None:  # type: ignore[type-arg]
+def test_duration_matches_the_decoded_file(rendered: Json, profile: str) -> None:
     path, out = _media(rendered["jobs"][profile])
     samples, rate = _decoded(profile, path)
     decoded_s = len(samples) / rate
@@ -157,7 +156,7 @@ def test_duration_matches_the_decoded_file(rendered: dict, profile: str) -> None
     assert decoded_s > jingles + 20
 
 
-def test_radio_and_podcast_carry_the_same_programme(rendered: dict) -> None:  # type: ignore[type-arg]
+def test_radio_and_podcast_carry_the_same_programme(rendered: Json) -> None:
     radio, _ = _media(rendered["jobs"]["radio"])
     podcast, _ = _media(rendered["jobs"]["podcast"])
     radio_s = len(decode_pcm(radio, rate=48000, channels=1)) / 48000
@@ -165,7 +164,7 @@ def test_radio_and_podcast_carry_the_same_programme(rendered: dict) -> None:  # 
     assert radio_s == pytest.approx(podcast_s, abs=0.06)
 
 
-def test_video_sketch_of_the_sample_lasts_60_to_90_seconds(rendered: dict) -> None:  # type: ignore[type-arg]
+def test_video_sketch_of_the_sample_lasts_60_to_90_seconds(rendered: Json) -> None:
     for profile in VIDEO_SIZES:
         path, _ = _media(rendered["jobs"][profile])
         decoded = len(decode_pcm(path, rate=48000, channels=1)) / 48000
@@ -173,7 +172,7 @@ def test_video_sketch_of_the_sample_lasts_60_to_90_seconds(rendered: dict) -> No
         assert 60.0 <= float(probe_video(path)["duration_s"]) <= 90.0  # type: ignore[arg-type]
 
 
-def test_loudspeaker_parts_are_numbered_and_each_within_three_minutes(rendered: dict) -> None:  # type: ignore[type-arg]
+def test_loudspeaker_parts_are_numbered_and_each_within_three_minutes(rendered: Json) -> None:
     parts = rendered["part_productions"]
     assert len(parts) >= 2
     for index, part in enumerate(parts, start=1):
@@ -188,7 +187,7 @@ def test_loudspeaker_parts_are_numbered_and_each_within_three_minutes(rendered: 
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_loudness_is_on_target_and_true_peak_under_ceiling(rendered: dict, profile: str) -> None:  # type: ignore[type-arg]
+def test_loudness_is_on_target_and_true_peak_under_ceiling(rendered: Json, profile: str) -> None:
     path, out = _media(rendered["jobs"][profile])
     samples, rate = _decoded(profile, path)
     loudness = pyloudnorm.Meter(rate).integrated_loudness(samples.astype("float64"))
@@ -198,10 +197,10 @@ def test_loudness_is_on_target_and_true_peak_under_ceiling(rendered: dict, profi
 
 
 @pytest.mark.parametrize("profile", list(AUDIO))
-def test_mp3_stream_parameters(rendered: dict, profile: str) -> None:  # type: ignore[type-arg]
+def test_mp3_stream_parameters(rendered: Json, profile: str) -> None:
     path, _ = _media(rendered["jobs"][profile])
     rate, channels, kbps, version = AUDIO[profile]
-    info = MP3(path).info
+    info = mp3_info(path)
     assert (info.sample_rate, info.channels, info.bitrate) == (rate, channels, kbps * 1000)
     frames = mp3_frames(path)[1:]  # the first frame is LAME's Info header
     assert len(frames) >= 100
@@ -211,12 +210,12 @@ def test_mp3_stream_parameters(rendered: dict, profile: str) -> None:  # type: i
 
 
 @pytest.mark.parametrize("profile", list(VIDEO_SIZES))
-def test_video_stream_parameters(rendered: dict, profile: str) -> None:  # type: ignore[type-arg]
+def test_video_stream_parameters(rendered: Json, profile: str) -> None:
     path, _ = _media(rendered["jobs"][profile])
     info = probe_video(path)
     assert (info["width"], info["height"]) == VIDEO_SIZES[profile]
     assert info["vcodec"] == "h264" and info["fps"] == 25 and info["faststart"] is True
-    audio = MP4(path).info
+    audio = mp4_info(path)
     assert audio.codec.startswith("mp4a") and (audio.sample_rate, audio.channels) == (48000, 2)
     log = subprocess.run(
         [_ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
@@ -233,7 +232,7 @@ def _ffmpeg() -> str:
 
 
 @pytest.mark.parametrize("profile", ["video_16x9", "video_9x16", "loudspeaker"])
-def test_subtitle_cues_follow_the_speech_heard(rendered: dict, profile: str) -> None:  # type: ignore[type-arg]
+def test_subtitle_cues_follow_the_speech_heard(rendered: Json, profile: str) -> None:
     job = rendered["jobs"][profile]
     path, _ = _media(job)
     cues = parse_webvtt(_output(job, "vtt").read_text(encoding="utf-8"))
@@ -261,7 +260,7 @@ def _srt_as_vtt(srt: str) -> str:
     return "WEBVTT\n\n" + "\n\n".join(re.sub(r"(\d),(\d{3})", r"\1.\2", block, count=2) for block in blocks) + "\n"
 
 
-def test_burned_in_subtitles_show_only_while_speaking(rendered: dict) -> None:  # type: ignore[type-arg]
+def test_burned_in_subtitles_show_only_while_speaking(rendered: Json) -> None:
     job = rendered["jobs"]["video_16x9"]
     path, _ = _media(job)
     groups = cue_groups(parse_webvtt(_output(job, "vtt").read_text(encoding="utf-8")))
@@ -276,18 +275,18 @@ def test_burned_in_subtitles_show_only_while_speaking(rendered: dict) -> None:  
         return raw[bottom]
 
     checked = 0
-    for (start, end, _), (next_start, _, _) in zip(groups, groups[1:]):
+    for (start, end, _), (next_start, _, _) in pairwise(groups):
         if next_start - end < 0.24:
             continue
         speaking, pause = frame((start + end) / 2), frame((end + next_start) / 2)
-        assert sum(abs(a - b) > 40 for a, b in zip(speaking, pause)) > 0.02 * len(pause), (start, end)
+        assert sum(abs(a - b) > 40 for a, b in zip(speaking, pause, strict=False)) > 0.02 * len(pause), (start, end)
         checked += 1
         if checked == 3:
             break
     assert checked == 3
 
 
-def test_video_dialogue_has_two_distinct_voices_and_a_title_card(rendered: dict) -> None:  # type: ignore[type-arg]
+def test_video_dialogue_has_two_distinct_voices_and_a_title_card(rendered: Json) -> None:
     job = rendered["jobs"]["video_16x9"]
     video = rendered["video"]
     speakers = [line["speaker"] for line in video["script"]]
@@ -302,9 +301,9 @@ def test_video_dialogue_has_two_distinct_voices_and_a_title_card(rendered: dict)
 
 
 @pytest.mark.parametrize("profile", ["radio", "podcast", "loudspeaker"])
-def test_mp3_chapters_match_the_chapters_json(rendered: dict, profile: str) -> None:  # type: ignore[type-arg]
+def test_mp3_chapters_match_the_chapters_json(rendered: Json, profile: str) -> None:
     job = rendered["jobs"][profile]
-    path, out = _media(job)
+    path, _out = _media(job)
     tags = ID3(path)
     chapters = sorted(tags.getall("CHAP"), key=lambda frame: frame.start_time)
     toc = tags.getall("CTOC")
@@ -313,8 +312,8 @@ def test_mp3_chapters_match_the_chapters_json(rendered: dict, profile: str) -> N
     assert document["version"] == "1.2.0" and document["title"]
     assert [c["title"] for c in document["chapters"]] == [str(c.sub_frames["TIT2"]) for c in chapters]
     assert [round(c["startTime"] * 1000) for c in document["chapters"]] == pytest.approx([c.start_time for c in chapters], abs=1)
-    assert chapters[-1].end_time == pytest.approx(MP3(path).info.length * 1000, abs=100)
-    for before, after in zip(chapters, chapters[1:]):
+    assert chapters[-1].end_time == pytest.approx(mp3_info(path).length * 1000, abs=100)
+    for before, after in pairwise(chapters):
         assert before.end_time == after.start_time
     if profile != "loudspeaker":  # the radio template: greeting, one chapter per article, recap, closing
         titles = [c["title"] for c in document["chapters"]]
@@ -323,7 +322,7 @@ def test_mp3_chapters_match_the_chapters_json(rendered: dict, profile: str) -> N
 
 
 @pytest.mark.parametrize("profile", ["video_16x9", "loudspeaker"])
-def test_chapters_start_where_their_speech_starts(rendered: dict, profile: str) -> None:  # type: ignore[type-arg]
+def test_chapters_start_where_their_speech_starts(rendered: Json, profile: str) -> None:
     job = rendered["jobs"][profile]
     path, _ = _media(job)
     document = json.loads(_output(job, "chapters").read_text(encoding="utf-8"))
@@ -337,7 +336,7 @@ def test_chapters_start_where_their_speech_starts(rendered: dict, profile: str) 
         assert abs(nearest - start) <= 0.1, chapter
 
 
-def test_progress_is_streamed_as_server_sent_events(rendered: dict) -> None:  # type: ignore[type-arg]
+def test_progress_is_streamed_as_server_sent_events(rendered: Json) -> None:
     events = rendered["events"]
     assert len(events) >= 3
     statuses = [e["status"] for e in events]

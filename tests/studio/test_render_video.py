@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,14 +47,14 @@ def cues() -> list[Cue]:
     return cues_from_timings(TEXTS, TIMINGS, speakers=["Người dẫn", "Chuyên gia", None])
 
 
-def render(media: Path, name: str, cues: list[Cue], *, width: int, height: int, **kwargs: object):  # type: ignore[no-untyped-def]
+def render(media: Path, name: str, cues: list[Cue], *, width: int, height: int, **kwargs: object):
     out = media / "out" / f"{name}.mp4"
     return render_video(media / "tone.wav", DURATION, SLIDES, cues, out, width=width, height=height,
                         work_dir=media / "work", branding=BRANDING, font=FONT, bold_font=BOLD, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
-def landscape(media: Path, cues: list[Cue]):  # type: ignore[no-untyped-def]
+def landscape(media: Path, cues: list[Cue]):
     progress: list[float] = []
     result = render(media, "sketch-16x9", cues, width=1280, height=720, on_progress=progress.append)
     return result, progress
@@ -68,7 +67,7 @@ def gray_frame(path: Path, at: float, width: int, height: int) -> bytes:
 
 
 def changed_share(a: bytes, b: bytes) -> float:
-    return sum(abs(x - y) > 40 for x, y in zip(a, b)) / len(a)
+    return sum(abs(x - y) > 40 for x, y in zip(a, b, strict=False)) / len(a)
 
 
 def assert_broadcast_mp4(path: Path, width: int, height: int) -> None:
@@ -81,7 +80,7 @@ def assert_broadcast_mp4(path: Path, width: int, height: int) -> None:
     assert info["faststart"] is True
 
 
-def test_landscape_720p(landscape, cues: list[Cue]) -> None:  # type: ignore[no-untyped-def]
+def test_landscape_720p(landscape, cues: list[Cue]) -> None:
     result, progress = landscape
     assert result.path.name == "sketch-16x9.mp4" and (result.width, result.height) == (1280, 720)
     assert_broadcast_mp4(result.path, 1280, 720)
@@ -90,14 +89,14 @@ def test_landscape_720p(landscape, cues: list[Cue]) -> None:  # type: ignore[no-
     parsed = parse_webvtt(result.vtt.read_text(encoding="utf-8"))
     assert len(parsed) == len(cues)
     by_line = [[c for c in parsed if start - 0.1 <= c.start_s and c.end_s <= end + 0.1] for start, end in TIMINGS]
-    for (start, end), line_cues, text in zip(TIMINGS, by_line, TEXTS):
+    for (start, end), line_cues, text in zip(TIMINGS, by_line, TEXTS, strict=False):
         assert abs(line_cues[0].start_s - start) <= 0.1 and abs(line_cues[-1].end_s - end) <= 0.1
         assert " ".join(c.text.replace("\n", " ") for c in line_cues) == text
     assert parsed[0].speaker == "Người dẫn"
     assert result.srt.read_text(encoding="utf-8").startswith("1\n00:00:00,200 --> 00:00:01,900\nXin chào quý vị và các bạn.\n")
 
 
-def test_subtitles_are_burned_in(media: Path, landscape) -> None:  # type: ignore[no-untyped-def]
+def test_subtitles_are_burned_in(media: Path, landscape) -> None:
     result, _ = landscape
     plain = render(media, "no-subs", [], width=1280, height=720)
     assert parse_webvtt(plain.vtt.read_text(encoding="utf-8")) == []
@@ -110,7 +109,7 @@ def test_subtitles_are_burned_in(media: Path, landscape) -> None:  # type: ignor
     assert changed_share(gray_frame(result.path, gap, 1280, 720), gray_frame(plain.path, gap, 1280, 720)) < 0.001
 
 
-def test_slides_change_at_their_start(landscape) -> None:  # type: ignore[no-untyped-def]
+def test_slides_change_at_their_start(landscape) -> None:
     result, _ = landscape
     top = slice(0, 720 // 2 * 1280)
     first, second, third = (gray_frame(result.path, at, 1280, 720)[top] for at in (1.0, 3.0, 5.0))
@@ -137,7 +136,11 @@ def test_paths_with_filtergraph_characters(media: Path, cues: list[Cue]) -> None
 def test_cancel_leaves_nothing(media: Path, cues: list[Cue]) -> None:
     for allowed in (1, len(SLIDES)):  # while drawing slides, then once ffmpeg encodes
         calls: list[int] = []
-        cancel: Callable[[], bool] = lambda: calls.append(1) or len(calls) > allowed  # noqa: E731
+
+        def cancel(calls: list[int] = calls, allowed: int = allowed) -> bool:
+            calls.append(1)
+            return len(calls) > allowed
+
         out_dir = media / f"cancelled-{allowed}"
         with pytest.raises(Cancelled):
             render_video(media / "tone.wav", DURATION, SLIDES, cues, out_dir / "x.mp4", width=320, height=180,

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from studio.engine.text import scripts
 from tests.conftest import Stack
+from tests.helpers import present
 
 PROVISION = scripts.ProvisionText(1, "Điều 1", "Phạm vi điều chỉnh", "Quyết định này quy định việc phát bản tin trên loa.")
 
@@ -45,7 +46,7 @@ def test_the_bundled_sample_law_greeting(sample_law_text: str) -> None:
 
     meta = legal.parse_document(sample_law_text).meta
     assert meta.title.startswith("Về ")  # the case the field trial tripped over
-    greeting = _greeting(meta.title, meta.doc_type, meta.number)
+    greeting = _greeting(present(meta.title), present(meta.doc_type), meta.number)
     assert "Quyết định số 15/2025/QĐ-UBND về phổ biến, giáo dục pháp luật qua hệ thống loa truyền thanh" in greeting
     assert "về Về" not in greeting
 

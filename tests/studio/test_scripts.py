@@ -19,8 +19,8 @@ def _provision(number: int, sentences: int) -> scripts.ProvisionText:
 
 
 def test_estimate_reads_the_spoken_form() -> None:
-    citation = scripts.Line("presenter", "Theo Nghị định số 15/2020/NĐ-CP.", 0)
-    plain = scripts.Line("presenter", "Theo nghị định số mười lăm.", 0)
+    citation = scripts.ScriptLine("presenter", "Theo Nghị định số 15/2020/NĐ-CP.", 0)
+    plain = scripts.ScriptLine("presenter", "Theo nghị định số mười lăm.", 0)
     # the citation is written in 5 words but read in about twenty
     assert scripts.estimate_seconds([citation]) > 2.5 * scripts.estimate_seconds([plain])
     assert scripts.estimate_seconds([plain], jingles=True) == pytest.approx(scripts.estimate_seconds([plain]) + scripts.JINGLES_S)
@@ -59,7 +59,7 @@ def test_loudspeaker_splits_into_numbered_parts_each_within_the_limit() -> None:
 
 
 def test_loudspeaker_refuses_a_provision_longer_than_a_bulletin() -> None:
-    with pytest.raises(ValueError, match="Điều 3 đọc mất khoảng .* giây, vượt giới hạn 3 phút"):
+    with pytest.raises(ValueError, match=r"Điều 3 đọc mất khoảng .* giây, vượt giới hạn 3 phút"):
         scripts.loudspeaker_parts(DOC, [_provision(1, 1), _provision(2, 1), _provision(3, 40)])
 
 

@@ -7,6 +7,7 @@ import unicodedata
 import pytest
 
 from studio.engine.text import speech
+from studio.engine.text._vi_citations import REASON_ABBREVIATION
 from studio.engine.text.speech import DEFAULT_LEXICON, Flag, Spoken, normalize, number_to_words, split_sentences
 
 # (written, spoken) as a Vietnamese newsreader would say it. Style choices are documented in
@@ -360,7 +361,7 @@ def test_unknown_abbreviation_is_flagged_with_offsets_and_kept() -> None:
     text = "Ban chỉ đạo XYZ của UBND xã họp"
     result = normalize(text)
     assert result.text == "Ban chỉ đạo XYZ của ủy ban nhân dân xã họp"
-    assert result.flags == [Flag("XYZ", 12, 15, speech.REASON_ABBREVIATION)]
+    assert result.flags == [Flag("XYZ", 12, 15, REASON_ABBREVIATION)]
     assert text[12:15] == "XYZ"
 
 

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import os
 import stat
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from studio.engine.render.subtitles import Cue, ass_escape, cues_from_timings, parse_webvtt, to_ass, to_srt, to_webvtt, write_text_atomic
+from studio.engine.render.subtitles import (
+    Cue,
+    ass_escape,
+    cues_from_timings,
+    parse_webvtt,
+    to_ass,
+    to_srt,
+    to_webvtt,
+    write_text_atomic,
+)
 
 LONG = (
     "Ủy ban nhân dân cấp xã có trách nhiệm tổ chức phổ biến, giáo dục pháp luật cho Nhân dân trên địa bàn; "
@@ -30,7 +40,7 @@ def test_long_line_splits_within_its_time_and_reassembles() -> None:
     assert len(long_cues) >= 3
     assert " ".join(cue.text.replace("\n", " ") for cue in long_cues) == LONG
     assert long_cues[0].start_s == 1.2 and long_cues[-1].end_s == 15.0
-    for before, after in zip(long_cues, long_cues[1:]):
+    for before, after in pairwise(long_cues):
         assert before.end_s == after.start_s  # contiguous, no gap and no overlap
     for cue in cues:
         assert cue.start_s < cue.end_s

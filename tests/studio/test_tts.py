@@ -12,8 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from errors import Transient
 from studio.engine.tts import (
-    LAWCAST_VOICES, EngineError, EspeakEngine, GttsEngine, PhraseCache, PiperEngine, Synthesis, build_engines, speak,
+    LAWCAST_VOICES,
+    EngineError,
+    EspeakEngine,
+    GttsEngine,
+    PhraseCache,
+    PiperEngine,
+    Synthesis,
+    build_engines,
+    speak,
 )
 from studio.engine.tts.espeak import voice_exists
 from tests.studio.gtts_server import FakeGoogle, Reply, make_mp3
@@ -83,7 +92,7 @@ def test_espeak_is_deterministic_and_thread_safe(espeak: EspeakEngine) -> None:
 def test_espeak_unknown_voice_is_permanent(espeak: EspeakEngine) -> None:
     with pytest.raises(EngineError) as caught:
         espeak.synthesize(SHORT, voice="xx-nowhere")
-    assert caught.value.transient is False
+    assert not isinstance(caught.value, Transient)
     assert not voice_exists("xx-nowhere")
 
 
@@ -91,10 +100,10 @@ def test_empty_text_is_a_permanent_error(espeak: EspeakEngine, tmp_path: Path) -
     for text in ("", "   \n"):
         with pytest.raises(EngineError) as caught:
             espeak.synthesize(text, voice="vi")
-        assert caught.value.transient is False
+        assert not isinstance(caught.value, Transient)
     with pytest.raises(EngineError) as chained:
         speak(" ", engines=[espeak], cache=PhraseCache(tmp_path), voice="vi")
-    assert chained.value.transient is False
+    assert not isinstance(chained.value, Transient)
     assert not list(tmp_path.rglob("*.wav"))
 
 
@@ -139,7 +148,7 @@ def test_gtts_gives_up_on_503_and_chain_falls_back_to_espeak(mp3: bytes, espeak:
         gtts = fast_gtts(server, retries=2, backoff_base_s=0.01)
         with pytest.raises(EngineError) as caught:
             gtts.synthesize(SHORT, voice="vi")
-        assert caught.value.transient is True
+        assert isinstance(caught.value, Transient)
         assert server.count == 3  # first try + 2 retries
         phrase = speak(SHORT, engines=[gtts, espeak], cache=PhraseCache(tmp_path), voice="vi")
         assert server.count == 6
@@ -150,13 +159,13 @@ def test_gtts_client_error_is_not_retried(mp3: bytes) -> None:
     with FakeGoogle(script=[], default=Reply(403)) as server:
         with pytest.raises(EngineError) as caught:
             fast_gtts(server).synthesize(SHORT, voice="vi")
-    assert server.count == 1 and caught.value.transient is False
+    assert server.count == 1 and not isinstance(caught.value, Transient)
 
 
 GUARD_S = 60  # a deadline for calls that must end by their own timeout; far above it, so never flaky
 
 
-def bounded(call):  # type: ignore[no-untyped-def]
+def bounded(call):
     """Run `call` in a thread and fail if it has not ended within GUARD_S (it would hang without a timeout)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(call)
@@ -172,7 +181,7 @@ def test_gtts_server_that_never_answers_times_out_and_the_chain_falls_back(espea
         with pytest.raises(EngineError) as caught:
             bounded(lambda: engine.synthesize(SHORT, voice="vi"))
         assert server.count == 2  # first try + 1 retry, each cut off by the timeout
-        assert caught.value.transient is True and "timeout" in str(caught.value)
+        assert isinstance(caught.value, Transient) and "timeout" in str(caught.value)
         phrase = bounded(lambda: speak(SHORT, engines=[engine, espeak], cache=PhraseCache(tmp_path), voice="vi"))
         assert server.count == 4
     assert (phrase.engine, phrase.fallback_from, phrase.hit) == ("espeak", ("gtts",), False)
@@ -186,7 +195,7 @@ def test_gtts_unreachable_host_is_transient_and_the_chain_falls_back(espeak: Esp
     engine = GttsEngine(url, timeout_s=0.5, retries=1, min_interval_s=0, backoff_base_s=0.01)
     with pytest.raises(EngineError) as caught:
         bounded(lambda: engine.synthesize(SHORT, voice="vi"))
-    assert caught.value.transient is True and "connection" in str(caught.value)
+    assert isinstance(caught.value, Transient) and "connection" in str(caught.value)
     phrase = bounded(lambda: speak(SHORT, engines=[engine, espeak], cache=PhraseCache(tmp_path), voice="vi-VN-x-south"))
     assert (phrase.engine, phrase.voice, phrase.fallback_from) == ("espeak", "vi-VN-x-south", ("gtts",))
 
@@ -304,7 +313,7 @@ def test_cache_key_and_interrupted_put(tmp_path: Path) -> None:
     cache = PhraseCache(tmp_path)
     stored = cache.put(key, Synthesis(pcm=b"\x01\x00" * 2205, sample_rate=22050, engine="espeak", voice="vi"))
     assert stored.duration_s == pytest.approx(0.1) and not stored.hit
-    assert cache.get(key) == PhraseCache(tmp_path).get(key) and cache.get(key).hit  # type: ignore[union-attr]
+    assert cache.get(key) == PhraseCache(tmp_path).get(key) and cache.get(key).hit
     stored.path.with_suffix(".json").unlink()  # as if the process died between the two renames
     assert cache.get(key) is None
 

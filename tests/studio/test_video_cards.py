@@ -7,15 +7,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageFont
 
 from studio.engine import pipeline
-
-from studio.engine.text import speech
 from studio.engine.render import _ffmpeg_video as fx
 from studio.engine.render.video import Branding, PlacedText, Slide, render_slide, slide_layout
+from studio.engine.text import speech
+from studio.engine.text.scripts import ScriptLine
 from tests.conftest import ROOT, Stack
 
 FONTS = ROOT / "assets" / "defaults" / "fonts"
@@ -34,16 +35,16 @@ class Sketch:
     name: str
     title: str
     album: str
-    lines: list[dict[str, object]]
+    lines: list[ScriptLine]
 
     def sentences(self) -> list[tuple[int, float, float]]:
         """(line index, start, end) of each sentence, spoken one after another as the pipeline splits them."""
         out, at = [], 0.0
         for index, line in enumerate(self.lines):
-            for _ in speech.split_sentences(str(line["text"])):
+            for _ in speech.split_sentences(line.text):
                 out.append((index, at, at + SENTENCE_S))
                 at += SENTENCE_S
-            at += int(line.get("pause_ms") or 0) / 1000  # type: ignore[call-overload]
+            at += line.pause_ms / 1000
         return out
 
     def slides(self) -> list[Slide]:
@@ -66,7 +67,7 @@ def sketches(stack: Stack) -> Iterator[list[Sketch]]:
             production = api.post("/api/productions", json={"document_id": doc.json()["id"], "format": "video"}, headers=editor)
             assert production.status_code == 201, production.text
             script = api.get(f"/api/productions/{production.json()['id']}/script", headers=editor).json()
-            made.append(Sketch(path.name, production.json()["title"], doc.json()["title"], script["lines"]))
+            made.append(Sketch(path.name, production.json()["title"], doc.json()["title"], [ScriptLine.from_json(line) for line in script["lines"]]))
     yield made
 
 
@@ -104,14 +105,16 @@ def test_every_card_of_the_sample_sketches_fits_whole(sketches: list[Sketch], fr
 
 def test_question_cards_carry_the_whole_question(sketches: list[Sketch]) -> None:
     for sketch in sketches:
-        questions = [str(line["text"]) for line in sketch.lines if line["role"] == "question"]
+        questions = [line.text for line in sketch.lines if line.role == "question"]
         titles = [slide.title for slide in sketch.slides()]
         assert questions and all(question in titles for question in questions), sketch.name
         assert titles[0] == sketch.title  # the title card has the production's whole title
 
 
-def _text_pixels(strip: Image.Image, background: tuple[int, int, int]) -> int:
-    return sum(1 for pixel in strip.getdata() if max(abs(a - b) for a, b in zip(pixel, background)) > 40)
+def _text_pixels(strip: Image.Image, background: tuple[int, ...]) -> int:
+    """Pixels of an RGB strip that differ from the background by more than 40 in some channel."""
+    pixels = np.asarray(strip, dtype=np.int16)
+    return int((np.abs(pixels - np.array(background, dtype=np.int16)).max(axis=2) > 40).sum())
 
 
 def test_the_longest_cards_draw_inside_the_portrait_frame(sketches: list[Sketch], tmp_path: Path) -> None:
@@ -125,6 +128,7 @@ def test_the_longest_cards_draw_inside_the_portrait_frame(sketches: list[Sketch]
         image = Image.open(png).convert("RGB")
         body = (0, bar_h + 20, width, height)
         background = image.getpixel((width // 2, height - 5))
+        assert isinstance(background, tuple)
         # Text stays out of the side margins of the card and of the header bar (drawtext would run off the frame).
         for x0, x1 in ((0, margin // 2), (width - margin // 2, width)):
             assert _text_pixels(image.crop((x0, body[1], x1, body[3])), background) == 0, (slide.title, x0)
@@ -142,22 +146,22 @@ def test_the_question_card_follows_who_is_speaking(sketches: list[Sketch]) -> No
         speaker_of = {}
         for index, start, _ in sketch.sentences():
             line = sketch.lines[index]
-            if line["role"] in ("question", "answer") and start in starts:
-                speaker_of[starts.index(start)] = line["speaker"]
+            if line.role in ("question", "answer") and start in starts:
+                speaker_of[starts.index(start)] = line.speaker
         for index, start, end in sketch.sentences():
             line = sketch.lines[index]
-            if line["role"] not in ("question", "answer"):
+            if line.role not in ("question", "answer"):
                 continue
             shown = max(i for i, s in enumerate(starts) if s <= start)
-            assert slides[shown].end_s is not None and slides[shown].end_s >= end  # one card for the whole sentence
-            assert speaker_of.get(shown) == line["speaker"], (sketch.name, line["text"], slides[shown].title)
-            if line["role"] == "question":
-                assert slides[shown].title == line["text"]
+            assert (shown_end := slides[shown].end_s) is not None and shown_end >= end  # one card for the whole sentence
+            assert speaker_of.get(shown) == line.speaker, (sketch.name, line.text, slides[shown].title)
+            if line.role == "question":
+                assert slides[shown].title == line.text
             else:
                 assert slides[shown].title.startswith("Theo Điều") and ":" not in slides[shown].title
         question_cards = [i for i, who in speaker_of.items() if who == "citizen"]
         for i in question_cards:  # each question card ends exactly when the expert starts to answer
             answer_start = next(s for idx, s, _ in sketch.sentences()
-                                if s >= slides[i].start_s and sketch.lines[idx]["role"] == "answer")
+                                if s >= slides[i].start_s and sketch.lines[idx].role == "answer")
             assert slides[i].end_s == answer_start
             assert frames[i] == round(answer_start * fx.FPS) - round(slides[i].start_s * fx.FPS)

@@ -6,11 +6,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Stack
-from tests.helpers import wait_for_job
+from tests.helpers import Json, wait_for_job
 
 
 @pytest.fixture
-def production(client: TestClient, stack: Stack, sample_law_text: str) -> dict[str, object]:
+def production(client: TestClient, stack: Stack, sample_law_text: str) -> Json:
     doc = client.post("/api/documents", json={"text": sample_law_text}, headers=stack.headers("editor")).json()
     body = {"document_id": doc["id"], "format": "radio"}
     return client.post("/api/productions", json=body, headers=stack.headers("editor")).json()
@@ -26,7 +26,7 @@ def _short(client: TestClient, stack: Stack, production_id: int, text: str | Non
     assert saved.status_code == 200, saved.json()
 
 
-def _render(client: TestClient, stack: Stack, production_id: int) -> list[dict[str, object]]:
+def _render(client: TestClient, stack: Stack, production_id: int) -> list[Json]:
     """Render the current version's default profiles through the worker; the outputs."""
     producer = stack.headers("producer")
     accepted = client.post(f"/api/productions/{production_id}/renders", headers=producer)
@@ -39,13 +39,13 @@ def _render(client: TestClient, stack: Stack, production_id: int) -> list[dict[s
     return outputs
 
 
-def _act(client: TestClient, stack: Stack, production_id: int, action: str, role: str, comment: str | None = None):  # type: ignore[no-untyped-def]
+def _act(client: TestClient, stack: Stack, production_id: int, action: str, role: str, comment: str | None = None):
     return client.post(
         f"/api/productions/{production_id}/transitions", json={"action": action, "comment": comment}, headers=stack.headers(role)
     )
 
 
-def test_full_workflow_records_every_transition(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+def test_full_workflow_records_every_transition(client: TestClient, stack: Stack, production: Json) -> None:
     pid = production["id"]
     _short(client, stack, pid)
     _render(client, stack, pid)
@@ -62,13 +62,13 @@ def test_full_workflow_records_every_transition(client: TestClient, stack: Stack
     assert [e["to_status"] for e in final["audit"]] == ["in_review", "legally_approved", "approved", "published"]
 
 
-def test_illegal_transition_is_409_naming_the_state(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+def test_illegal_transition_is_409_naming_the_state(client: TestClient, stack: Stack, production: Json) -> None:
     response = _act(client, stack, production["id"], "approve", "producer")
     assert response.status_code == 409
     assert "'draft'" in response.json()["detail"]
 
 
-def test_wrong_role_cannot_take_an_action(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+def test_wrong_role_cannot_take_an_action(client: TestClient, stack: Stack, production: Json) -> None:
     assert _act(client, stack, production["id"], "submit", "editor").status_code == 200
     response = _act(client, stack, production["id"], "approve_legal", "producer")
     assert response.status_code == 403
@@ -86,7 +86,7 @@ def test_four_eyes_author_cannot_approve_own_script(client: TestClient, stack: S
     assert _act(client, stack, made["id"], "approve_legal", "legal_reviewer").status_code == 200
 
 
-def test_changes_requested_loop_and_script_versions(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+def test_changes_requested_loop_and_script_versions(client: TestClient, stack: Stack, production: Json) -> None:
     pid = production["id"]
     editor = stack.headers("editor")
     assert _act(client, stack, pid, "submit", "editor").status_code == 200
@@ -105,7 +105,7 @@ def test_changes_requested_loop_and_script_versions(client: TestClient, stack: S
     assert [e["script_version"] for e in audit] == [1, 1, 2]
 
 
-def test_bad_requests_name_the_problem(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+def test_bad_requests_name_the_problem(client: TestClient, stack: Stack, production: Json) -> None:
     editor = stack.headers("editor")
     missing = client.post("/api/productions", json={"document_id": 999999, "format": "radio"}, headers=editor)
     assert missing.status_code == 404
@@ -115,7 +115,7 @@ def test_bad_requests_name_the_problem(client: TestClient, stack: Stack, product
     assert bad_action.status_code == 422
 
 
-def test_withdraw_needs_its_role_and_stops_renders(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+def test_withdraw_needs_its_role_and_stops_renders(client: TestClient, stack: Stack, production: Json) -> None:
     pid = production["id"]
     _short(client, stack, pid)
     _render(client, stack, pid)
@@ -135,7 +135,7 @@ def test_withdraw_needs_its_role_and_stops_renders(client: TestClient, stack: St
     assert again.status_code == 409 and "'withdrawn'" in again.json()["detail"]
 
 
-def test_audit_events_carry_time_in_order(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+def test_audit_events_carry_time_in_order(client: TestClient, stack: Stack, production: Json) -> None:
     from datetime import datetime
 
     pid = production["id"]
@@ -149,7 +149,7 @@ def test_audit_events_carry_time_in_order(client: TestClient, stack: Stack, prod
     assert [(e["actor_name"], e["comment"]) for e in audit] == [("test-editor", None), ("test-producer", "Giọng đọc quá nhanh")]
 
 
-def test_spoken_form_and_flags_of_every_line_before_rendering(client: TestClient, stack: Stack, production: dict[str, object]) -> None:
+def test_spoken_form_and_flags_of_every_line_before_rendering(client: TestClient, stack: Stack, production: Json) -> None:
     pid = production["id"]
     lines = [
         {"speaker": "presenter", "text": "Theo Nghị định số 15/2020/NĐ-CP, UBND xã báo cáo."},

@@ -71,6 +71,7 @@ class _ToLiveServer(httpx.HTTPTransport):
         self.live = httpx.URL(server)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send the request, to the live server when it names http://testserver."""
         if request.url.host == "testserver":
             request.url = request.url.copy_with(scheme=self.live.scheme, host=self.live.host, port=self.live.port)
             request.headers["host"] = f"{self.live.host}:{self.live.port}"
@@ -78,6 +79,7 @@ class _ToLiveServer(httpx.HTTPTransport):
 
 
 def _client_for(server: str) -> httpx.Client:
+    """The station agent's HTTP client (media URLs rewritten to the live server)."""
     return httpx.Client(transport=_ToLiveServer(server), timeout=30)
 
 
@@ -99,6 +101,7 @@ def _make(page: Any, document_url: str, fmt: str, title: str, shots: Shots) -> s
     shots(page, f"new-{fmt}")
     page.get_by_role("button", name="Tạo sản phẩm").click()
     page.wait_for_url(re.compile(r"/app/productions/\d+$"))
+    page.locator("li.line").first.wait_for()
     return str(page.url)
 
 

@@ -123,7 +123,7 @@ def test_editor_saves_a_version_and_refuses_an_empty_line(web_client: TestClient
         production = service.get_production(session, production_id)
         lines = service.script_version(session, production).lines
         assert production.current_version == 2
-    assert [(x["speaker"], x["text"], x["pause_ms"], x["bed"]) for x in lines] == [
+    assert [(x.speaker, x.text, x.pause_ms, x.bed) for x in lines] == [
         ("expert", "Dòng giữ lại.", 800, False), ("citizen", "Dòng mới.", 300, True)]
     data[f"text-{rows[1]}"] = "   "
     refused = web_client.post(f"/app/productions/{production_id}/script", data=data)

@@ -86,7 +86,7 @@ def test_the_api_shows_an_officer_only_their_commune(api: TestClient, stack: Sta
     assert refused.status_code == 404
     # Unscoped, the same scheduler role sees both communes.
     everyone = api.get("/api/stations", params={"area_id": two_communes["district"]["id"]}, headers=stack.headers("scheduler")).json()
-    assert {s["id"] for s in everyone["items"]} == {a["station"]["id"], b["station"]["id"]}
+    assert {s["id"] for s in everyone["items"]} == {c[k]["id"] for c in (a, b) for k in ("station", "silent")}
 
 
 def test_the_pages_show_an_officer_only_their_commune(two_communes: dict[str, Any]) -> None:

@@ -271,8 +271,8 @@ def test_a_short_text_goes_through_four_eyes_then_is_broadcast_and_watched(
         production = service.get_production(session, production_id)
         lines = service.script_version(session, production).lines
         assert production.title == "Khẩn cấp: Phòng chống bão số 3" and production.status == "in_review"
-        assert lines[0]["text"].startswith("Thông báo khẩn cấp! Thông báo khẩn cấp!")
-        assert not any(line["text"].startswith("Điều 1") for line in lines) and "Bão số 3 sắp đổ bộ" in lines[1]["text"]
+        assert lines[0].text.startswith("Thông báo khẩn cấp! Thông báo khẩn cấp!")
+        assert not any(line.text.startswith("Điều 1") for line in lines) and "Bão số 3 sắp đổ bộ" in lines[1].text
     for role, action in (("legal_reviewer", "approve_legal"), ("producer", "approve")):
         with signed_client(accounts[role]) as (web, csrf):
             done = web.post(f"/app/productions/{production_id}/transitions", data={"csrf_token": csrf, "action": action},
@@ -347,6 +347,7 @@ def test_browser_emergency_from_choice_to_played(
     assert [page.evaluate(tally, key) for key in ("total", "pulled", "played")] == ["2", "0", "0"]
     screenshot(page, "emergency-3-watch-waiting")
     page.evaluate("window.notReloaded = true")
+    page.locator(f"#tram-{posts[1]['id']}").focus()  # a keyboard user on a station link keeps focus across the polls
     auth = {"Authorization": f"Bearer {posts[0]['token']}"}
     schedule = httpx.get(f"{live_server}/stations/{posts[0]['id']}/schedule.json", headers=auth).json()
     assert schedule["items"][0]["airing_id"] == airing_id
@@ -357,6 +358,7 @@ def test_browser_emergency_from_choice_to_played(
     row = page.locator(f"tr[data-station='{posts[0]['id']}']")
     assert "Đã phát" in row.inner_text() and page.evaluate("window.notReloaded") is True  # updated in place by polling
     assert "Chưa nhận" in page.locator(f"tr[data-station='{posts[1]['id']}']").inner_text()
+    assert page.evaluate("document.activeElement.id") == f"tram-{posts[1]['id']}"
     screenshot(page, "emergency-4-watch-played")
     page.get_by_role("link", name=posts[0]["name"]).click()
     log = page.locator("section", has=page.get_by_role("heading", name="Nhật ký phát 7 ngày qua"))

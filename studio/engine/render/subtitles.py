@@ -220,11 +220,10 @@ def parse_webvtt(text: str) -> list[Cue]:
     blocks = "\n".join(lines).split("\n\n")
     for block in blocks[1:]:
         rows = [row for row in block.split("\n") if row != ""]
-        timing_at = next((i for i, row in enumerate(rows) if _TIMING.match(row)), None)
-        if timing_at is None:
+        timed = next(((i, found) for i, row in enumerate(rows) if (found := _TIMING.match(row))), None)
+        if timed is None:
             continue  # NOTE, STYLE or REGION block
-        match = _TIMING.match(rows[timing_at])
-        assert match is not None
+        timing_at, match = timed
         body = "\n".join(rows[timing_at + 1 :])
         speaker = None
         voice = _VOICE.match(body)

@@ -7,6 +7,7 @@ structural heading; `_is_caps` is shared with the provision parser.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import date as date_type
 
 _MOTTO = re.compile(  # case-sensitive on purpose: "Căn cứ Hiến pháp nước Cộng hòa xã hội chủ nghĩa Việt Nam" stays
@@ -126,77 +127,121 @@ def _sentence_case(title: str, names: list[str]) -> str:
     return out[:1].upper() + out[1:]
 
 
-def parse_header(lines: list[str], full_text: str) -> dict[str, object]:
-    """Metadata fields of DocumentMeta from the lines before the first structural heading."""
-    meta: dict[str, object] = {
-        "doc_type": None, "number": None, "issuer": None, "place": None, "issued_on": None,
-        "title": None, "effective_on": None, "legal_bases": [],
-    }
+@dataclass(frozen=True)
+class DocumentMeta:
+    """A document's header: what it is, its number, who issued it where and when, its title, and its legal bases."""
+
+    doc_type: str | None = None
+    number: str | None = None
+    issuer: str | None = None
+    place: str | None = None
+    issued_on: date_type | None = None
+    title: str | None = None
+    effective_on: date_type | None = None
+    legal_bases: tuple[str, ...] = ()
+
+
+def parse_header(lines: list[str], full_text: str) -> DocumentMeta:
+    """The metadata in the lines before the first structural heading (the effective date from the whole text)."""
     lines = [_MOTTO.sub("", line).strip(" -–—") if _MOTTO.search(line) else line for line in lines]
-    issuer_lines: list[str] = []
-    type_at = None
-    issuer_done = False
-    for i, line in enumerate(lines):
-        if _RULE.match(line):
-            if issuer_lines:
-                issuer_done = True
-            continue
-        number = _NUMBER.search(line)
-        if number and meta["number"] is None:
-            meta["number"] = number.group("num").rstrip(".,;–-")
-        place_date = _PLACE_DATE.search(line)
-        if place_date and meta["issued_on"] is None and meta["place"] is None:
-            tokens = place_date.group("place").split()
-            while tokens and ("-" in tokens[0] or "/" in tokens[0] or (tokens[0].isupper() and len(tokens[0]) > 3)):
-                tokens.pop(0)
-            meta["place"] = " ".join(tokens) or None
-            meta["issued_on"] = _date(place_date)
-        found = _doc_type_of(line)
-        if found:
-            type_at = i
-            meta["doc_type"] = found[0]
-            break
-        # The issuing body is written in capitals (Decree 30/2020/NĐ-CP, Appendix I); prose is not an issuer.
-        if (
-            not (number or place_date or issuer_done) and len(issuer_lines) < 3 and _is_caps(line)
-            and len(line) <= _MAX_ISSUER_LINE
-        ):
-            issuer_lines.append(line)
-        else:
-            issuer_done = issuer_done or bool(issuer_lines)
-    title: list[str] = []
-    rest_from = 0
-    if type_at is not None:
-        remainder = _doc_type_of(lines[type_at])[1]  # type: ignore[index]
-        title = [remainder] if remainder else []
-        j = type_at + 1
-        while j < len(lines):
-            line = lines[j]
-            if (
-                not line or _RULE.match(line) or line.startswith("(") or line.lower().startswith("căn cứ")
-                or (title and _AUTHORITY.match(line)) or (title and _is_caps(" ".join(title)) and not _is_caps(line))
-            ):
-                break
-            title.append(line)
-            j += 1
-        rest_from = j
+    top = _scan_top(lines)
+    title, rest_from = _title_lines(lines, top.type_at)
+    issuer_lines = top.issuer_lines
     if not issuer_lines:  # no agency block: use the enacting authority line ("HỘI ĐỒNG NHÂN DÂN TỈNH ...")
         authority = next((ln for ln in lines[rest_from:] if _AUTHORITY.match(ln) and _is_caps(ln)), None)
         issuer_lines = [authority] if authority else []
-    issuer_place = None
-    if issuer_lines:
-        meta["issuer"], issuer_place = _issuer_case(issuer_lines)
-    if meta["place"] is None:
-        meta["place"] = issuer_place
-    if title:
-        names = [n for n in (meta["place"], issuer_place) if isinstance(n, str)]
-        meta["title"] = _sentence_case(" ".join(title), names)
-    if meta["doc_type"] is None and isinstance(meta["number"], str) and "/" in meta["number"]:
-        code = re.split(r"[-–]", meta["number"].rsplit("/", 1)[-1])[0].upper()
-        meta["doc_type"] = _TYPE_BY_CODE.get(re.sub(r"\d+$", "", code))
+    issuer, issuer_place = _issuer_case(issuer_lines) if issuer_lines else (None, None)
+    place = top.place if top.place is not None else issuer_place
+    names = [name for name in (place, issuer_place) if name is not None]
+    return DocumentMeta(
+        doc_type=top.doc_type or _type_from_number(top.number),
+        number=top.number,
+        issuer=issuer,
+        place=place,
+        issued_on=top.issued_on,
+        title=_sentence_case(" ".join(title), names) if title else None,
+        effective_on=_effective_on(full_text),
+        legal_bases=_legal_bases(lines[rest_from:]),
+    )
+
+
+@dataclass
+class _Top:
+    """What the lines above the document type say: number, place and date, the type, and the issuer's lines."""
+
+    number: str | None = None
+    place: str | None = None
+    issued_on: date_type | None = None
+    doc_type: str | None = None
+    type_at: int | None = None
+    issuer_lines: list[str] = field(default_factory=list)
+
+
+def _scan_top(lines: list[str]) -> _Top:
+    top = _Top()
+    issuer_done = False
+    for i, line in enumerate(lines):
+        if _RULE.match(line):
+            if top.issuer_lines:
+                issuer_done = True
+            continue
+        number = _NUMBER.search(line)
+        if number and top.number is None:
+            top.number = number.group("num").rstrip(".,;–-")
+        place_date = _PLACE_DATE.search(line)
+        if place_date and top.issued_on is None and top.place is None:
+            tokens = place_date.group("place").split()
+            while tokens and ("-" in tokens[0] or "/" in tokens[0] or (tokens[0].isupper() and len(tokens[0]) > 3)):
+                tokens.pop(0)
+            top.place = " ".join(tokens) or None
+            top.issued_on = _date(place_date)
+        found = _doc_type_of(line)
+        if found:
+            top.type_at, top.doc_type = i, found[0]
+            break
+        # The issuing body is written in capitals (Decree 30/2020/NĐ-CP, Appendix I); prose is not an issuer.
+        if (
+            not (number or place_date or issuer_done) and len(top.issuer_lines) < 3 and _is_caps(line)
+            and len(line) <= _MAX_ISSUER_LINE
+        ):
+            top.issuer_lines.append(line)
+        else:
+            issuer_done = issuer_done or bool(top.issuer_lines)
+    return top
+
+
+def _title_lines(lines: list[str], type_at: int | None) -> tuple[list[str], int]:
+    """The title's lines (from the document type's line on), and where the rest of the header starts."""
+    found = _doc_type_of(lines[type_at]) if type_at is not None else None
+    if type_at is None or found is None:
+        return [], 0
+    title = [found[1]] if found[1] else []
+    j = type_at + 1
+    while j < len(lines):
+        line = lines[j]
+        if (
+            not line or _RULE.match(line) or line.startswith("(") or line.lower().startswith("căn cứ")
+            or (title and _AUTHORITY.match(line)) or (title and _is_caps(" ".join(title)) and not _is_caps(line))
+        ):
+            break
+        title.append(line)
+        j += 1
+    return title, j
+
+
+def _type_from_number(number: str | None) -> str | None:
+    """The document type a number's code names ("15/2020/NĐ-CP" -> "Nghị định")."""
+    if number is None or "/" not in number:
+        return None
+    code = re.split(r"[-–]", number.rsplit("/", 1)[-1])[0].upper()
+    return _TYPE_BY_CODE.get(re.sub(r"\d+$", "", code))
+
+
+def _legal_bases(lines: list[str]) -> tuple[str, ...]:
+    """The "Căn cứ ..." lines, each with the lines it runs on to."""
     bases: list[str] = []
     open_basis = False
-    for line in lines[rest_from:]:
+    for line in lines:
         if line.lower().startswith("căn cứ"):
             bases.append(line)
         elif open_basis and line and (line[0].islower() or line[0].isdigit()):
@@ -205,9 +250,12 @@ def parse_header(lines: list[str], full_text: str) -> dict[str, object]:
             open_basis = False
             continue
         open_basis = not bases[-1].endswith((";", "."))
-    meta["legal_bases"] = [b.rstrip(" ;.,") for b in bases]
+    return tuple(b.rstrip(" ;.,") for b in bases)
+
+
+def _effective_on(full_text: str) -> date_type | None:
+    """The date the document takes effect: its own ("... này có hiệu lực từ ngày ..."), else the first one named."""
     matches = list(_EFFECTIVE.finditer(full_text))
     own = [m for m in matches if "này" in full_text[max(0, m.start() - 60):m.start()].split("\n")[-1]]
     chosen = (own or matches)[:1]
-    meta["effective_on"] = _date(chosen[0]) if chosen else None
-    return meta
+    return _date(chosen[0]) if chosen else None

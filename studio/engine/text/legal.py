@@ -25,11 +25,10 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 
 from studio.engine.text._legal_clean import clean_text
 from studio.engine.text._legal_extract import DocumentError, check_text, extract_text, text_too_large, too_large
-from studio.engine.text._legal_header import _is_caps, parse_header
+from studio.engine.text._legal_header import DocumentMeta, _is_caps, parse_header
 
 __all__ = [
     "PROVISION_KINDS", "DocumentError", "DocumentMeta", "ParsedDocument", "Provision",
@@ -57,18 +56,6 @@ class Provision:
         yield self
         for child in self.children:
             yield from child.walk()
-
-
-@dataclass
-class DocumentMeta:
-    doc_type: str | None = None
-    number: str | None = None
-    issuer: str | None = None
-    place: str | None = None
-    issued_on: date | None = None
-    title: str | None = None
-    effective_on: date | None = None
-    legal_bases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -391,5 +378,4 @@ def parse_document(text: str, *, max_provisions: int | None = None) -> ParsedDoc
     provisions = _parse_body(lines, body_start, max_provisions) if body_start < len(lines) else []
     if not any(p.kind == "dieu" for root in provisions for p in root.walk()):
         provisions = []
-    meta = DocumentMeta(**parse_header(lines[:body_start], cleaned))
-    return ParsedDocument(meta=meta, provisions=provisions, text=cleaned)
+    return ParsedDocument(meta=parse_header(lines[:body_start], cleaned), provisions=provisions, text=cleaned)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import TypeVar
 
 from studio.engine.text import speech
 
@@ -44,9 +46,9 @@ class DocumentInfo:
     effective_on: str | None = None
 
 
-@dataclass
-class Line:
-    """One script line: who says what, then how long a pause."""
+@dataclass(frozen=True)
+class ScriptLine:
+    """One script line: who says what, then how long a pause (stored as JSON: `to_json` and `from_json`)."""
 
     speaker: str
     text: str
@@ -55,7 +57,7 @@ class Line:
     role: str = "body"
     bed: bool = False
 
-    def as_dict(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, object]:
         """JSON form stored in a script version."""
         return {
             "speaker": self.speaker,
@@ -66,16 +68,46 @@ class Line:
             "bed": self.bed,
         }
 
+    @classmethod
+    def from_json(cls, data: object) -> ScriptLine:
+        """The line a stored JSON object holds; absent optional fields take their defaults.
+
+        Raises TypeError for anything that is not a line (not an object, a field missing or of the wrong type):
+        a stored script that fails here is corrupt, and is never half read.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a script line is a JSON object, not {type(data).__name__}: {data!r:.80}")
+        provision_id = None if data.get("provision_id") is None else _field(data, "provision_id", int)
+        return cls(
+            speaker=_field(data, "speaker", str),
+            text=_field(data, "text", str),
+            pause_ms=_field(data, "pause_ms", int, 400),
+            provision_id=provision_id,
+            role=_field(data, "role", str, "body"),
+            bed=_field(data, "bed", bool, False),
+        )
+
+
+_Value = TypeVar("_Value")
+
+
+def _field(data: Mapping[str, object], name: str, kind: type[_Value], default: _Value | None = None) -> _Value:
+    value = data.get(name, default)
+    # bool is an int to Python, never to a script: a pause of `true` is corrupt, not one millisecond.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"a script line's '{name}' must be a {kind.__name__}, not {value!r:.80}")
+    return value
+
 
 @dataclass
 class Draft:
     """A first script plus notes for the editor."""
 
-    lines: list[Line]
+    lines: list[ScriptLine]
     notes: list[str] = field(default_factory=list)
 
 
-def estimate_seconds(lines: Sequence[Line], *, jingles: bool = False) -> float:
+def estimate_seconds(lines: Sequence[ScriptLine], *, jingles: bool = False) -> float:
     """Planned spoken length of lines (from their spoken form), with the jingles if asked."""
     seconds = JINGLES_S if jingles else 0.0
     for line in lines:
@@ -108,13 +140,13 @@ def named_subject(doc: DocumentInfo) -> str:
     return f"{name} về {title}" if title else name
 
 
-def _provision_lines(provisions: Sequence[ProvisionText], speaker: str = "presenter") -> list[Line]:
-    lines: list[Line] = []
+def _provision_lines(provisions: Sequence[ProvisionText], speaker: str = "presenter") -> list[ScriptLine]:
+    lines: list[ScriptLine] = []
     for prov in provisions:
         heading = f"{prov.label}. {prov.heading}".strip(". ") if prov.heading else prov.label
-        lines.append(Line(speaker, heading + ".", 600, prov.id, "heading"))
+        lines.append(ScriptLine(speaker, heading + ".", 600, prov.id, "heading"))
         if prov.body.strip():
-            lines.append(Line(speaker, prov.body.strip(), 900, prov.id, "body"))
+            lines.append(ScriptLine(speaker, prov.body.strip(), 900, prov.id, "body"))
     return lines
 
 
@@ -122,7 +154,7 @@ def radio_script(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> Draf
     """The weekly column 'Tìm hiểu pháp luật': greeting, provisions, recap, outro."""
     name = _doc_name(doc)
     lines = [
-        Line(
+        ScriptLine(
             "presenter",
             f"Kính thưa quý thính giả, chào mừng quý vị đến với chuyên mục Tìm hiểu pháp luật. "
             f"Hôm nay chúng ta cùng tìm hiểu {named_subject(doc)}.",
@@ -137,9 +169,9 @@ def radio_script(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> Draf
     recap = f"Như vậy, chúng ta vừa tìm hiểu các quy định tại {labels} của {name}."
     if doc.effective_on:
         recap += f" Văn bản có hiệu lực kể từ ngày {doc.effective_on}."
-    lines.append(Line("presenter", recap, 700, role="recap", bed=True))
+    lines.append(ScriptLine("presenter", recap, 700, role="recap", bed=True))
     lines.append(
-        Line(
+        ScriptLine(
             "presenter",
             "Chuyên mục Tìm hiểu pháp luật do Sở Tư pháp phối hợp với Trung tâm Truyền thông tỉnh thực hiện. "
             "Cảm ơn quý vị đã lắng nghe, hẹn gặp lại quý vị trong chuyên mục tuần sau.",
@@ -157,7 +189,7 @@ def radio_script(doc: DocumentInfo, provisions: Sequence[ProvisionText]) -> Draf
     return Draft(lines, notes)
 
 
-def _bulletin(doc: DocumentInfo, provisions: Sequence[ProvisionText], part: str, *, emergency: bool = False) -> list[Line]:
+def _bulletin(doc: DocumentInfo, provisions: Sequence[ProvisionText], part: str, *, emergency: bool = False) -> list[ScriptLine]:
     if emergency:
         # An emergency is announced as one, twice, so that people who only half hear it stop to listen.
         intro = f"Thông báo khẩn cấp! Thông báo khẩn cấp!{part} Sau đây là nội dung {_doc_name(doc)}."
@@ -166,9 +198,9 @@ def _bulletin(doc: DocumentInfo, provisions: Sequence[ProvisionText], part: str,
         intro = f"Bản tin pháp luật.{part} Sau đây là nội dung {_doc_name(doc)}."
         outro = "Đề nghị bà con nhân dân nghiêm chỉnh thực hiện. Bản tin đến đây là hết."
     return [
-        Line("presenter", intro, 500, role="intro"),
+        ScriptLine("presenter", intro, 500, role="intro"),
         *_provision_lines(provisions),
-        Line("presenter", outro, 300, role="outro"),
+        ScriptLine("presenter", outro, 300, role="outro"),
     ]
 
 
@@ -220,23 +252,26 @@ def _clipped(body: str, fits: Callable[[str], bool]) -> str | None:
     return " ".join(words[:cut]).rstrip(",;:") + "."
 
 
+def _answer(prov: ProvisionText, name: str, text: str) -> ScriptLine:
+    return ScriptLine("expert", f"Theo {prov.label} {name}: {text}", 500, prov.id, "answer")
+
+
+def _fits(before: Sequence[ScriptLine], answer: Callable[[str], ScriptLine], outro: ScriptLine, target_s: float, text: str) -> bool:
+    """Whether the sketch, answered with text after `before` and closed by the outro, is planned within target_s."""
+    return estimate_seconds([*before, answer(text), outro], jingles=True) <= target_s
+
+
 def video_script(doc: DocumentInfo, provisions: Sequence[ProvisionText], *, target_s: float = VIDEO_TARGET_S) -> Draft:
     """A 60-90 s sketch: a citizen asks, a legal expert answers (two voices), the presenter frames it."""
     name = _doc_name(doc)
-    title = Line("presenter", f"Tiểu phẩm pháp luật: {doc.title.rstrip('.')}.", 500, role="title")
-    outro = Line("presenter", "Hãy tìm hiểu và thực hiện đúng quy định của pháp luật.", 300, role="outro")
+    title = ScriptLine("presenter", f"Tiểu phẩm pháp luật: {doc.title.rstrip('.')}.", 500, role="title")
+    outro = ScriptLine("presenter", "Hãy tìm hiểu và thực hiện đúng quy định của pháp luật.", 300, role="outro")
     lines = [title]
     for prov in provisions:
         heading = prov.heading or prov.label
-        question = Line("citizen", f"Thưa luật sư, {heading[:1].lower() + heading[1:]} được quy định thế nào?", 300, prov.id, "question")
-
-        def answer(text: str, prov: ProvisionText = prov) -> Line:
-            return Line("expert", f"Theo {prov.label} {name}: {text}", 500, prov.id, "answer")
-
-        def fits(text: str, question: Line = question, answer=answer) -> bool:  # type: ignore[no-untyped-def]
-            return estimate_seconds([*lines, question, answer(text), outro], jingles=True) <= target_s
-
-        body = _clipped(prov.body.strip() or heading, fits)
+        question = ScriptLine("citizen", f"Thưa luật sư, {heading[:1].lower() + heading[1:]} được quy định thế nào?", 300, prov.id, "question")
+        answer = partial(_answer, prov, name)
+        body = _clipped(prov.body.strip() or heading, partial(_fits, [*lines, question], answer, outro, target_s))
         if body is None:
             break
         lines += [question, answer(body)]

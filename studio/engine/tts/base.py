@@ -33,17 +33,12 @@ class Synthesis:
 
 
 class EngineError(Exception):
-    """An engine could not speak, and trying again will not help (see TransientEngineError)."""
+    """An engine could not speak, and trying again will not help (unless it is also a `Transient`: TransientEngineError)."""
 
     def __init__(self, message: str, *, engine: str = "", causes: dict[str, str] | None = None):
         super().__init__(message)
         self.engine = engine
         self.causes: dict[str, str] = dict(causes or {})
-
-    @property
-    def transient(self) -> bool:
-        """Whether trying again later may succeed: decided by the error's type."""
-        return isinstance(self, Transient)
 
 
 class TransientEngineError(EngineError, Transient):

@@ -1,0 +1,3 @@
+from lxml import etree
+
+def xml_elem(name: str, parent: etree._Element | None = None, **kwargs: str) -> etree._Element: ...
