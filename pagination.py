@@ -10,7 +10,7 @@ descending order; anything else is a 422 that lists the valid keys (they are an 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar, Unpack
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel
@@ -34,7 +34,7 @@ QueryText = Annotated[str, AfterValidator(refuse_nul)]
 # What a sort may order by: a mapped attribute (User.name) or a column expression.
 Sortable = QueryableAttribute[Any] | ColumnElement[Any]
 # A select of any columns (SQLAlchemy 2.1 types a select by the types of its columns).
-AnySelect = Select[Unpack[tuple[Any, ...]]]
+AnySelect = Select[*tuple[Any, ...]]
 Q = TypeVar("Q", bound=AnySelect)
 
 

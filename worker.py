@@ -179,6 +179,9 @@ def make_celery() -> Celery:
         },
     )
     celery.steps["consumer"].add(ResendOnConnect)
+    # The default app of every thread, not only the current app of this one: studio.jobs.send_jobs sends through
+    # celery.current_app from the API's request threads.
+    celery.set_default()
     return celery
 
 

@@ -8,12 +8,12 @@ from fastapi.testclient import TestClient
 
 from tests.broadcast.conftest import area, station
 from tests.conftest import Stack
-from tests.helpers import wait_for_job
+from tests.helpers import Json, wait_for_job
 
 LAW = "Điều 1. Phạm vi\nLuật này quy định về hòa giải ở cơ sở.\n\nĐiều 2. Hòa giải viên\nHòa giải viên do cộng đồng bầu."
 
 
-def _rendered_bulletin(client: TestClient, stack: Stack, text: str) -> tuple[int, dict[str, object]]:
+def _rendered_bulletin(client: TestClient, stack: Stack, text: str) -> tuple[int, Json]:
     editor, producer = stack.headers("editor"), stack.headers("producer")
     doc = client.post("/api/documents", json={"text": LAW}, headers=editor).json()
     pid = client.post("/api/productions", json={"document_id": doc["id"], "format": "loudspeaker"}, headers=editor).json()["id"]

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from tests.broadcast.conftest import Bulletin, area, make_slot, occurrences, station
 from tests.conftest import ROOT, Stack
+from tests.helpers import Json
 
 RECORDER = '''
 import sys, time
@@ -126,10 +127,10 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
             cwd=ROOT, env=live.env, stdout=handle, stderr=handle,
         )
 
-    def scheduled() -> list[dict[str, object]]:
+    def scheduled() -> list[Json]:
         return read_json(cache / "schedule.json", {}).get("items", [])
 
-    def outbox() -> list[dict[str, object]]:
+    def outbox() -> list[Json]:
         return read_json(cache / "outbox.json", [])
 
     def played_lines() -> list[str]:
@@ -137,14 +138,14 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
 
     agent = start_agent()
     try:
-        wait_until(lambda: set(pinned) <= {int(i["airing_id"]) for i in scheduled()}, 30, "agent never synced its schedule")  # type: ignore[call-overload]
+        wait_until(lambda: set(pinned) <= {int(i["airing_id"]) for i in scheduled()}, 30, "agent never synced its schedule")
         items = scheduled()
         wait_until(lambda: all((cache / "media" / f"{i['sha256']}.media").exists() for i in items), 30, "media never cached")
         live.stop()  # the network drops before the first item is due
         wait_until(lambda: len(played_lines()) >= len(items), 60, "agent did not play from its cache")
         wait_until(lambda: len(outbox()) == len(items), 10, "plays were not queued on disk")
         assert agent.poll() is None  # still running, offline
-        assert {int(p["airing_id"]) for p in outbox()} == {int(i["airing_id"]) for i in items}  # type: ignore[call-overload]
+        assert {int(p["airing_id"]) for p in outbox()} == {int(i["airing_id"]) for i in items}
         for item in items:
             assert any(line.endswith(f"{item['sha256']}.media") for line in played_lines())
         live.start()
@@ -166,7 +167,7 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
         again.wait(timeout=20)
     with session_scope() as session:
         rows = session.execute(select(PlayReport.airing_id, PlayReport.outcome).where(PlayReport.station_id == target["id"])).all()
-    expected = {int(i["airing_id"]) for i in items} | {alert["id"]}  # type: ignore[call-overload]
+    expected = {int(i["airing_id"]) for i in items} | {alert["id"]}
     assert sorted(airing for airing, _ in rows) == sorted(expected)  # every play reported, exactly once
     assert set(pinned) <= expected and {outcome for _, outcome in rows} == {"played"}
     assert outbox() == []
@@ -177,13 +178,13 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
     assert {(r["overrun"], r["outcome"]) for r in logged.json()["rows"] if r["airing_id"] in pinned} == {("finish", "played")}
 
 
-def _agent(live: LiveServer, tmp_path: Path, token: str = "unused", **extra: object):
+def _agent(live: LiveServer, tmp_path: Path, token: str = "unused", **extra: Any):
     from broadcast.agent import StationAgent
 
-    return StationAgent(live.url, token, tmp_path / "cache", **extra)  # type: ignore[arg-type]
+    return StationAgent(live.url, token, tmp_path / "cache", **extra)
 
 
-def _item(bulletin: Bulletin, **extra: object) -> dict[str, object]:
+def _item(bulletin: Bulletin, **extra: object) -> Json:
     now = datetime.now(UTC)
     item: dict[str, object] = {
         "airing_id": 1, "start": now.isoformat(), "end": (now + timedelta(seconds=bulletin.duration_s)).isoformat(),

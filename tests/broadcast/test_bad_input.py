@@ -32,7 +32,7 @@ def refused(response: Response, status: int, *words: str) -> None:
         assert word in said, (word, said)
 
 
-def slot_json(stack: Stack, api: TestClient, **extra: object) -> dict[str, object]:
+def slot_json(stack: Stack, api: TestClient, **extra: object) -> Json:
     """A valid slot body on a fresh area, with `extra` replacing fields."""
     body = slot_body("area", area(api, stack)["id"], SOON, 60)
     body.update(extra)

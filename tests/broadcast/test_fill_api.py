@@ -20,19 +20,20 @@ from tests.broadcast.conftest import (
     station,
 )
 from tests.conftest import Stack
+from tests.helpers import Json
 
 
-def airings_at(api: TestClient, stack: Stack, station_id: int, start: datetime, end: datetime) -> list[dict[str, object]]:
+def airings_at(api: TestClient, stack: Stack, station_id: int, start: datetime, end: datetime) -> list[Json]:
     response = api.get("/api/airings", params={"station_id": station_id, "start": start.isoformat(), "end": end.isoformat(), "limit": 5000},
                        headers=stack.headers("scheduler"))
     assert response.status_code == 200, response.json()
     return response.json()
 
 
-def durations(api: TestClient, stack: Stack, airings: list[dict[str, object]]) -> dict[int, float]:
+def durations(api: TestClient, stack: Stack, airings: list[Json]) -> dict[int, float]:
     """Output durations as the studio reports them (independent of the scheduler)."""
     out: dict[int, float] = {}
-    for production_id in {int(a["production_id"]) for a in airings}:  # type: ignore[call-overload]
+    for production_id in {int(a["production_id"]) for a in airings}:
         production = api.get(f"/api/productions/{production_id}", headers=stack.headers("producer")).json()
         for output in production["outputs"]:
             out[output["id"]] = output["duration_s"]
@@ -52,7 +53,7 @@ def test_fill_packs_real_durations_back_to_back_without_overrun(api: TestClient,
     real = durations(api, stack, placed)
     by_occurrence: dict[int, list[dict[str, object]]] = defaultdict(list)
     for airing in placed:
-        by_occurrence[int(airing["occurrence_id"])].append(airing)  # type: ignore[call-overload]
+        by_occurrence[int(airing["occurrence_id"])].append(airing)
     occs = occurrences(api, stack, slot["id"])
     assert len(occs) == 3 and set(by_occurrence) <= {o["id"] for o in occs}
     gaps = {(g["slot_id"], parse(g["occurrence_start"])): g for g in result["underfilled"]}
@@ -102,7 +103,7 @@ def test_freshness_never_repeats_a_production_at_a_station_within_n_days(api: Te
     assert placed
     last: dict[int, datetime] = {}
     for airing in placed:
-        production, at = int(airing["production_id"]), parse(airing["start"])  # type: ignore[call-overload]
+        production, at = int(airing["production_id"]), parse(airing["start"])
         if production in last:
             assert at - last[production] >= timedelta(days=2), (production, last[production], at)
         last[production] = at

@@ -158,8 +158,8 @@ def test_overlaps_is_half_open() -> None:
     assert not overlaps(utc(2026, 1, 1, 6), utc(2026, 1, 1, 7), utc(2026, 1, 1, 7), utc(2026, 1, 1, 8))
 
 
-def _pattern(rrule: str, at: time, duration_s: int, **extra: object) -> SlotPattern:
-    return SlotPattern(rrule=rrule, start_time=at, duration_s=duration_s, tz=HCM, dtstart=date(2026, 6, 1), **extra)  # type: ignore[arg-type]
+def _pattern(rrule: str, at: time, duration_s: int, **extra: Any) -> SlotPattern:
+    return SlotPattern(rrule=rrule, start_time=at, duration_s=duration_s, tz=HCM, dtstart=date(2026, 6, 1), **extra)
 
 
 def test_slots_overlap_finds_the_first_clash() -> None:

@@ -6,6 +6,7 @@ import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
 from broadcast.scheduler import Campaign, Candidate, Existing, PlannedAiring, SlotOccurrence, fill
 
@@ -22,10 +23,10 @@ def occ(slot_id: int, start: datetime, seconds: float, station: int = 1, kind: s
     )
 
 
-def cand(pid: int, seconds: float, *, priority: str = "normal", age_h: int = 0, **extra: object) -> Candidate:
+def cand(pid: int, seconds: float, *, priority: str = "normal", age_h: int = 0, **extra: Any) -> Candidate:
     return Candidate(
         production_id=pid, output_id=100 + pid, title=f"Bản tin {pid}", duration_s=seconds, priority=priority,
-        approved_at=APPROVED - timedelta(hours=age_h), **extra,  # type: ignore[arg-type]
+        approved_at=APPROVED - timedelta(hours=age_h), **extra,
     )
 
 

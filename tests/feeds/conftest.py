@@ -28,7 +28,7 @@ Luật này quy định việc phát thanh pháp luật tại xã, phường.
 """
 
 
-def short_script(provision_id: int, extra: str = "") -> list[dict[str, object]]:
+def short_script(provision_id: int, extra: str = "") -> list[Json]:
     """A two-line script: quick to render, with two chapters."""
     return [
         {"speaker": "presenter", "text": "Chào bạn, đây là chuyên mục Tìm hiểu pháp luật.", "role": "intro", "pause_ms": 200},

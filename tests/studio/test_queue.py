@@ -32,13 +32,13 @@ SHORT = [
 ]
 
 
-def _document(client: TestClient, stack: Stack, text: str) -> dict:  # type: ignore[type-arg]
+def _document(client: TestClient, stack: Stack, text: str) -> Json:
     response = client.post("/api/documents", json={"text": text}, headers=stack.headers("editor"))
     assert response.status_code == 201, response.json()
     return response.json()
 
 
-def _production(client: TestClient, stack: Stack, doc: dict, fmt: str, lines: list[dict] | None = None) -> dict:  # type: ignore[type-arg]
+def _production(client: TestClient, stack: Stack, doc: Json, fmt: str, lines: list[Json] | None = None) -> Json:
     made = client.post("/api/productions", json={"document_id": doc["id"], "format": fmt}, headers=stack.headers("editor"))
     assert made.status_code == 201, made.json()
     production = made.json()
@@ -49,7 +49,7 @@ def _production(client: TestClient, stack: Stack, doc: dict, fmt: str, lines: li
     return production
 
 
-def _render(client: TestClient, stack: Stack, production_id: int, profiles: list[str] | None = None, priority: str = "normal") -> dict:  # type: ignore[type-arg]
+def _render(client: TestClient, stack: Stack, production_id: int, profiles: list[str] | None = None, priority: str = "normal") -> Json:
     body = {"profiles": profiles, "priority": priority}
     accepted = client.post(f"/api/productions/{production_id}/renders", json=body, headers=stack.headers("producer"))
     assert accepted.status_code == 202, accepted.json()
@@ -68,7 +68,7 @@ def long_lines(stack: Stack, sample_law_text: str) -> list[Json]:
 
 
 @pytest.fixture(scope="module")
-def doc(stack: Stack, sample_law_text: str) -> dict:  # type: ignore[type-arg]
+def doc(stack: Stack, sample_law_text: str) -> Json:
     from app import create_app
 
     with TestClient(create_app()) as client:
@@ -80,7 +80,7 @@ def _files_of(content_hash: str, profile: str) -> list[Path]:
     return list(folder.rglob("*")) if folder.exists() else []
 
 
-def test_same_render_is_reused_and_an_edit_gets_a_new_key(client: TestClient, stack: Stack, doc: dict) -> None:  # type: ignore[type-arg]
+def test_same_render_is_reused_and_an_edit_gets_a_new_key(client: TestClient, stack: Stack, doc: Json) -> None:
     producer = stack.headers("producer")
     production = _production(client, stack, doc, "loudspeaker", SHORT)
     first = _render(client, stack, production["id"])
@@ -110,7 +110,7 @@ def test_same_render_is_reused_and_an_edit_gets_a_new_key(client: TestClient, st
     assert {o["media_key"] for o in latest["outputs"] if o["kind"] == "audio"} == {new_key}
 
 
-def test_script_with_nothing_to_say_fails_at_once(client: TestClient, stack: Stack, doc: dict) -> None:  # type: ignore[type-arg]
+def test_script_with_nothing_to_say_fails_at_once(client: TestClient, stack: Stack, doc: Json) -> None:
     lines = [{"speaker": "presenter", "text": "…", "pause_ms": 300}, {"speaker": "presenter", "text": "!!! ---", "pause_ms": 300}]
     production = _production(client, stack, doc, "loudspeaker", lines)
     job = wait_for_job(client, stack.headers("producer"), _render(client, stack, production["id"])["job"]["id"])
@@ -119,7 +119,7 @@ def test_script_with_nothing_to_say_fails_at_once(client: TestClient, stack: Sta
     assert job["outputs"] == [] and job_row(job["id"])["stage"] == "failed"
 
 
-def test_loudspeaker_bulletin_over_three_minutes_is_refused(client: TestClient, stack: Stack, doc: dict, long_lines: list) -> None:  # type: ignore[type-arg]
+def test_loudspeaker_bulletin_over_three_minutes_is_refused(client: TestClient, stack: Stack, doc: Json, long_lines: list[Json]) -> None:
     production = _production(client, stack, doc, "loudspeaker", long_lines)
     job = wait_for_job(client, stack.headers("producer"), _render(client, stack, production["id"])["job"]["id"])
     assert job["status"] == "failed" and job["attempts"] == 1, job
@@ -168,7 +168,7 @@ def _job_on_queue(production_id: int, queue: str, profiles: list[str] | None = N
     return job_id
 
 
-def test_engine_errors_transient_retried_with_backoff_permanent_failed_at_once(client: TestClient, stack: Stack, doc: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+def test_engine_errors_transient_retried_with_backoff_permanent_failed_at_once(client: TestClient, stack: Stack, doc: Json, tmp_path: Path) -> None:
     from tests.studio.gtts_server import FakeGoogle, Reply, make_mp3
 
     mp3 = make_mp3(tmp_path / "hello.mp3", seconds=1.0)
@@ -194,7 +194,7 @@ def test_engine_errors_transient_retried_with_backoff_permanent_failed_at_once(c
             _stop(proc)
 
 
-def test_speech_log_records_which_engine_spoke_each_line(client: TestClient, stack: Stack, doc: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+def test_speech_log_records_which_engine_spoke_each_line(client: TestClient, stack: Stack, doc: Json, tmp_path: Path) -> None:
     import json
 
     from tests.studio.gtts_server import FakeGoogle, Reply, make_mp3
@@ -222,7 +222,7 @@ def test_speech_log_records_which_engine_spoke_each_line(client: TestClient, sta
     assert 0 < sentences[0]["start_s"] < sentences[0]["end_s"] <= sentences[1]["start_s"] < sentences[1]["end_s"]
 
 
-def test_video_cobranding_shows_the_configured_logos(client: TestClient, stack: Stack, doc: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+def test_video_cobranding_shows_the_configured_logos(client: TestClient, stack: Stack, doc: Json, tmp_path: Path) -> None:
     import subprocess as sp
 
     import imageio_ffmpeg
@@ -257,7 +257,7 @@ def _wait_status(job_id: int, statuses: set[str], timeout_s: float = 120) -> Jso
                       what=f"job {job_id} to reach {statuses}")
 
 
-def test_emergency_render_goes_ahead_of_normal_ones_queued_before_it(client: TestClient, stack: Stack, doc: dict, long_lines: list) -> None:  # type: ignore[type-arg]
+def test_emergency_render_goes_ahead_of_normal_ones_queued_before_it(client: TestClient, stack: Stack, doc: Json, long_lines: list[Json]) -> None:
     staff = stack.headers("producer")
     busy = _production(client, stack, doc, "video", long_lines)
     waiting = _production(client, stack, doc, "video", [*long_lines[1:], long_lines[0]])
@@ -284,7 +284,7 @@ def test_emergency_render_goes_ahead_of_normal_ones_queued_before_it(client: Tes
         assert _wait_status(job_id, {"cancelled", "succeeded"})["status"] == "cancelled"
 
 
-def test_cancel_stops_the_running_ffmpeg_and_leaves_nothing(client: TestClient, stack: Stack, doc: dict, long_lines: list) -> None:  # type: ignore[type-arg]
+def test_cancel_stops_the_running_ffmpeg_and_leaves_nothing(client: TestClient, stack: Stack, doc: Json, long_lines: list[Json]) -> None:
     staff = stack.headers("producer")
     production = _production(client, stack, doc, "video", [*long_lines[2:], *long_lines[:2]])
     job_id = _render(client, stack, production["id"], ["video_9x16"])["job"]["id"]
@@ -304,7 +304,7 @@ def test_cancel_stops_the_running_ffmpeg_and_leaves_nothing(client: TestClient, 
     assert again.status_code == 409 and "cancelled" in again.json()["detail"]
 
 
-def test_cli_render_shows_a_live_progress_bar(stack: Stack, client: TestClient, doc: dict) -> None:  # type: ignore[type-arg]
+def test_cli_render_shows_a_live_progress_bar(stack: Stack, client: TestClient, doc: Json) -> None:
     production = _production(client, stack, doc, "loudspeaker", [{**SHORT[0], "text": "Bản tin thử thanh tiến độ."}, SHORT[1]])
     controller, terminal = pty.openpty()
     env = dict(os.environ, PYTHONPATH=str(ROOT), TERM="xterm-256color", COLUMNS="100")
@@ -342,7 +342,7 @@ def restore_worker(stack: Stack) -> Iterator[None]:
         stack.start_worker()
 
 
-def test_killed_worker_job_completes_and_no_partial_file_is_visible(client: TestClient, stack: Stack, doc: dict, long_lines: list, restore_worker: None) -> None:  # type: ignore[type-arg]
+def test_killed_worker_job_completes_and_no_partial_file_is_visible(client: TestClient, stack: Stack, doc: Json, long_lines: list[Json], restore_worker: None) -> None:
     from assets import service as assets_service
     from db import session_scope
 

@@ -6,6 +6,7 @@ import subprocess
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyloudnorm
@@ -56,7 +57,7 @@ def lines(tmp_path_factory: pytest.TempPathFactory) -> list[NarrationLine]:
     return result
 
 
-def _render(lines: list[NarrationLine], profile: str, root: Path, **kwargs: object) -> AudioResult:
+def _render(lines: list[NarrationLine], profile: str, root: Path, **kwargs: Any) -> AudioResult:
     return render_audio(
         lines,
         PROFILES[profile],
@@ -68,7 +69,7 @@ def _render(lines: list[NarrationLine], profile: str, root: Path, **kwargs: obje
         title="Tìm hiểu pháp luật",
         artist="Sở Tư pháp",
         album="Chuyên mục pháp luật",
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 

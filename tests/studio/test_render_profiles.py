@@ -46,10 +46,10 @@ VIDEO_SIZES = {"video_16x9": (1280, 720), "video_9x16": (1080, 1920)}
 RADIO_ARTICLES = ("Điều 1", "Điều 7")  # a short radio segment keeps the test cheap
 
 
-def _articles(doc: dict) -> list[dict]:  # type: ignore[type-arg]
+def _articles(doc: Json) -> list[Json]:
     found = []
 
-    def walk(nodes: list[dict]) -> None:  # type: ignore[type-arg]
+    def walk(nodes: list[Json]) -> None:
         for node in nodes:
             if node["kind"] == "dieu":
                 found.append(node)

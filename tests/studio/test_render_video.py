@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,10 +48,10 @@ def cues() -> list[Cue]:
     return cues_from_timings(TEXTS, TIMINGS, speakers=["Người dẫn", "Chuyên gia", None])
 
 
-def render(media: Path, name: str, cues: list[Cue], *, width: int, height: int, **kwargs: object):
+def render(media: Path, name: str, cues: list[Cue], *, width: int, height: int, **kwargs: Any):
     out = media / "out" / f"{name}.mp4"
     return render_video(media / "tone.wav", DURATION, SLIDES, cues, out, width=width, height=height,
-                        work_dir=media / "work", branding=BRANDING, font=FONT, bold_font=BOLD, **kwargs)  # type: ignore[arg-type]
+                        work_dir=media / "work", branding=BRANDING, font=FONT, bold_font=BOLD, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,10 @@ from studio.engine.text import speech
 from studio.engine.text.scripts import ScriptLine
 from studio.models import ScriptVersion
 from tests.conftest import Stack
+from tests.helpers import Json
 
 
-def old_content_hash(lines: list[dict[str, object]], lexicon: dict[str, str], profile: str, engines: list[str]) -> str:
+def old_content_hash(lines: list[Json], lexicon: dict[str, str], profile: str, engines: list[str]) -> str:
     """jobs.content_hash as it was written when script lines were dicts (kept verbatim, on the stored JSON)."""
     spoken = []
     for index, line in enumerate(lines):
@@ -40,7 +41,7 @@ def old_content_hash(lines: list[dict[str, object]], lexicon: dict[str, str], pr
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def _versions(production_id: int) -> list[tuple[list[dict[str, object]], list[ScriptLine], str]]:
+def _versions(production_id: int) -> list[tuple[list[Json], list[ScriptLine], str]]:
     with session_scope() as session:
         rows = session.scalars(select(ScriptVersion).where(ScriptVersion.production_id == production_id).order_by(ScriptVersion.version))
         production = service.get_production(session, production_id)

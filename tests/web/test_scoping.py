@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.broadcast.conftest import act, area, make_bulletins, make_slot, station
 from tests.conftest import Stack
-from tests.web.conftest import api_token, screenshot, scoped_account, sign_in
+from tests.web.conftest import api_token, scoped_account, screenshot, sign_in
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,14 @@ from tests.broadcast.conftest import TINY_LAW, act, area, make_bulletins, statio
 from tests.conftest import Stack
 from tests.helpers import wait_for_job
 from tests.web.conftest import (
-    PHONE, Account, api_token, browser_sign_in, login_csrf, no_horizontal_scroll, screenshot, scoped_account, sign_in,
+    PHONE,
+    Account,
+    api_token,
+    browser_sign_in,
+    no_horizontal_scroll,
+    scoped_account,
+    screenshot,
+    sign_in,
 )
 
 
