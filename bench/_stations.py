@@ -12,18 +12,22 @@ from __future__ import annotations
 import http.client
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 STATIONS = 1000
 
 
-def seed_stations(session: object, area_id: int) -> list[tuple[int, str]]:
+def seed_stations(session: Session, area_id: int) -> list[tuple[int, str]]:
     """STATIONS stations in one area; returns (id, token) pairs."""
     from broadcast import service as broadcast_service
 
     out = []
     for n in range(STATIONS):
-        station, token = broadcast_service.create_station(session, area_id=area_id, name=f"Cụm loa {n + 1}")  # type: ignore[arg-type]
+        station, token = broadcast_service.create_station(session, area_id=area_id, name=f"Cụm loa {n + 1}")
         out.append((station.id, token))
     return out
 

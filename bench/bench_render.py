@@ -25,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from unittest import mock
 
 from studio.engine import pipeline
@@ -90,7 +91,7 @@ class _Recorder:
     def install(self) -> None:
         recorder = self
 
-        class Popen(subprocess.Popen):  # type: ignore[type-arg]
+        class Popen(subprocess.Popen[bytes]):
             def __init__(self, args, *rest, **kwargs):
                 recorder.commands.append(list(args))
                 for arg in args:
@@ -195,7 +196,7 @@ def worker(root: str) -> None:
 ROUNDS = 3  # fresh processes; the median is reported, the machine has 2 noisy cores
 
 
-def _round() -> dict:  # type: ignore[type-arg]
+def _round() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
         proc = subprocess.run(
             [sys.executable, "-c", f"from bench.bench_render import worker; worker({tmp!r})"],

@@ -180,7 +180,7 @@ def upload(port: int, token: str, law: bytes, filename: str = "luat-thu-nghiem.t
         conn.close()
 
 
-def measure(port: int, editor_token: str, station_id: int, station_token: str, law: str, baseline_s: float = 2.0) -> dict[str, object]:
+def measure(port: int, editor_token: str, station_id: int, station_token: str, law: str, baseline_s: float = 2.0) -> dict[str, Any]:
     """Poll for `baseline_s` seconds idle, then while `law` is uploaded; the figures of both phases."""
     data = law.encode("utf-8")
     # The first answers fill caches; they are not what is measured.

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from studio.engine.render import _ffmpeg as ff
 from studio.engine.render import _ffmpeg_video as fx
@@ -114,7 +115,7 @@ def worker(kind: str, root: str) -> None:
     print(json.dumps({"s": elapsed, "python_rss_mb": own, "ffmpeg_rss_mb": children, "out": str(out)}))
 
 
-def _side(kind: str, root: Path) -> dict[str, object]:
+def _side(kind: str, root: Path) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, "-c", f"from bench.bench_video import worker; worker({kind!r}, {str(root)!r})"],
                           cwd=ROOT, capture_output=True, text=True, timeout=900, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -137,20 +138,20 @@ def main() -> None:
         "size": f"{WIDTH}x{HEIGHT}",
         "slides": len(SLIDES),
         "cues": len(sketch_cues()),
-        "ours_s": round(float(ours["s"]), 2),  # type: ignore[arg-type]
-        "moviepy_s": round(float(theirs["s"]), 2),  # type: ignore[arg-type]
-        "ratio_moviepy_over_ours": round(float(theirs["s"]) / float(ours["s"]), 2),  # type: ignore[arg-type]
-        "ours_realtime_x": round(DURATION / float(ours["s"]), 1),  # type: ignore[arg-type]
-        "ours_peak_rss_mb": {"ffmpeg": round(float(ours["ffmpeg_rss_mb"]), 1), "python": round(float(ours["python_rss_mb"]), 1)},  # type: ignore[arg-type]
+        "ours_s": round(float(ours["s"]), 2),
+        "moviepy_s": round(float(theirs["s"]), 2),
+        "ratio_moviepy_over_ours": round(float(theirs["s"]) / float(ours["s"]), 2),
+        "ours_realtime_x": round(DURATION / float(ours["s"]), 1),
+        "ours_peak_rss_mb": {"ffmpeg": round(float(ours["ffmpeg_rss_mb"]), 1), "python": round(float(ours["python_rss_mb"]), 1)},
         "pipeline": {
             "video_s": round(float(whole_info["duration_s"]), 2),
-            "wall_s": round(float(whole["s"]), 2),  # type: ignore[arg-type]
-            "wall_per_60s_video_s": round(float(whole["s"]) * 60 / float(whole_info["duration_s"]), 2),  # type: ignore[arg-type]
+            "wall_s": round(float(whole["s"]), 2),
+            "wall_per_60s_video_s": round(float(whole["s"]) * 60 / float(whole_info["duration_s"]), 2),
             "stage_starts_s": whole_info["stages"],
-            "peak_rss_mb": {"ffmpeg": round(float(whole["ffmpeg_rss_mb"]), 1), "python": round(float(whole["python_rss_mb"]), 1)},  # type: ignore[arg-type]
+            "peak_rss_mb": {"ffmpeg": round(float(whole["ffmpeg_rss_mb"]), 1), "python": round(float(whole["python_rss_mb"]), 1)},
             "goal_s_per_60s": 5.0,
         },
-        "moviepy_peak_rss_mb": {"ffmpeg": round(float(theirs["ffmpeg_rss_mb"]), 1), "python": round(float(theirs["python_rss_mb"]), 1)},  # type: ignore[arg-type]
+        "moviepy_peak_rss_mb": {"ffmpeg": round(float(theirs["ffmpeg_rss_mb"]), 1), "python": round(float(theirs["python_rss_mb"]), 1)},
         "bytes": sizes,
         "probe": {"ours": ours_probe, "moviepy": theirs_probe},
         "notes": [

@@ -55,6 +55,14 @@ GOALS_MS = {"list": 100.0, "commune_grid": 100.0, "province_grid": 300.0, "nghe_
 REASON = "Nội dung thường, đến lượt luân phiên; chưa từng phát tại các trạm này; dài 02:00, vừa khung 15:00 (còn trống 13:00)"
 
 
+def _csrf(form: str) -> str:
+    """The CSRF token of the sign-in form."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    if found is None:
+        raise RuntimeError(f"no CSRF token in the sign-in page: {form[:200]}")
+    return found.group(1)
+
+
 def _percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
@@ -90,7 +98,7 @@ def nghe_thu() -> dict[str, object]:
         time.sleep(0.05)
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
         form = client.get("/app/login").text
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+        csrf = _csrf(form)
         client.post("/app/login", data={"username": "bench-editor", "password": "bench-password", "csrf_token": csrf})
         first: list[float] = []
         cached: list[float] = []
@@ -236,7 +244,7 @@ def measure(ids: dict[str, int]) -> dict[str, dict[str, Any]]:
         transport = httpx.ASGITransport(app=app)
         async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             form = (await client.get("/app/login")).text
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+            csrf = _csrf(form)
             signed = await client.post("/app/login", data={"username": "bench-admin", "password": "bench-password",
                                                            "csrf_token": csrf})
             assert signed.status_code == 303, signed.text[:300]

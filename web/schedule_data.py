@@ -148,27 +148,24 @@ class Window:
 
 @dataclass
 class LaneDay:
-    """One day of a lane: its slot windows (local start and end) with their occurrences, and the totals."""
+    """One day of a lane: its slot windows (local start and end) with their occurrences; `finish()` sums them once."""
 
     windows: dict[tuple[datetime, datetime], Window] = field(default_factory=dict)
+    count: int = 0
+    unfilled: int = 0
+    bars: list[tuple[float, float, str, Window]] = field(default_factory=list)
+    tip: str = ""
 
-    @property
-    def count(self) -> int:
-        """Slot occurrences in the day."""
-        return sum(w.occurrences for w in self.windows.values())
-
-    @property
-    def unfilled(self) -> int:
-        """Occurrences with nothing placed in them yet."""
-        return sum(w.occurrences - w.filled for w in self.windows.values())
-
-    def strips(self) -> list[tuple[float, float, str, Window]]:
-        """(left %, width %, "06:00–06:15", window) of each window on the 05:00–22:00 strip."""
-        out = []
-        for (begin, finish), window in sorted(self.windows.items()):
+    def finish(self) -> None:
+        """Totals, and (left %, width %, "06:00–06:15", window) of each window on the 05:00–22:00 strip."""
+        self.count = sum(w.occurrences for w in self.windows.values())
+        self.unfilled = sum(w.occurrences - w.filled for w in self.windows.values())
+        self.bars = []
+        for (begin, finish), window in sorted(self.windows.items()) if len(self.windows) > 1 else self.windows.items():
             left, width = wk.strip_position(begin, finish)
-            out.append((left, width, f"{begin:%H:%M}–{finish:%H:%M}", window))
-        return out
+            label = f"{begin.hour:02d}:{begin.minute:02d}–{finish.hour:02d}:{finish.minute:02d}"  # strftime is slow
+            self.bars.append((left, width, label, window))
+        self.tip = " · ".join(f"{label} ({window.filled}/{window.occurrences})" for _l, _w, label, window in self.bars)
 
 
 @dataclass
@@ -219,13 +216,13 @@ def _lane_keys(area: Area, areas: Sequence[Any], stations: Sequence[Any]) -> tup
             parent = by_id.get(owner.parent_id)
             group = parent.name if parent is not None and owner.kind == "commune" else owner.name
             lanes.setdefault(f"area:{owner.id}", Lane(f"area:{owner.id}", owner.name, owner.kind, group, 0, []))
-    for s in stations:
-        owner = None if inside_commune or s.area_id not in by_id else lane_area(by_id[s.area_id])
-        key = f"area:{owner.id}" if owner is not None else f"station:{s.id}"
+    for station_id, area_id, name, count in stations:  # one row per station, or per area with its station count
+        owner = None if inside_commune or area_id not in by_id else lane_area(by_id[area_id])
+        key = f"area:{owner.id}" if owner is not None else f"station:{station_id}"
         if key not in lanes:
-            lanes[key] = Lane(key, s.name, "station", "", 0, [])
-        lanes[key].stations += 1
-        target_lane[("station", s.id)] = key
+            lanes[key] = Lane(key, name, "station", "", 0, [])
+        lanes[key].stations += count
+        target_lane[("station", station_id)] = key
     ordered = sorted(lanes.values(), key=lambda lane: (lane.group, lane.kind != "district", lane.name, lane.key))
     return target_lane, {lane.key: lane for lane in ordered}
 
@@ -237,17 +234,24 @@ def lanes(session: Session, area: Area, week: wk.Week) -> list[Lane]:
         select(Area.id, Area.parent_id, Area.kind, Area.name, Area.path)
         .where(Area.path.startswith(area.path, autoescape=True), Area.id != area.id)
     ).all()
-    stations = session.execute(
-        select(Station.id, Station.area_id, Station.name).join(Area, Area.id == Station.area_id)
-        .where(Area.path.startswith(area.path, autoescape=True))
-    ).all()
+    per_station = area.kind in ("commune", "cluster")
+    if per_station:
+        stations = session.execute(
+            select(Station.id, Station.area_id, Station.name, literal(1)).join(Area, Area.id == Station.area_id)
+            .where(Area.path.startswith(area.path, autoescape=True))
+        ).all()
+    else:  # a province's 1,000 stations are counted per area, not read one by one
+        stations = session.execute(
+            select(func.min(Station.id), Station.area_id, func.min(Station.name), func.count()).join(Area, Area.id == Station.area_id)
+            .where(Area.path.startswith(area.path, autoescape=True), Area.id != area.id).group_by(Station.area_id)
+        ).all()
+        stations += session.execute(select(Station.id, Station.area_id, Station.name, literal(1)).where(Station.area_id == area.id)).all()
     target_lane, by_key = _lane_keys(area, areas, stations)
     for lane in by_key.values():
         lane.days = [LaneDay() for _ in range(7)]
     if not target_lane:
         return []
     zone, first_day = ZoneInfo(week.tz), week.days[0]
-    per_station = area.kind in ("commune", "cluster")
     for kind, target_id, begin, finish, count, filled in _windows(session, area, week, per_station=per_station):
         key = target_lane.get((kind, target_id))
         local_start = aware_utc(begin).astimezone(zone)
@@ -257,6 +261,9 @@ def lanes(session: Session, area: Area, week: wk.Week) -> list[Lane]:
         window = by_key[key].days[index].windows.setdefault((local_start, aware_utc(finish).astimezone(zone)), Window())
         window.occurrences += count
         window.filled += int(filled or 0)
+    for lane in by_key.values():
+        for day in lane.days:
+            day.finish()
     # A district without stations or slots of its own is only a heading over its communes.
     return [lane for lane in by_key.values() if lane.kind != "district" or lane.stations or lane.total]
 
@@ -264,32 +271,33 @@ def lanes(session: Session, area: Area, week: wk.Week) -> list[Lane]:
 def _windows(session: Session, area: Area, week: wk.Week, *, per_station: bool) -> list[tuple[Any, ...]]:
     """(kind, id, start, end, occurrences, filled) beneath the area: per target inside a commune, else per area (a
     station counts for its area), and direct airings (emergencies) as windows of their own."""
-    stations = select(Station.id).join(Area, Area.id == Station.area_id).where(Area.path.startswith(area.path, autoescape=True))
-    below = select(Area.id).where(Area.path.startswith(area.path, autoescape=True), Area.id != area.id)
-
-    def beneath(kind: Any, target: Any) -> Any:
-        return or_(and_(kind == "station", target.in_(stations)), and_(kind == "area", target.in_(below)))
-
+    inside = Area.path.startswith(area.path, autoescape=True)
     filled = func.sum(case((exists().where(OccurrencePlan.occurrence_id == Occurrence.id), 1), else_=0))
-    occurrences = select(Occurrence.start, Occurrence.end).where(
-        beneath(Occurrence.target_kind, Occurrence.target_id), Occurrence.cancelled.is_(False),
-        Occurrence.start >= week.start, Occurrence.start < week.end)
-    if per_station:
-        linked = occurrences.add_columns(Occurrence.target_kind, Occurrence.target_id, func.count(), filled).group_by(
-            Occurrence.target_kind, Occurrence.target_id, Occurrence.start, Occurrence.end)
-    else:
-        place = func.coalesce(Station.area_id, Occurrence.target_id)
-        linked = (occurrences.add_columns(literal("area"), place, func.count(), filled)
-                  .outerjoin(Station, and_(Occurrence.target_kind == "station", Station.id == Occurrence.target_id))
-                  .group_by(place, Occurrence.start, Occurrence.end))
+    in_week = and_(Occurrence.start >= week.start, Occurrence.start < week.end, Occurrence.cancelled.is_(False))
+    # Stations first (joined, so SQLite walks each station's index range), then sub-areas: two small plans, not one OR.
+    place = Station.id if per_station else Station.area_id
+    on_stations = (
+        select(literal("station" if per_station else "area"), place, Occurrence.start, Occurrence.end, func.count(), filled)
+        .select_from(Station).join(Area, Area.id == Station.area_id)
+        .join(Occurrence, and_(Occurrence.target_kind == "station", Occurrence.target_id == Station.id, in_week))
+        .where(inside).group_by(place, Occurrence.start, Occurrence.end)
+    )
+    on_areas = (
+        select(literal("area"), Area.id, Occurrence.start, Occurrence.end, func.count(), filled)
+        .select_from(Area).join(Occurrence, and_(Occurrence.target_kind == "area", Occurrence.target_id == Area.id, in_week))
+        .where(inside, Area.id != area.id).group_by(Area.id, Occurrence.start, Occurrence.end)
+    )
+    stations = select(Station.id).join(Area, Area.id == Station.area_id).where(inside)
+    below = select(Area.id).where(inside, Area.id != area.id)
     direct = (
-        select(Airing.start, Airing.end, Airing.target_kind, Airing.target_id, func.count(), func.count())
-        .where(Airing.plan_id.is_(None), beneath(Airing.target_kind, Airing.target_id), Airing.status.in_(SHOWN),
-               Airing.start >= week.start, Airing.start < week.end)
+        select(Airing.target_kind, Airing.target_id, Airing.start, Airing.end, func.count(), func.count())
+        .where(Airing.plan_id.is_(None), Airing.status.in_(SHOWN), Airing.start >= week.start, Airing.start < week.end,
+               or_(and_(Airing.target_kind == "station", Airing.target_id.in_(stations)),
+                   and_(Airing.target_kind == "area", Airing.target_id.in_(below))))
         .group_by(Airing.target_kind, Airing.target_id, Airing.start, Airing.end)
     )
-    rows = [(kind, target, begin, finish, count, done) for begin, finish, kind, target, count, done in session.execute(linked)]
-    for begin, finish, kind, target, count, done in session.execute(direct):
+    rows: list[tuple[Any, ...]] = [tuple(row) for query in (on_stations, on_areas) for row in session.execute(query)]
+    for kind, target, begin, finish, count, done in session.execute(direct):
         if kind == "station" and not per_station:
             kind, target = "area", session.scalar(select(Station.area_id).where(Station.id == target))
         rows.append((kind, target, begin, finish, count, done))

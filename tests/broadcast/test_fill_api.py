@@ -51,7 +51,7 @@ def test_fill_packs_real_durations_back_to_back_without_overrun(api: TestClient,
     assert result["placed"] >= 3
     placed = airings_at(api, stack, target["id"], *window)
     real = durations(api, stack, placed)
-    by_occurrence: dict[int, list[dict[str, object]]] = defaultdict(list)
+    by_occurrence: dict[int, list[Json]] = defaultdict(list)
     for airing in placed:
         by_occurrence[int(airing["occurrence_id"])].append(airing)
     occs = occurrences(api, stack, slot["id"])
@@ -66,7 +66,7 @@ def test_fill_packs_real_durations_back_to_back_without_overrun(api: TestClient,
             assert parse(before["end"]) == parse(after["start"])  # back to back
         for item in items:
             # Each item lasts its output's real duration (rounded up to the microsecond), never past the slot end.
-            assert abs((parse(item["end"]) - parse(item["start"])).total_seconds() - real[int(item["output_id"])]) < 1e-5  # type: ignore[call-overload]
+            assert abs((parse(item["end"]) - parse(item["start"])).total_seconds() - real[int(item["output_id"])]) < 1e-5
             assert parse(item["end"]) <= end
             assert "vừa khung" in str(item["reason"]) and item["target_kind"] == "station"
         used = sum((parse(i["end"]) - parse(i["start"])).total_seconds() for i in items)

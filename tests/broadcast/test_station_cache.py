@@ -325,11 +325,14 @@ def test_a_poll_does_not_wait_for_sqlites_write_lock(api: TestClient, stack: Sta
 
 
 def test_the_server_database_pool_outlasts_the_worker_threads(stack: Stack) -> None:
+    from sqlalchemy.pool import QueuePool
+
     import db
 
     pool = db.get_engine().pool
+    assert isinstance(pool, QueuePool)
     if stack.database_url.startswith("sqlite"):
-        assert pool._max_overflow < 0  # type: ignore[attr-defined]  # unbounded
+        assert pool._max_overflow < 0  # unbounded
         return
     # Every thread that can hold a connection at once (sync endpoints, plus station pulls) gets one without waiting.
-    assert pool.size() + pool._max_overflow >= db.THREAD_LIMIT + 4  # type: ignore[attr-defined]
+    assert pool.size() + pool._max_overflow >= db.THREAD_LIMIT + 4

@@ -236,3 +236,10 @@ def wait_until(check: Callable[[], T | Literal[False] | None], *, timeout_s: flo
             return value
         time.sleep(every_s)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def seconds(info: dict[str, object]) -> float:
+    """The duration that probe_video read, in seconds."""
+    value = info["duration_s"]
+    assert isinstance(value, int | float), info
+    return float(value)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -132,12 +133,12 @@ def radio_lines(stack: Stack, doc: int) -> list[Json]:
     return [{k: line[k] for k in ("speaker", "text", "pause_ms", "role", "bed")} for line in made.json()["script"]]
 
 
-def _corrupt(lines: list[object], how: str) -> list[object]:
+def _corrupt(lines: list[Any], how: str) -> list[Any]:
     broken = copy.deepcopy(lines)
     if how == "line-is-a-number":
         broken[1] = 42
     else:
-        broken[1]["pause_ms"] = {"ms": 300}  # type: ignore[index]
+        broken[1]["pause_ms"] = {"ms": 300}
     return broken
 
 

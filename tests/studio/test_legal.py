@@ -692,9 +692,10 @@ def test_pdf_extracts_the_same_lines(source_text: str) -> None:
 def _typeset_pdf(lines: list[str], page_format: tuple[int, int]) -> tuple[bytes, int]:
     """A PDF laid out like an official gazette copy: the header in two columns (issuer | motto, number |
     place and date), a running header and a page number on every page, and body lines wrapped by the page."""
-    fpdf = pytest.importorskip("fpdf", reason="fpdf2 is needed to write test PDFs")
+    pytest.importorskip("fpdf", reason="fpdf2 is needed to write test PDFs")
+    from fpdf import FPDF
 
-    class Gazette(fpdf.FPDF):  # type: ignore[misc, name-defined]
+    class Gazette(FPDF):
         def header(self) -> None:
             self.set_font("DejaVu", size=7)
             self.cell(0, 5, "CÔNG BÁO/Số 45 + 46/Ngày 20-7-2025", align="C", new_x="LMARGIN", new_y="NEXT")

@@ -265,9 +265,9 @@ def test_music_bed_plays_under_bed_lines_and_ducks_under_speech(tmp_path: Path) 
     _speechlike(speech, 4.0, 7)  # its energy lies between 200 and 1600 Hz
     bed_line = [NarrationLine(speech, 4.0, 2000, True, None)]
     dry_line = [NarrationLine(speech, 4.0, 2000, False, None)]
-    kwargs = dict(intro=None, outro=None, bed=default_asset("music-bed.flac"), work_dir=tmp_path / "work")
-    with_bed = render_audio(bed_line, PROFILES["radio"], tmp_path / "bed.mp3", **kwargs)  # type: ignore[arg-type]
-    without = render_audio(dry_line, PROFILES["radio"], tmp_path / "dry.mp3", **kwargs)  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = dict(intro=None, outro=None, bed=default_asset("music-bed.flac"), work_dir=tmp_path / "work")
+    with_bed = render_audio(bed_line, PROFILES["radio"], tmp_path / "bed.mp3", **kwargs)
+    without = render_audio(dry_line, PROFILES["radio"], tmp_path / "dry.mp3", **kwargs)
     f3 = 174.61  # the bed's lowest partial, below the speech band
     wet, dry = _decode(with_bed.path, 48000, 1)[:, 0], _decode(without.path, 48000, 1)[:, 0]
     end = with_bed.timings[0].end_s

@@ -32,6 +32,7 @@ from tests.studio.render_helpers import (
     f0_median,
     heard_span,
     mp3_frames,
+    seconds,
     speech_regions,
     true_peak_dbtp,
 )
@@ -93,7 +94,7 @@ def rendered(stack: Stack, sample_law_text: str) -> Iterator[Json]:
 
         radio, loudspeaker, video = make("radio", radio_ids), make("loudspeaker", None), make("video", None)
         parts = [client.get(f"/api/productions/{pid}", headers=editor).json() for pid in loudspeaker["siblings"]]
-        jobs: dict[str, dict[str, object]] = {}
+        jobs: dict[str, Json] = {}
         part_jobs: list[int] = []
         for production in (video, radio, *parts):
             accepted = client.post(f"/api/productions/{production['id']}/renders", headers=producer)
@@ -102,8 +103,8 @@ def rendered(stack: Stack, sample_law_text: str) -> Iterator[Json]:
                 if job["profile"] == "loudspeaker":
                     part_jobs.append(job["id"])
                 jobs.setdefault(str(job["profile"]), job)
-        events = _sse_events(client, int(jobs["video_9x16"]["id"]), producer)  # type: ignore[call-overload]
-        finished = {profile: wait_for_job(client, producer, int(job["id"]), timeout_s=300) for profile, job in jobs.items()}  # type: ignore[call-overload]
+        events = _sse_events(client, int(jobs["video_9x16"]["id"]), producer)
+        finished = {profile: wait_for_job(client, producer, int(job["id"]), timeout_s=300) for profile, job in jobs.items()}
         parts_done = [wait_for_job(client, producer, job_id, timeout_s=300) for job_id in part_jobs]
         yield {
             "jobs": finished, "parts": parts_done, "part_productions": parts, "events": events,
@@ -169,7 +170,7 @@ def test_video_sketch_of_the_sample_lasts_60_to_90_seconds(rendered: Json) -> No
         path, _ = _media(rendered["jobs"][profile])
         decoded = len(decode_pcm(path, rate=48000, channels=1)) / 48000
         assert 60.0 <= decoded <= 90.0, (profile, decoded)
-        assert 60.0 <= float(probe_video(path)["duration_s"]) <= 90.0  # type: ignore[arg-type]
+        assert 60.0 <= seconds(probe_video(path)) <= 90.0
 
 
 def test_loudspeaker_parts_are_numbered_and_each_within_three_minutes(rendered: Json) -> None:
@@ -222,7 +223,7 @@ def test_video_stream_parameters(rendered: Json, profile: str) -> None:
         capture_output=True, text=True, check=True,
     ).stderr
     frames = int(re.findall(r"frame=\s*(\d+)", log)[-1])
-    assert frames == pytest.approx(float(info["duration_s"]) * 25, abs=2)  # type: ignore[arg-type]  # constant 25 fps
+    assert frames == pytest.approx(seconds(info) * 25, abs=2)  # constant 25 fps
 
 
 def _ffmpeg() -> str:

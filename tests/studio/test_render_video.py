@@ -13,6 +13,7 @@ from studio.engine.render import _ffmpeg as ff
 from studio.engine.render import _ffmpeg_video as fx
 from studio.engine.render.subtitles import Cue, cues_from_timings, parse_webvtt
 from studio.engine.render.video import Branding, Cancelled, FFmpegError, Slide, probe_video, render_slide, render_video
+from tests.studio.render_helpers import seconds
 
 FONTS = Path(__file__).resolve().parents[2] / "assets/defaults/fonts"
 FONT, BOLD = FONTS / "DejaVuSans.ttf", FONTS / "DejaVuSans-Bold.ttf"
@@ -77,7 +78,7 @@ def assert_broadcast_mp4(path: Path, width: int, height: int) -> None:
     assert info["vcodec"] == "h264" and info["acodec"] == "aac"
     assert info["fps"] == 25
     assert info["sample_rate"] == 48000 and info["channels"] == 2
-    assert abs(info["duration_s"] - DURATION) <= 0.1  # type: ignore[operator]
+    assert abs(seconds(info) - DURATION) <= 0.1
     assert info["faststart"] is True
 
 
@@ -161,9 +162,9 @@ def test_error_leaves_nothing(media: Path, cues: list[Cue]) -> None:
 def test_logos_replace_names(tmp_path: Path) -> None:
     logo = tmp_path / "logo.png"
     ffmpeg("-f", "lavfi", "-i", "color=c=red:s=64x64:d=1", "-frames:v", "1", str(logo))
-    kwargs = dict(width=320, height=180, font=FONT, bold_font=BOLD)
-    named = render_slide(SLIDES[1], tmp_path / "named.png", branding=BRANDING, **kwargs)  # type: ignore[arg-type]
-    logoed = render_slide(SLIDES[1], tmp_path / "logo-slide.png", branding=Branding(logo, logo), **kwargs)  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = dict(width=320, height=180, font=FONT, bold_font=BOLD)
+    named = render_slide(SLIDES[1], tmp_path / "named.png", branding=BRANDING, **kwargs)
+    logoed = render_slide(SLIDES[1], tmp_path / "logo-slide.png", branding=Branding(logo, logo), **kwargs)
     corner = ffmpeg("-i", str(logoed), "-vf", "crop=8:8:8:4", "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
     assert corner[0] > 200 and corner[1] < 60  # red logo in the top-left corner
     assert named.read_bytes() != logoed.read_bytes()

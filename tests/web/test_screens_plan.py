@@ -205,7 +205,7 @@ def test_province_grid_collapses_stations_by_commune(web_client: TestClient, acc
     lanes = page.split('class="lanes"')[1]
     first, second = (lanes.split(f"key=area:{commune}&")[1].split("</details>")[0] for commune in made["communes"])
     assert re.search(r"3 trạm · [1-9]\d* lượt khung giờ", first) and "3 trạm · 0 lượt khung giờ" in second
-    assert "06:30–06:40: 3 nơi, 3 đã xếp" in first  # the window on the day's strip, in its tooltip: three stations, filled
+    assert "06:30–06:40 (3/3)" in first  # the window on the day's strip, in its tooltip: filled at three stations of three
     lane = web_client.get(f"/app/schedule/lane?area_id={made['province']}&key=area:{made['communes'][0]}&week={year}-W{week:02d}")
     assert lane.status_code == 200 and "×3" in lane.text  # the same airing at three stations is one chip
 
