@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from timeutil import aware_utc
 
 if TYPE_CHECKING:
-    from psycopg2.extensions import cursor as PgCursor
+    from psycopg2.extensions import connection as PgConnection
 
 CHUNK = 50_000
 # Comfortably under SQLite's default limit of 32,766 bound variables per statement.
@@ -96,9 +96,8 @@ def _copy(session: Session, table: Table, columns: Sequence[str], rows: Iterable
     connection = session.connection()
     quote = connection.dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN WITH (FORMAT csv)"
-    raw = connection.connection.dbapi_connection
-    assert raw is not None, "session.connection() has checked a connection out"
-    cursor = cast("PgCursor", raw.cursor())  # the caller runs this on psycopg2 only: COPY is not in the DB-API
+    # Checked out by session.connection(), and psycopg2's own: the caller runs this on psycopg2 only (COPY is not in the DB-API).
+    cursor = cast("PgConnection", connection.connection.dbapi_connection).cursor()
     written = 0
     field = lru_cache(maxsize=1 << 16, typed=True)(_copy_field)  # typed: True and 1 are different fields
     try:

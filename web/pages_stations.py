@@ -47,8 +47,10 @@ def stations(request: Request, session: SessionDep, who: SignedIn, q: Search = N
     now = utcnow()
     listing = fleet.station_rows(session, scope, params=PageParams(page_no, PER_PAGE), q=(q or "").strip() or None,
                                  area_id=area_id, health=health if health in fleet.HEALTH else None, now=now)
-    available = fleet.availability(session, scope, now=now)
     chosen = area_scope.area(session, scope, area_id) if area_id is not None else None
+    # Availability follows the chosen area, so a district's communes are all shown, not the province's worst.
+    within = area_scope.Scope(chosen.id, chosen.path, chosen.name) if chosen is not None else scope
+    available = fleet.availability(session, within, now=now)
     return page(request, who, "app/stations.html", {
         "listing": listing, "districts": available["district"],
         "communes": available["commune"][:WORST_COMMUNES], "communes_total": len(available["commune"]),

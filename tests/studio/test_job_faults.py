@@ -250,7 +250,8 @@ def _job_row_unlocked(stack: Stack, job_id: int) -> bool:
 
 def _pause(stack: Stack, job_id: int) -> tuple[int, list[int]]:
     """SIGSTOP the worker child running attempt 1 of the job, and its ffmpeg, while it holds no database lock."""
-    for _ in range(50):
+    deadline = time.monotonic() + 60  # a loaded machine may take long to start the encode
+    while time.monotonic() < deadline:
         encoders = ffmpeg_processes(f"/work/job-{job_id}-1/")
         if not encoders:
             time.sleep(0.05)
