@@ -138,7 +138,7 @@ def _check_publishable(session: Session, production: Production) -> None:
         )
 
 
-def reopen(session: Session, *, production: Production, user: User, old_version: int) -> AuditEvent | None:
+def reopen(session: Session, *, production: Production, user: User) -> AuditEvent | None:
     """After an edit, send a production under review or approved back to draft; earlier approvals stop counting."""
     if production.status not in REOPENED_BY_EDIT:
         return None
@@ -172,6 +172,5 @@ def audit(session: Session, production: Production) -> list[AuditEvent]:
 
 def edit_script(session: Session, *, production: Production, lines: Sequence[ScriptLine], user: User) -> AuditEvent | None:
     """Save a new script version; a production under review or approved goes back to draft."""
-    old_version = production.current_version
     service.save_script(session, production=production, lines=lines, user=user)
-    return reopen(session, production=production, user=user, old_version=old_version)
+    return reopen(session, production=production, user=user)
