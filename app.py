@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-import worker  # noqa: F401  (configures the Celery app that studio.jobs.send_jobs sends through)
+import worker  # noqa: F401  (configures the Celery app that studio.dispatch.send_jobs sends through)
 from accounts import router as accounts_router
 from assets.routes import router as covers_router
 from broadcast.asgi import StationFastPath

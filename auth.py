@@ -8,14 +8,17 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import ForeignKey, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from db import Base, SessionDep, session_scope, utcnow
+from db import Base, SessionDep, rowcount, session_scope, utcnow
 from errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 TOKEN_PREFIX = "lc_"
 
@@ -107,7 +110,7 @@ def revoke_tokens(session: Session, *, user: User) -> int:
         update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False)).values(revoked=True)
     )
     session.flush()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def rotate_token(session: Session, *, user: User, expires_at: datetime | None = None) -> str:
@@ -230,7 +233,7 @@ class WebSession(Base):
     user: Mapped[User] = relationship()
 
 
-def _hasher():  # type: ignore[no-untyped-def]
+def _hasher() -> PasswordHasher:
     from argon2 import PasswordHasher
 
     return PasswordHasher()
@@ -244,7 +247,7 @@ def hash_password(password: str) -> str:
     """An argon2id hash of a password (refuses one shorter than MIN_PASSWORD_LENGTH)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"Mật khẩu cần ít nhất {MIN_PASSWORD_LENGTH} ký tự (password too short)")
-    return str(_hasher().hash(password))
+    return _hasher().hash(password)
 
 
 def set_password(session: Session, *, user: User, password: str) -> None:
@@ -270,7 +273,7 @@ def _verify(stored: str | None, password: str) -> bool:
     if not _DUMMY_HASH:
         _DUMMY_HASH.append(_hasher().hash(secrets.token_hex(16)))
     try:
-        return bool(_hasher().verify(stored or _DUMMY_HASH[0], password)) and stored is not None
+        return _hasher().verify(stored or _DUMMY_HASH[0], password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # imported where used, so that `--help` needs no database cod
     from sqlalchemy.orm import Session
 
     from auth import Role, User
+    from studio.service import ProvisionNode
 
 app = typer.Typer(help="lawcast: Vietnamese legal texts to radio, loudspeaker, video and podcast feeds.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.")
@@ -247,11 +248,10 @@ def ingest(
     _print_tree(tree, 0)
 
 
-def _print_tree(nodes: list[dict[str, object]], depth: int) -> None:
+def _print_tree(nodes: list[ProvisionNode], depth: int) -> None:
     for node in nodes:
         console.print("  " * depth + f"{node['label']} {node['heading'] or ''} [dim](id {node['id']})[/]")
-        if isinstance(children := node["children"], list):
-            _print_tree(children, depth + 1)
+        _print_tree(node["children"], depth + 1)
 
 
 def _read_file(path: Path) -> bytes:
@@ -329,10 +329,10 @@ def send_jobs_by_id(job_ids: list[int], *, created_ids: list[int]) -> None:
     """Send newly created jobs (after their rows are committed)."""
     import worker  # noqa: F401  (the Celery app jobs are sent through)
     from db import session_scope
-    from studio import jobs
+    from studio import dispatch, jobs
 
     with session_scope() as session:
-        jobs.send_jobs(session, [jobs.get_job(session, job_id) for job_id in created_ids if job_id in job_ids])
+        dispatch.send_jobs(session, [jobs.get_job(session, job_id) for job_id in created_ids if job_id in job_ids])
 
 
 @station_app.command("run")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import auth
-import worker  # noqa: F401  (configures the Celery app that jobs.send_jobs sends through)
+import worker  # noqa: F401  (configures the Celery app that dispatch.send_jobs sends through)
 from assets import storage
 from broadcast import airings as broadcast_airings
 from broadcast import service as broadcast_service
@@ -25,7 +25,7 @@ from db import session_scope, utcnow
 from feeds import service as feeds_service
 from feeds.podcast import build_podcast_rss
 from settings import get_settings
-from studio import jobs, service, workflow
+from studio import dispatch, jobs, scripting, service, workflow
 from studio.engine.render.audio import measure_loudness
 from studio.engine.text import legal, scripts
 from studio.models import Document, Output, Production
@@ -93,7 +93,7 @@ def _productions(session: Session, doc: Document, users: dict[str, auth.User]) -
     for fmt in FORMATS:
         existing = list(session.scalars(select(Production).where(Production.document_id == doc.id, Production.format == fmt).order_by(Production.id)))
         if not existing:
-            existing = service.create_production(
+            existing = scripting.create_production(
                 session, document_id=doc.id, format=fmt, user=users["demo-editor"], channel=CHANNEL if fmt == "radio" else None,
                 season=1 if fmt == "radio" else None, episode=1 if fmt == "radio" else None,
             ).productions
@@ -139,7 +139,7 @@ def run_demo(out: Path, *, console: Console) -> DemoSummary:
     workers = start_workers(settings.data_dir / "logs" / "demo-worker.log") if created else []
     try:
         with session_scope() as session:
-            jobs.send_jobs(session, created)
+            dispatch.send_jobs(session, created)
         states = follow_jobs(requested, console=console)
     finally:
         stop_workers(workers)

@@ -146,4 +146,5 @@ def install(app: FastAPI) -> None:
             built[id(raw)] = document(raw)
         return built[id(raw)]
 
+    # FastAPI's documented way to serve a customised schema; mypy refuses any assignment to a method.
     app.openapi = openapi  # type: ignore[method-assign]

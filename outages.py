@@ -30,10 +30,10 @@ _MISTAKES = ("no such table", "no such column", "has no column", "syntax error")
 Kind = Literal["database", "broker"]
 
 
-def _optional_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+def _optional_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
     """Driver errors of PostgreSQL and Redis, when those clients are installed (the services extra)."""
-    database: list[type[BaseException]] = []
-    broker: list[type[BaseException]] = [kombu.exceptions.OperationalError, kombu.exceptions.ConnectionError]
+    database: list[type[Exception]] = []
+    broker: list[type[Exception]] = [kombu.exceptions.OperationalError, kombu.exceptions.ConnectionError]
     try:
         import psycopg2
 
@@ -51,7 +51,7 @@ def _optional_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[Base
 
 _SERVER_DB_ERRORS, BROKER_ERRORS = _optional_errors()
 # Every error class the 503 handler is registered for; anything of these that is not an outage answers a JSON 500.
-HANDLED: tuple[type[BaseException], ...] = (
+HANDLED: tuple[type[Exception], ...] = (
     sa_exc.SQLAlchemyError, sqlite3.Error, kombu.exceptions.KombuError, *_SERVER_DB_ERRORS, *BROKER_ERRORS,
 )
 

@@ -120,7 +120,7 @@ def resend_queued_jobs(app: Celery, lost_at: datetime | None = None) -> int:
     from sqlalchemy.pool import NullPool
 
     import outages
-    from studio import jobs
+    from studio import dispatch
     from studio.tasks import backoff_s
 
     url = get_settings().sqlalchemy_url
@@ -132,7 +132,7 @@ def resend_queued_jobs(app: Celery, lost_at: datetime | None = None) -> int:
         while True:
             try:
                 with Session(engine) as session, session.begin():
-                    due = jobs.resend_queued(session, sent_before=lost_at, guard_s=RESEND_GUARD_S)
+                    due = dispatch.resend_queued(session, sent_before=lost_at, guard_s=RESEND_GUARD_S)
                 break
             except Exception as exc:
                 if outages.kind(exc) is None or time.monotonic() > deadline:
@@ -179,7 +179,7 @@ def make_celery() -> Celery:
         },
     )
     celery.steps["consumer"].add(ResendOnConnect)
-    # The default app of every thread, not only the current app of this one: studio.jobs.send_jobs sends through
+    # The default app of every thread, not only the current app of this one: studio.dispatch.send_jobs sends through
     # celery.current_app from the API's request threads.
     celery.set_default()
     return celery

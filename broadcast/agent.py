@@ -258,12 +258,12 @@ class StationAgent:
                 ready.append(item)
         return sorted(ready, key=lambda i: (i["priority"] != "emergency", str(i["start"])))
 
-    def _command(self, path: Path, seconds: float) -> list[str]:
-        assert self.player is not None
+    @staticmethod
+    def _command(player: str, path: Path, seconds: float) -> list[str]:
         fade = min(FADE_S, seconds)
         values = {"path": str(path), "seconds": f"{seconds:.3f}", "fade": f"{fade:.3f}", "fade_start": f"{max(seconds - fade, 0):.3f}"}
-        parts = [part.format(**values) for part in shlex.split(self.player)]
-        return parts if "{path}" in self.player else [*parts, str(path)]
+        parts = [part.format(**values) for part in shlex.split(player)]
+        return parts if "{path}" in player else [*parts, str(path)]
 
     def play(self, item: ScheduleItem) -> None:
         """Play one item through the player command (or just log it), honouring the overrun policy, and queue its report."""
@@ -279,7 +279,7 @@ class StationAgent:
             outcome, limit = "cut", max(allowed, 0.0)
         if outcome != "skipped" and self.player:
             seconds = limit if limit is not None else duration
-            process = subprocess.Popen(self._command(path, seconds))
+            process = subprocess.Popen(self._command(self.player, path, seconds))
             try:
                 returncode = process.wait(timeout=None if limit is None else limit + STOP_GRACE_S)
             except subprocess.TimeoutExpired:

@@ -48,7 +48,8 @@ class AgentState:
         for sub in ("media", "partial"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         saved = read_json(root / "schedule.json", {})
-        assert isinstance(saved, dict)
+        if not isinstance(saved, dict):
+            saved = {}  # not a file this agent wrote: start as on a first run, the next pull fetches the schedule again
         played = read_json(root / "played.json", [])
         outbox = read_json(root / "outbox.json", [])
         return cls(root, saved.get("etag"), saved.get("items", []), set(played), list(outbox))

@@ -25,7 +25,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import timedelta
 
-from fastapi import HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -40,6 +39,7 @@ from broadcast.station_cache import MAX_ENTRIES, Pull, pull_cache
 from broadcast.station_rss import build_station_rss
 from broadcast.station_wire import ScheduleItem
 from db import session_scope, utcnow
+from errors import Forbidden, Unauthorized
 from settings import get_settings
 from textclean import clean_name
 
@@ -99,15 +99,15 @@ def _note_verified(token_hash: str, station_id: int) -> None:
 def authenticate(session: Session, token: str | None, station_id: int) -> tuple[Station, list[int]]:
     """The station whose own token came with the request, with its area's ids from the root; 401 or 403 otherwise."""
     if token is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Thiếu mã trạm (missing station token)", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized("Thiếu mã trạm (missing station token)")
     row = session.execute(
         select(Station, Area.path).join(Area, Area.id == Station.area_id).where(Station.token_hash == auth.hash_token(token))
     ).one_or_none()
     if row is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Mã trạm không hợp lệ (invalid station token)", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized("Mã trạm không hợp lệ (invalid station token)")
     station, path = row
     if station.id != station_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Mã này thuộc trạm khác; một trạm chỉ xem được lịch của chính nó")
+        raise Forbidden("Mã này thuộc trạm khác; một trạm chỉ xem được lịch của chính nó (this token belongs to another station)")
     return station, [int(part) for part in path.strip("/").split("/") if part]
 
 
@@ -141,7 +141,11 @@ def _write_seen(session: Session) -> None:
     if connection.dialect.name != "sqlite":
         return  # committed with the session; PostgreSQL locks only this station's row
     raw = connection.connection.dbapi_connection
-    assert raw is not None
+    if raw is None:
+        # Invalidated under us (the database went away mid-poll): skip the write like a busy one, don't fail the poll.
+        log.info("last-seen of a station not written: the connection was lost")
+        session.rollback()
+        return
     (wait_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
     raw.execute(f"PRAGMA busy_timeout={SEEN_WAIT_MS}")
     try:

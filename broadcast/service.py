@@ -71,14 +71,25 @@ def _describe(session: Session, target_kind: str, target_id: int) -> str:
     return f"kênh {channel.name if channel else target_id}"
 
 
-def _target_area(session: Session, target_kind: str, target_id: int) -> Area | None:
+def _station(session: Session, station_id: int) -> Station:
+    station = session.get(Station, station_id)
+    if station is None:
+        raise NotFound(f"Không có trạm {station_id} (station not found)")
+    return station
+
+
+def _placed_area(session: Session, target_kind: str, target_id: int) -> Area:
+    """The area an area or station target is in (an area is in itself); 404 if it is gone, 422 for another kind."""
     if target_kind == "area":
         return get_area(session, target_id)
     if target_kind == "station":
-        station = session.get(Station, target_id)
-        if station is None:
-            raise NotFound(f"Không có trạm {target_id} (station not found)")
-        return get_area(session, station.area_id)
+        return get_area(session, _station(session, target_id).area_id)
+    raise Invalid(f"Loại đích '{target_kind}' không hợp lệ; dùng channel, area hoặc station (invalid target kind)")
+
+
+def _target_area(session: Session, target_kind: str, target_id: int) -> Area | None:
+    if target_kind != "channel":
+        return _placed_area(session, target_kind, target_id)
     if session.get(Channel, target_id) is None:
         raise NotFound(f"Không có kênh {target_id} (channel not found)")
     return None
@@ -93,9 +104,7 @@ def _related(session: Session, target_kind: str, target_id: int) -> list[tuple[s
         return [("channel", loudspeaker_channel_ids(session)), ("area", None), ("station", None)]
     network = ("channel", loudspeaker_channel_ids(session))
     if target_kind == "station":
-        station = session.get(Station, target_id)
-        assert station is not None
-        return [("station", [target_id]), ("area", ancestor_ids(get_area(session, station.area_id))), network]
+        return [("station", [target_id]), ("area", ancestor_ids(_placed_area(session, target_kind, target_id))), network]
     area = get_area(session, target_id)
     below = list(session.scalars(select(Area.id).where(Area.path.startswith(area.path))))
     return [("area", sorted({*ancestor_ids(area), *below})), ("station", stations_under(session, area)), network]
@@ -138,8 +147,7 @@ def _quiet_areas(session: Session, target_kind: str, target_id: int) -> list[tup
         if channel is None or channel.kind != ChannelKind.loudspeaker.value:
             return []
         return [(a.quiet_start, a.quiet_end, a) for a in session.scalars(select(Area).where(Area.quiet_start.is_not(None)))]
-    area = _target_area(session, target_kind, target_id)
-    assert area is not None
+    area = _placed_area(session, target_kind, target_id)
     out: list[tuple[time | None, time | None, Area]] = []
     if (own := quiet_hours(session, area)) is not None:
         out.append(own)

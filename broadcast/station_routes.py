@@ -12,7 +12,7 @@ from typing import Annotated
 
 import anyio
 from anyio.lowlevel import RunVar
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -23,6 +23,7 @@ from broadcast import asrun, pull
 from broadcast import service as broadcast_service
 from broadcast.schemas import PlaysIn, PlaysOut, StationMeOut, StationScheduleOut
 from db import get_engine, session_scope
+from errors import Unauthorized
 from openapi import NOT_MODIFIED, content, get_and_head
 from outages import kind, mark_stale
 from settings import get_settings
@@ -50,7 +51,7 @@ def _whoami(token: str | None) -> dict[str, object]:
     with session_scope() as session:
         station = broadcast_service.station_for_token(session, token) if token else None
         if station is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Mã trạm không hợp lệ (invalid station token)", headers={"WWW-Authenticate": "Bearer"})
+            raise Unauthorized("Mã trạm không hợp lệ (invalid station token)")
         return {"id": station.id, "name": station.name, "area_id": station.area_id}
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from assets import service as assets_service
 from broadcast.models import Channel
-from errors import NotFound, ServiceError
+from errors import Gone, NotFound
 from feeds import service
 from studio.models import Document, DocumentStatus, Output, Production, ProductionStatus, Provision
 
@@ -23,12 +23,6 @@ DOC_STATUS_VI = {
 }
 FORMAT_VI = {"radio": "Chuyên mục phát thanh", "loudspeaker": "Bản tin loa truyền thanh cơ sở", "video": "Tiểu phẩm pháp luật"}
 PROFILE_VI = {"podcast": "Podcast (128 kbps)", "radio": "Phát thanh (320 kbps)", "loudspeaker": "Loa truyền thanh (48 kbps)"}
-
-
-class Gone(ServiceError):
-    """The page existed but its content was withdrawn."""
-
-    status = 410
 
 
 @dataclass(frozen=True)
@@ -113,7 +107,8 @@ def episode_view(session: Session, production_id: int) -> EpisodeView:
         return outs.get((main.profile, kind))
 
     doc = session.get(Document, production.document_id)
-    assert doc is not None
+    if doc is None:
+        raise NotFound(f"Không có văn bản nguồn của chương trình {production_id} (episode's source law not found)")
     channel = session.scalar(select(Channel).where(Channel.slug == production.channel_slug)) if production.channel_slug else None
     transcript = side("transcript")
     chapters = side("chapters")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from apitypes import Id
@@ -15,7 +14,7 @@ from feeds import pages, service
 from openapi import NOT_MODIFIED, content, get_and_head
 from outages import kind, mark_stale
 from settings import get_settings
-from web import TEMPLATES
+from templating import public as templates
 
 router = APIRouter(tags=["feeds"])
 FEED_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -52,7 +51,6 @@ async def channel_feed(slug: str, fmt: str, request: Request) -> Response:
     return represent(request, rep, max_age=get_settings().feed_cache_max_age_s)
 
 
-templates = Jinja2Templates(directory=TEMPLATES)
 templates.env.globals["clock"] = pages.clock
 
 

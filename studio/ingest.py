@@ -109,10 +109,10 @@ def _replace_last(json: str, empty: str, items: list[str]) -> str:
     return f"{json[:at]}{empty[:-1]}{','.join(items)}]{json[at + len(empty):]}"
 
 
-def _provision_json(node: dict[str, object]) -> str:
-    children = node["children"]
+def _provision_json(node: service.ProvisionNode) -> str:
     own = ProvisionOut.model_validate({**node, "children": []}).model_dump_json()
-    return _replace_last(own, '"children":[]', [_provision_json(child) for child in children])  # type: ignore[attr-defined]
+    items = [_provision_json(child) for child in node["children"]]
+    return _replace_last(own, '"children":[]', items)
 
 
 def document_json(doc: Document) -> bytes:

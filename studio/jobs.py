@@ -1,23 +1,21 @@
-"""Render jobs: request, claim, progress, finish (flushes, never commits)."""
+"""Render jobs: request, claim, progress, finish (flushes, never commits); sending them is studio/dispatch.py."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from celery import current_app
-from sqlalchemy import ColumnElement, Update, or_, select, update
+from sqlalchemy import Update, or_, select, update
 from sqlalchemy.orm import Session
 
-import outages
 from assets import service as assets_service
 from auth import User
-from db import utcnow
-from errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from db import rowcount, utcnow
+from errors import Conflict, Invalid, NotFound
 from settings import get_settings
 from studio import service
 from studio.engine import pipeline
@@ -120,7 +118,6 @@ def cancel(session: Session, *, job: RenderJob) -> RenderJob:
 
 
 MAX_ATTEMPTS = 4  # claims of a job that may end in a retryable error of its own or a lost worker
-MAX_RESEND_BACKOFF = 32
 
 
 @dataclass(frozen=True)
@@ -139,16 +136,8 @@ class Heartbeat:
     cancel_requested: bool = False
 
 
-@dataclass(frozen=True)
-class Resend:
-    """A job whose message must go to the broker again (to `queue`), or, without a queue, one the reaper ended."""
-
-    job_id: int
-    queue: str | None
-    reason: str
-
-
-def _fenced(attempt: Attempt) -> Update:
+def fenced(attempt: Attempt) -> Update:
+    """An UPDATE of the attempt's job that matches no row once the attempt no longer owns it."""
     # The attempt owns the job while the job is running under its number; a reaper that gave the job to a
     # later attempt changed one or the other, so a stale attempt's write matches no row.
     return update(RenderJob).where(
@@ -174,10 +163,10 @@ def claim(session: Session, *, job_id: int) -> Attempt | None:
                 attempts=RenderJob.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         return None
     # Read inside the same transaction: the row is ours (locked) until the commit.
-    return Attempt(job_id, session.scalar(select(RenderJob.attempts).where(RenderJob.id == job_id)))  # type: ignore[arg-type]
+    return Attempt(job_id, session.execute(select(RenderJob.attempts).where(RenderJob.id == job_id)).scalar_one())
 
 
 def record_progress(session: Session, *, attempt: Attempt, progress: float | None = None, stage: str | None = None) -> Heartbeat:
@@ -187,7 +176,7 @@ def record_progress(session: Session, *, attempt: Attempt, progress: float | Non
         values["progress"] = round(min(max(progress, 0.0), 1.0), 4)
     if stage is not None:
         values["stage"] = stage
-    if session.execute(_fenced(attempt).values(**values)).rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(session.execute(fenced(attempt).values(**values))) != 1:
         return Heartbeat(owned=False)
     asked = session.scalar(select(RenderJob.cancel_requested).where(RenderJob.id == attempt.job_id))
     return Heartbeat(owned=True, cancel_requested=bool(asked))
@@ -202,7 +191,8 @@ def _finish(job: RenderJob, status: JobStatus, stage: str, error: str | None = N
         job.progress = 1.0
 
 
-def _finish_values(status: JobStatus, stage: str, error: str | None = None) -> dict[str, object]:
+def finish_values(status: JobStatus, stage: str, error: str | None = None) -> dict[str, object]:
+    """The column values that end a job with `status`."""
     values: dict[str, object] = {"status": status.value, "stage": stage, "error": error, "finished_at": utcnow()}
     if status == JobStatus.succeeded:
         values["progress"] = 1.0
@@ -210,10 +200,10 @@ def _finish_values(status: JobStatus, stage: str, error: str | None = None) -> d
 
 
 def succeed(session: Session, *, attempt: Attempt, files: Sequence[pipeline.RenderedFile], slug: str,
-            engines: Sequence[str]) -> list[Output] | None:
+            engines: Iterable[str]) -> list[Output] | None:
     """Store a finished render's files under content-addressed keys and record them; None if the attempt lost its job."""
-    done = _fenced(attempt).values(engines_used=sorted(engines), **_finish_values(JobStatus.succeeded, "done"))
-    if session.execute(done).rowcount != 1:  # type: ignore[attr-defined]
+    done = fenced(attempt).values(engines_used=sorted(engines), **finish_values(JobStatus.succeeded, "done"))
+    if rowcount(session.execute(done)) != 1:
         # Nothing was written: a stale attempt never stores a file or an output row.
         return list(session.get_one(RenderJob, attempt.job_id).outputs) if _finished_by(session, attempt, JobStatus.succeeded) else None
     job = session.get_one(RenderJob, attempt.job_id, populate_existing=True)
@@ -242,138 +232,26 @@ def succeed(session: Session, *, attempt: Attempt, files: Sequence[pipeline.Rend
 
 
 def _end(session: Session, attempt: Attempt, status: JobStatus, values: dict[str, object]) -> bool:
-    if session.execute(_fenced(attempt).values(**values)).rowcount == 1:  # type: ignore[attr-defined]
+    if rowcount(session.execute(fenced(attempt).values(**values))) == 1:
         return True
     return _finished_by(session, attempt, status)
 
 
 def fail(session: Session, *, attempt: Attempt, error: str) -> bool:
     """Mark the attempt's job failed with an error a person can act on; False if the attempt lost its job."""
-    return _end(session, attempt, JobStatus.failed, _finish_values(JobStatus.failed, "failed", error[:4000]))
+    return _end(session, attempt, JobStatus.failed, finish_values(JobStatus.failed, "failed", error[:4000]))
 
 
 def mark_cancelled(session: Session, *, attempt: Attempt) -> bool:
     """Mark the attempt's job cancelled after its work stopped; False if the attempt lost its job."""
-    return _end(session, attempt, JobStatus.cancelled, _finish_values(JobStatus.cancelled, "cancelled"))
+    return _end(session, attempt, JobStatus.cancelled, finish_values(JobStatus.cancelled, "cancelled"))
 
 
 def mark_retrying(session: Session, *, attempt: Attempt, error: str, countdown_s: float) -> bool:
     """Put the job back in the queue after a transient error of its own; its retry message is due in countdown_s."""
     values = {"status": JobStatus.queued.value, "stage": "retrying", "error": error[:4000],
               "sent_at": utcnow() + timedelta(seconds=countdown_s), "sends": RenderJob.sends + 1}
-    return session.execute(_fenced(attempt).values(**values)).rowcount == 1  # type: ignore[attr-defined]
-
-
-def worker_lost_message(lost: int, attempts: int) -> str:
-    """Why a job whose workers kept dying was given up, and what to do."""
-    return (
-        f"Máy dựng mất liên lạc {lost} lần khi đang dựng tác vụ này ({attempts} lần thử); đã dừng thử lại. "
-        "Xem nhật ký máy dựng (thiếu bộ nhớ, tiến trình bị dừng?) rồi yêu cầu dựng lại "
-        f"(worker lost {lost} times over {attempts} attempts: check the worker log for memory or crashes, then render again)"
-    )
-
-
-def _take_over(session: Session, job: RenderJob, stale: datetime) -> Resend | None:
-    """Settle a running job whose attempt stopped sending heartbeats: cancelled, failed at the cap, or queued again."""
-    lost = f"attempt {job.attempts} lost its worker"
-    if job.cancel_requested:
-        values, found = _finish_values(JobStatus.cancelled, "cancelled"), Resend(job.id, None, f"{lost}; cancelled")
-    elif job.attempts >= MAX_ATTEMPTS:
-        error = worker_lost_message(job.workers_lost + 1, job.attempts)
-        values, found = _finish_values(JobStatus.failed, "failed", error), Resend(job.id, None, f"{lost}; failed: {error}")
-    else:
-        values = {"status": JobStatus.queued.value, "stage": "requeued", "sent_at": utcnow(), "sends": RenderJob.sends + 1}
-        found = Resend(job.id, job.queue, lost)
-    # Fenced like the attempt's own writes, and only while the heartbeat is still old: one reaper wins.
-    taken = session.execute(
-        _fenced(Attempt(job.id, job.attempts)).where(RenderJob.heartbeat_at < stale)
-        .values(workers_lost=RenderJob.workers_lost + 1, **values)
-    )
-    return found if taken.rowcount == 1 else None  # type: ignore[attr-defined]
-
-
-def _unsent_since(sent_before: datetime, created_before: datetime) -> ColumnElement[bool]:
-    """Queued and last sent before sent_before, or never sent and created before created_before."""
-    return (RenderJob.status == JobStatus.queued.value) & or_(
-        RenderJob.sent_at < sent_before, RenderJob.sent_at.is_(None) & (RenderJob.created_at < created_before)
-    )
-
-
-def _mark_resent(session: Session, job_id: int, unsent: ColumnElement[bool]) -> bool:
-    # Conditional, so two reapers or reconnecting workers at once send each job once.
-    result = session.execute(
-        update(RenderJob).where(RenderJob.id == job_id, unsent)
-        .values(sent_at=utcnow(), sends=RenderJob.sends + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-def recover_lost(session: Session, *, stale_after_s: int, resend_after_s: int) -> list[Resend]:
-    """The reaper's round: settle attempts whose worker died, and pick queued jobs whose message may be lost.
-
-    A worker killed mid-job leaves it 'running' with an old heartbeat; a worker killed holding prefetched
-    messages, a broker that lost its messages or a failed send leaves it 'queued'. Each further send of a
-    queued job waits twice as long, so jobs merely waiting behind busy workers do not flood the queue; a
-    duplicate message is harmless because claim() is atomic.
-    """
-    now = utcnow()
-    stale = now - timedelta(seconds=stale_after_s)
-    due = [
-        found
-        for job in session.scalars(
-            select(RenderJob).where(RenderJob.status == JobStatus.running.value, RenderJob.heartbeat_at < stale)
-        )
-        if (found := _take_over(session, job, stale)) is not None
-    ]
-    waiting = now - timedelta(seconds=resend_after_s)
-    unsent = _unsent_since(waiting, waiting)
-    for job in session.scalars(select(RenderJob).where(unsent, RenderJob.cancel_requested.is_(False))):
-        backoff = min(2 ** max(job.sends - 1, 0), MAX_RESEND_BACKOFF)
-        last = job.sent_at or job.created_at
-        if (now - last).total_seconds() >= resend_after_s * backoff and _mark_resent(session, job.id, unsent):
-            due.append(Resend(job.id, job.queue, "queued, its message may be lost"))
-    session.flush()
-    return due
-
-
-def resend_queued(session: Session, *, sent_before: datetime | None, guard_s: float) -> list[Resend]:
-    """Queued jobs whose message the broker may have lost, marked sent now: sent before sent_before (when the
-    connection was lost; None: guard_s ago), or never sent (the send failed) and created over guard_s ago."""
-    guard = utcnow() - timedelta(seconds=guard_s)
-    unsent = _unsent_since(sent_before or guard, guard)
-    rows = session.execute(select(RenderJob.id, RenderJob.queue).where(unsent, RenderJob.cancel_requested.is_(False))).all()
-    return [Resend(job_id, queue, "sent again after a broker (re)connection") for job_id, queue in rows
-            if _mark_resent(session, job_id, unsent)]
-
-
-def send_jobs(session: Session, pending: Sequence[RenderJob]) -> None:
-    """Send the queued jobs among `pending` that were never sent, after their rows are committed.
-
-    A job is marked sent only once the broker took its message; if the broker cannot be reached the
-    job stays unsent and a 503 tells the client to ask again, which sends it then.
-    """
-    # The configured Celery app (worker.py, imported by the app and worker factories) is the current one;
-    # asking for it here keeps the studio below worker.py.
-    app = current_app._get_current_object()
-    for job in pending:
-        if job.status != JobStatus.queued.value or job.sent_at is not None:
-            continue
-        try:
-            app.send_task("studio.render", args=[job.id], queue=job.queue)
-        except Exception as exc:
-            if outages.kind(exc) is None:
-                raise
-            raise ServiceUnavailable(
-                f"Hàng đợi dựng tạm thời không liên lạc được; tác vụ {job.id} đã được lưu và sẽ được gửi khi bạn yêu cầu "
-                f"dựng lại sau ít phút (the render queue is unreachable: job {job.id} is saved; ask again shortly)",
-                retry_after_s=outages.RETRY_AFTER_S,
-            ) from exc
-        session.execute(
-            update(RenderJob).where(RenderJob.id == job.id, RenderJob.sent_at.is_(None))
-            .values(sent_at=utcnow(), sends=RenderJob.sends + 1).execution_options(synchronize_session=False)
-        )
-    session.flush()
+    return rowcount(session.execute(fenced(attempt).values(**values))) == 1
 
 
 def outputs_of(session: Session, production: Production, *, version: int | None = None) -> list[Output]:

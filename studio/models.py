@@ -143,6 +143,7 @@ class ScriptVersion(Base):
 
     @lines.setter
     def lines(self, lines: Sequence[ScriptLine]) -> None:
+        """Store the script's lines as JSON."""
         self.lines_json = [line.to_json() for line in lines]
 
 

@@ -20,7 +20,7 @@ from db import SessionDep, session_scope
 from errors import Invalid
 from openapi import event_stream
 from settings import get_settings
-from studio import ingest, jobs, service, workflow
+from studio import dispatch, ingest, jobs, scripting, service, workflow
 from studio.list_routes import router as list_router
 from studio.models import Document, Output, Production, ProductionStatus, RenderJob
 from studio.schemas import (
@@ -181,7 +181,7 @@ def production_out(session: Session, production: Production, notes: list[str] | 
 @router.post("/productions", status_code=status.HTTP_201_CREATED, response_model=ProductionOut)
 def create_production(body: ProductionIn, session: SessionDep, user: Editor) -> ProductionOut:
     """Build a first script for a format from chosen provisions (bulletins may split into parts)."""
-    created = service.create_production(
+    created = scripting.create_production(
         session, document_id=body.document_id, format=body.format, user=user, provision_ids=body.provision_ids,
         title=body.title, channel=body.channel, season=body.season, episode=body.episode, emergency=body.emergency,
     )
@@ -244,13 +244,13 @@ def post_render(production_id: Id, session: SessionDep, user: Maker, body: Rende
     """Queue renders of the current script; identical earlier renders are reused."""
     body = body or RenderIn()
     production = service.get_production(session, production_id)
-    all_jobs, created = jobs.request_render(
+    all_jobs, _created = jobs.request_render(
         session, production=production, user=user, profiles=body.profiles, emergency=body.priority == "emergency"
     )
     session.commit()
     # The new jobs, and any earlier one whose send failed: a broker that cannot be reached answers 503
     # (the jobs stay saved, unsent), and asking again sends them.
-    jobs.send_jobs(session, all_jobs)
+    dispatch.send_jobs(session, all_jobs)
     session.commit()
     outs = [job_out(session, job) for job in all_jobs]
     return RenderOut(job=outs[0], jobs=outs)

@@ -41,6 +41,7 @@ class DocumentIn(BaseModel):
     @field_validator("text")
     @classmethod
     def not_blank(cls, value: str) -> str:
+        """Refuse a text with a NUL or with nothing but whitespace."""
         refuse_nul(value)
         if not value.strip():
             raise ValueError("văn bản rỗng (empty text)")

@@ -138,9 +138,9 @@ def rebuild(session: Session) -> int:
         _store(session, "documents", [document_entry(*row) for row in chunk])
         count += len(chunk)
     numbers = select(Production.id, Production.title, Document.number).join(Document, Document.id == Production.document_id)
-    for chunk in session.execute(numbers).yield_per(2000).partitions():
-        _store(session, "productions", [production_entry(*row) for row in chunk])
-        count += len(chunk)
+    for rows in session.execute(numbers).yield_per(2000).partitions():
+        _store(session, "productions", [production_entry(*row) for row in rows])
+        count += len(rows)
     return count
 
 

@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import Retry
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ import outages
 from db import session_scope
 from errors import Transient
 from settings import get_settings
-from studio import jobs, service
+from studio import dispatch, jobs, service
 from studio.engine import pipeline
 from studio.engine.render._ffmpeg import Cancelled, FFmpegError
 from studio.engine.text import scripts
@@ -42,7 +42,8 @@ T = TypeVar("T")
 
 def backoff_s(retry: int, *, first_s: float = 0.25, cap_s: float = 5.0) -> float:
     """Delay before retry number `retry` (from 0): exponential, capped, with jitter so retries do not march together."""
-    return min(cap_s, first_s * 2**retry) * random.uniform(0.5, 1.0)
+    # The exponent is bounded: after hours of outage 2.0**retry would overflow a float.
+    return min(cap_s, first_s * 2.0 ** min(retry, 32)) * random.uniform(0.5, 1.0)
 
 
 def retrying(work: Callable[[Session], T], *, budget_s: float, what: str) -> T:
@@ -92,6 +93,7 @@ class _JobReporter:
         self._lock = threading.Lock()
 
     def progress(self, fraction: float, stage: str) -> None:
+        """Note the pipeline's progress; write it when the stage changed, it ended, or PROGRESS_EVERY_S passed."""
         with self._lock:
             self._pending = (fraction, stage)
             due = stage != self._stage or fraction >= 1.0 or time.monotonic() - self._last >= PROGRESS_EVERY_S
@@ -99,6 +101,7 @@ class _JobReporter:
             self._write()
 
     def cancel(self) -> bool:
+        """Whether the render must stop: a cancel was asked, or this attempt lost its job."""
         with self._lock:
             due = time.monotonic() - self._last >= PROGRESS_EVERY_S
         if due:
@@ -165,7 +168,7 @@ def _spec(session: Session, job_id: int) -> tuple[pipeline.RenderSpec, str]:
 
 
 @shared_task(name="studio.render", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-def render_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
+def render_job(self: Task[[int], str], job_id: int) -> str:
     """Render one job: speech, mix, loudness, encode, sidecars; store outputs atomically."""
     try:
         attempt = retrying(lambda s: jobs.claim(s, job_id=job_id), budget_s=CLAIM_BUDGET_S, what=f"render job {job_id}: claim")
@@ -181,7 +184,7 @@ def render_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
     return _run(self, attempt)
 
 
-def _run(task, attempt: jobs.Attempt) -> str:  # type: ignore[no-untyped-def]
+def _run(task: Task[[int], str], attempt: jobs.Attempt) -> str:
     settings = get_settings()
     # The last writes of a render wait for the database as long as the reaper would wait for the attempt.
     budget_s = float(max(settings.job_stale_after_s, CLAIM_BUDGET_S))
@@ -226,7 +229,7 @@ def _superseded(attempt: jobs.Attempt) -> str:
     return "superseded"
 
 
-def _after_error(task, attempt: jobs.Attempt, exc: Exception, budget_s: float) -> str:  # type: ignore[no-untyped-def]
+def _after_error(task: Task[[int], str], attempt: jobs.Attempt, exc: Exception, budget_s: float) -> str:
     where = f"render job {attempt.job_id} attempt {attempt.number}"
     if outages.kind(exc) is not None:
         # Away longer than the retry budget: nothing can be written; the reaper takes the attempt over.
@@ -275,7 +278,7 @@ def requeue_stale_jobs() -> int:
     """Settle attempts whose worker died and re-send jobs whose message was lost; returns how many were sent."""
     settings = get_settings()
     found = retrying(
-        lambda s: jobs.recover_lost(s, stale_after_s=settings.job_stale_after_s, resend_after_s=settings.resend_after_s),
+        lambda s: dispatch.recover_lost(s, stale_after_s=settings.job_stale_after_s, resend_after_s=settings.resend_after_s),
         budget_s=float(settings.reaper_interval_s), what="reaper",
     )
     sent = 0
@@ -286,7 +289,7 @@ def requeue_stale_jobs() -> int:
             continue
         log.warning("render job %s: %s; sending it again", item.job_id, item.reason)
         try:
-            render_job.apply_async(args=[item.job_id], queue=item.queue)
+            render_job.apply_async(args=(item.job_id,), queue=item.queue)
         except Exception as exc:
             if outages.kind(exc) is None:
                 raise

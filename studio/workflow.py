@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from auth import Role, User
 from db import utcnow
 from errors import Conflict, Forbidden, Invalid
-from studio import jobs, service
+from studio import jobs, scripting, service
 from studio.engine import pipeline
 from studio.engine.text.scripts import ScriptLine
 from studio.models import AuditEvent, Production, ProductionStatus
@@ -172,5 +172,5 @@ def audit(session: Session, production: Production) -> list[AuditEvent]:
 
 def edit_script(session: Session, *, production: Production, lines: Sequence[ScriptLine], user: User) -> AuditEvent | None:
     """Save a new script version; a production under review or approved goes back to draft."""
-    service.save_script(session, production=production, lines=lines, user=user)
+    scripting.save_script(session, production=production, lines=lines, user=user)
     return reopen(session, production=production, user=user)

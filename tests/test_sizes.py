@@ -21,15 +21,8 @@ MAX_FUNCTION_LINES = 60
 # shrink: a new offender fails, so does a known one that grew, and so does an entry that is no longer over the
 # limit, until it is removed here.
 KNOWN_FILES: dict[str, int] = {
-    "studio/engine/render/_mp3.py": 427,
-    "studio/jobs.py": 410,
-    "studio/service.py": 512,
 }
 KNOWN_FUNCTIONS: dict[str, int] = {
-    "studio/engine/pipeline.py::render": 67,
-    "studio/engine/render/_mp3.py::splice": 65,
-    "studio/engine/text/legal.py::_parse_body": 68,
-    "studio/service.py::create_production": 63,
 }
 
 

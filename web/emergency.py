@@ -19,7 +19,7 @@ from broadcast import scope as area_scope
 from broadcast.models import Airing, Area, PlayReport, Priority, Station
 from db import utcnow
 from errors import NotFound
-from studio import jobs, service, workflow
+from studio import jobs, scripting, service, workflow
 from studio.models import JobStatus, Output, Production, ProductionStatus, RenderJob
 from timeutil import aware_utc
 
@@ -41,7 +41,7 @@ class Ready:
     output: Output
 
 
-def _ready_query() -> Select[tuple[Production, Output]]:
+def _ready_query() -> Select[Production, Output]:
     """Approved productions joined to a loudspeaker render of exactly their approved version (what emergency() takes)."""
     return (
         select(Production, Output)
@@ -128,7 +128,7 @@ def create_from_text(session: Session, *, user: User, title: str, text: str) -> 
     """A document and an emergency loudspeaker bulletin from a short text (flushes): version 1, a draft for review."""
     doc = service.create_document(session, text=emergency_text(title, text), user=user, title=f"Thông báo khẩn cấp: {title}")
     articles = [row.id for row in doc.provisions if row.kind == "dieu"]
-    created = service.create_production(session, document_id=doc.id, format="loudspeaker", user=user,
+    created = scripting.create_production(session, document_id=doc.id, format="loudspeaker", user=user,
                                         provision_ids=articles or None, title=PREFIX + title, emergency=True)
     for production in created.productions:
         # The article's heading repeats the title after the emergency intro; the notice reads better without it.

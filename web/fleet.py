@@ -94,7 +94,8 @@ def _per_target(session: Session, kind: str, ids: Sequence[int], start: datetime
     )
     for query in (direct, linked):
         for target_id, n in session.execute(query):
-            out[int(target_id)] += int(n)
+            if target_id is not None:  # the queries match target ids in `ids`; a shared plan's airing has none
+                out[int(target_id)] += int(n)
     return out
 
 

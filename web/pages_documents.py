@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -66,8 +66,14 @@ async def upload(request: Request, session: SessionDep, who: Acting) -> Response
     return redirect(f"/app/documents/{doc['id']}", message, htmx=is_htmx(request))
 
 
-def _count(nodes: list[dict[str, object]]) -> int:
-    return sum(1 + _count(node["children"]) for node in nodes)  # type: ignore[arg-type]
+class _Node(TypedDict):
+    """A provision of ingest's JSON answer, as far as counting them needs."""
+
+    children: list[_Node]
+
+
+def _count(nodes: list[_Node]) -> int:
+    return sum(1 + _count(node["children"]) for node in nodes)
 
 
 @router.get("/documents/{document_id}")

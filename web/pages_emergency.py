@@ -19,7 +19,7 @@ from broadcast.models import Area, Station
 from db import SessionDep, utcnow
 from errors import Invalid, ServiceError
 from pagination import PageParams, Sort
-from studio import jobs, service
+from studio import dispatch, jobs, service
 from textclean import clean_name
 from web import emergency
 from web.pages_documents import Search
@@ -141,7 +141,7 @@ def render(production_id: Id, session: SessionDep, who: Acting) -> Response:
     production = service.get_production(session, production_id)
     queued, _created = jobs.request_render(session, production=production, user=who.user, profiles=["loudspeaker"], emergency=True)
     session.commit()
-    jobs.send_jobs(session, queued)
+    dispatch.send_jobs(session, queued)
     session.commit()
     return redirect("/app/emergency", who._("Đang dựng bản loa của phiên bản %(v)s.", v=queued[0].script_version))
 

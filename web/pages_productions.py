@@ -18,15 +18,15 @@ from broadcast import lists as broadcast_lists
 from db import SessionDep
 from errors import Invalid, ServiceError, ServiceUnavailable
 from pagination import PageParams, Sort
-from studio import jobs, lists, service, workflow
+from studio import jobs, lists, scripting, service, workflow
 from studio.engine.text.scripts import ScriptLine
+from studio.engine.tts import EngineError
 from studio.models import Production
 from studio.schemas import ScriptIn
-from studio.engine.tts import EngineError
 from web import speech as line_speech
 from web.nav import FORMATS, PRODUCTION_STATUS, SPEAKERS
 from web.pages_documents import ALWAYS, NEWEST, PER_PAGE, PageNo, Search, pages_of
-from web.render import PageRoute, fragment, is_htmx, page, redirect
+from web.render import PageRoute, fragment, page, redirect
 from web.security import Acting, SignedIn, Viewer
 
 router = APIRouter(route_class=PageRoute)
@@ -81,7 +81,7 @@ def create_production(
     try:
         if not provision:
             raise Invalid(who._("Hãy chọn ít nhất một điều khoản."))
-        created = service.create_production(
+        created = scripting.create_production(
             session, document_id=document_id, format=format, user=who.user, provision_ids=provision,
             title=title.strip() or None, channel=channel or None,
         )
@@ -125,7 +125,7 @@ def editor_page(request: Request, session: Session, who: Viewer, production: Pro
     recent = lists.list_jobs(session, params=PageParams(1, 10), sort=NEWEST, window=ALWAYS, production_id=production.id)
     return page(request, who, "app/editor.html", {
         "production": production, "doc": service.get_document(session, production.document_id), "lines": lines,
-        "can_edit": who.has("editor") and production.status in service.EDITABLE, "actions": actions_for(who, production),
+        "can_edit": who.has("editor") and production.status in scripting.EDITABLE, "actions": actions_for(who, production),
         "can_render": can_render(who, production), "outputs": outputs_view(session, production), "jobs": recent.rows,
         "error": error, "speakers": SPEAKERS,
     }, status_code=status_code)

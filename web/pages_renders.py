@@ -17,7 +17,7 @@ from assets import access
 from db import SessionDep
 from errors import ServiceError
 from pagination import PageParams
-from studio import jobs, lists
+from studio import dispatch, jobs, lists, service
 from studio.models import Output, Production, RenderJob
 from web.nav import JOB_STATUS
 from web.pages_documents import ALWAYS, NEWEST, PageNo, pages_of
@@ -129,8 +129,7 @@ def retry(job_id: Id, session: SessionDep, who: Acting) -> Response:
     """Request the render again (the production's current script, same profile and queue) and send it to the worker."""
     who.need("editor", "producer")
     old = jobs.get_job(session, job_id)
-    production = session.get(Production, old.production_id)
-    assert production is not None  # a job's production is deleted with it (ON DELETE CASCADE)
+    production = service.get_production(session, old.production_id)  # 404 only if deleted since (ON DELETE CASCADE)
     try:
         again, _created = jobs.request_render(session, production=production, user=who.user, profiles=[old.profile],
                                               emergency=old.queue == "emergency")
@@ -138,7 +137,7 @@ def retry(job_id: Id, session: SessionDep, who: Acting) -> Response:
         session.rollback()
         raise
     session.commit()
-    jobs.send_jobs(session, again)
+    dispatch.send_jobs(session, again)
     session.commit()
     new = again[0]
     message = who._("Đã xếp lại: tác vụ #%(id)s dựng phiên bản %(v)s (%(profile)s).", id=new.id, v=new.script_version,

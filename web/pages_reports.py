@@ -92,7 +92,7 @@ def coverage(session: Session, who: Viewer, start: str | None, end: str | None, 
     area = data.checked_area(session, who.user, area_id) if area_id is not None else root
     begin, finish = wk.local_midnight(first, zone()), wk.local_midnight(last + timedelta(days=1), zone())
     rows = asrun.coverage(session, start=begin, end=finish, area_id=area.id if area else None)
-    totals = {dim: asrun.totals(rows, dim) for dim in ("area", "station", "production")}
+    totals: dict[str, list[dict[str, Any]]] = {dim: asrun.totals(rows, dim) for dim in ("area", "station", "production")}
     totals["channel"] = _channel_totals(session, rows, who)
     for dim_rows in totals.values():
         dim_rows.sort(key=lambda r: (-int(r["scheduled"]), -int(r["aired"]), str(r[next(iter(r))])))

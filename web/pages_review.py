@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from apitypes import Id
 from auth import User
 from db import SessionDep
 from errors import Invalid, ServiceError
-from studio import jobs, lists, service, workflow
+from studio import dispatch, jobs, lists, service, workflow
 from studio.models import Production, ScriptVersion
 from web.nav import ACTIONS
 from web.pages_productions import actions_for, can_render, editor_page
@@ -26,9 +26,9 @@ router = APIRouter(route_class=PageRoute)
 Version = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
-def chosen_nodes(tree: list[dict[str, Any]], ids: set[int]) -> list[dict[str, Any]]:
+def chosen_nodes(tree: list[service.ProvisionNode], ids: set[int]) -> list[service.ProvisionNode]:
     """The provisions a production was made from, each with everything beneath it, in document order."""
-    out: list[dict[str, Any]] = []
+    out: list[service.ProvisionNode] = []
     for node in tree:
         if node["id"] in ids:
             out.append(node)
@@ -100,7 +100,7 @@ def _render(session: Session, who: Viewer, production: Production) -> str:
     who.need("editor", "producer")
     all_jobs, _created = jobs.request_render(session, production=production, user=who.user, profiles=None)
     session.commit()
-    jobs.send_jobs(session, all_jobs)
+    dispatch.send_jobs(session, all_jobs)
     return who._("Đã xếp %(n)s tác vụ dựng cho phiên bản %(v)s.", n=len(all_jobs), v=production.current_version)
 
 

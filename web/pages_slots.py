@@ -112,6 +112,15 @@ def _check_target(session: Session, who: Viewer, kind: str, target_id: int) -> N
     area_scope.target(session, area_scope.of(session, who.user), kind, target_id)
 
 
+def _insert(session: Session, checked: slot_rule.Checked) -> Slot:
+    """The checked form as a new slot, in the site's timezone (broadcast.service.create_slot refuses clashes)."""
+    return broadcast_service.create_slot(
+        session, name=checked.name, target_kind=checked.target_kind, target_id=checked.target_id, rrule=checked.rrule,
+        start_time=checked.start_time, duration_s=checked.duration_s, dtstart=checked.dtstart, timezone=zone(),
+        overrun=checked.overrun,
+    )
+
+
 @router.post("/slots/new")
 async def create_slot(request: Request, session: SessionDep, who: Acting) -> Response:
     """Create the slot through broadcast.service.create_slot; quiet-hours and overlap refusals come back readable."""
@@ -121,12 +130,9 @@ async def create_slot(request: Request, session: SessionDep, who: Acting) -> Res
         checked = slot_rule.check(form, who._)
     except ValueError as exc:
         return _form_page(request, session, who, form, error=str(exc), status_code=422)
-    values = {"name": checked.name, "target_kind": checked.target_kind, "target_id": checked.target_id,
-              "rrule": checked.rrule, "start_time": checked.start_time, "duration_s": checked.duration_s,
-              "dtstart": checked.dtstart, "timezone": zone(), "overrun": checked.overrun}
     try:
         _check_target(session, who, checked.target_kind, checked.target_id)
-        slot = broadcast_service.create_slot(session, **values)
+        slot = _insert(session, checked)
         broadcast_service.expand(session, slots=[slot], horizon_days=get_settings().schedule_horizon_days)
         session.commit()
     except IntegrityError as exc:
@@ -134,7 +140,7 @@ async def create_slot(request: Request, session: SessionDep, who: Acting) -> Res
         if not broadcast_service.is_overlap_refusal(exc):
             raise
         try:
-            broadcast_service.create_slot(session, **values)  # the clashing slot is committed now: the check names it
+            _insert(session, checked)  # the clashing slot is committed now: the check names it
             message = who._("Khung giờ trùng với một khung khác trên cùng nơi phát.")
         except ServiceError as named:
             message = named.detail

@@ -7,7 +7,7 @@ token, language), `_` for translations, the nav items of the user's role, and th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -17,11 +17,11 @@ from fastapi import Request, Response
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from errors import ServiceError
 from settings import get_settings
-from web import TEMPLATES, nav
+from templating import staff
+from web import nav
 from web.i18n import LANGUAGES, gettext_for, language_of
 from web.security import CsrfRefused, RoleRefused, SignInRequired, Viewer, optional_viewer
 
@@ -29,7 +29,7 @@ HTMX_FILE = "htmx-2.0.11.min.js"  # vendored from the npm package htmx.org@2.0.1
 FLASH_COOKIE = "lc_flash"
 MESSAGES_ID = "thong-bao"  # the live region every page has; HTMX errors are swapped into it
 
-env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(("html",)), trim_blocks=True, lstrip_blocks=True)
+env = staff  # the staff pages' environment (templating.py), with the filters and globals added here
 
 
 def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
@@ -126,7 +126,7 @@ def _validation_detail(exc: RequestValidationError) -> str:
 class PageRoute(APIRoute):
     """A route of the staff pages: sign-in redirects, CSRF and role refusals, and service errors become pages."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The default handler, wrapped so that no failure of a page reaches the JSON error handlers."""
         handler = super().get_route_handler()
 

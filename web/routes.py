@@ -23,16 +23,24 @@ from web.pages_documents import router as documents_router
 from web.pages_emergency import router as emergency_router
 from web.pages_productions import router as productions_router
 from web.pages_renders import router as renders_router
-from web.pages_review import router as review_router
 from web.pages_reports import router as reports_router
+from web.pages_review import router as review_router
 from web.pages_schedule import router as schedule_router
 from web.pages_slots import router as slots_router
 from web.pages_stations import router as stations_router
 from web.pages_users import router as users_router
 from web.render import PageRoute, local_time, page
 from web.security import (
-    LOGIN_CSRF_COOKIE, SESSION_COOKIE, Acting, SignedIn, clear_session_cookie, login_csrf, optional_viewer, secure_cookies,
-    set_login_csrf, set_session_cookie,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Acting,
+    SignedIn,
+    clear_session_cookie,
+    login_csrf,
+    optional_viewer,
+    secure_cookies,
+    set_login_csrf,
+    set_session_cookie,
 )
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)

@@ -101,7 +101,7 @@ def _labels(session: Session, placed: Sequence[reach.Placed]) -> dict[tuple[str,
     wanted: dict[str, set[int]] = defaultdict(set)
     for p in placed:
         wanted[p.target_kind].add(p.target_id)
-    models = {"area": Area, "station": Station, "channel": Channel}
+    models: dict[str, type[Area] | type[Station] | type[Channel]] = {"area": Area, "station": Station, "channel": Channel}
     out: dict[tuple[str, int], str] = {}
     for kind, ids in wanted.items():
         model = models.get(kind)
@@ -236,15 +236,15 @@ def lanes(session: Session, area: Area, week: wk.Week) -> list[Lane]:
     ).all()
     per_station = area.kind in ("commune", "cluster")
     if per_station:
-        stations = session.execute(
+        stations = list(session.execute(
             select(Station.id, Station.area_id, Station.name, literal(1)).join(Area, Area.id == Station.area_id)
             .where(Area.path.startswith(area.path, autoescape=True))
-        ).all()
+        ))
     else:  # a province's 1,000 stations are counted per area, not read one by one
-        stations = session.execute(
+        stations = list(session.execute(
             select(func.min(Station.id), Station.area_id, func.min(Station.name), func.count()).join(Area, Area.id == Station.area_id)
             .where(Area.path.startswith(area.path, autoescape=True), Area.id != area.id).group_by(Station.area_id)
-        ).all()
+        ))
         stations += session.execute(select(Station.id, Station.area_id, Station.name, literal(1)).where(Station.area_id == area.id)).all()
     target_lane, by_key = _lane_keys(area, areas, stations)
     for lane in by_key.values():

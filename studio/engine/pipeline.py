@@ -14,7 +14,7 @@ from pathlib import Path
 
 from studio.engine.render import audio, subtitles, video
 from studio.engine.render._ffmpeg import Cancelled
-from studio.engine.render.profiles import PROFILES, mezzanine
+from studio.engine.render.profiles import PROFILES, AudioProfile, mezzanine
 from studio.engine.text import speech
 from studio.engine.text.scripts import ScriptLine
 from studio.engine.tts import Engine, PhraseCache, speak
@@ -193,12 +193,44 @@ def _chapter_title(line: ScriptLine, seen: set[object]) -> str | None:
 def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache: PhraseCache, report: Report) -> list[RenderedFile]:
     """Render one profile: speech, mix, loudness, encode, then subtitles, transcript and chapters."""
     work_dir.mkdir(parents=True, exist_ok=True)
+    audio_profile = _audio_profile(spec.profile)
+    spoken: list[Spoken] = []
+    mixed = _mix(spec, audio_profile, spoken, work_dir=work_dir, engines=engines, cache=cache, report=report)
+    cues = subtitles.cues_from_timings(
+        [s.written for s in spoken],
+        [(t.start_s, t.end_s) for t in mixed.timings],
+        speakers=[s.speaker for s in spoken],
+    )
+    files = _sidecars(work_dir, cues, spoken, mixed, spec.title)
+    if spec.profile in VIDEO_PROFILES:
+        files.insert(0, _video(spec, spoken, mixed, cues, work_dir=work_dir, report=report))
+    else:
+        loudness = mixed.loudness
+        files.insert(
+            0, RenderedFile("audio", mixed.path, audio_profile.extension, mixed.duration_s, loudness.integrated_lufs, loudness.true_peak_dbtp)
+        )
+    report.progress(1.0, "done")
+    return files
+
+
+def _audio_profile(profile: str) -> AudioProfile:
+    """How the mix is encoded: a video's audio stays PCM until the mux, which encodes AAC in parallel with the picture."""
+    return mezzanine(PROFILES[VIDEO_PROFILES[profile][2]]) if profile in VIDEO_PROFILES else PROFILES[profile]
+
+
+def _mix(
+    spec: RenderSpec,
+    audio_profile: AudioProfile,
+    spoken: list[Spoken],
+    *,
+    work_dir: Path,
+    engines: Sequence[Engine],
+    cache: PhraseCache,
+    report: Report,
+) -> audio.AudioResult:
+    """Speak and mix the script into one audio file; `spoken` collects the sentences as they are spoken."""
     intro, outro = audio.default_asset("jingle-intro.flac"), audio.default_asset("jingle-outro.flac")
     jingles_s = audio.probe_duration(intro) + audio.probe_duration(outro)
-    is_video = spec.profile in VIDEO_PROFILES
-    # A video's audio stays PCM until the mux, which encodes AAC in parallel with the picture.
-    audio_profile = mezzanine(PROFILES[VIDEO_PROFILES[spec.profile][2]]) if is_video else PROFILES[spec.profile]
-    spoken: list[Spoken] = []
 
     def narration() -> Iterator[audio.NarrationLine]:
         # Sections are mixed while later sentences are still being spoken; a bulletin over its limit
@@ -208,12 +240,11 @@ def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache
             yield audio.NarrationLine(s.wav, s.duration_s, s.pause_after_ms, s.bed, s.chapter)
         check_length(spec, spoken, jingles_s)
 
-    audio_out = work_dir / f"audio.{audio_profile.extension}"
-    share = 0.4 if is_video else 0.45
-    mixed = audio.render_audio(
+    share = 0.4 if spec.profile in VIDEO_PROFILES else 0.45
+    return audio.render_audio(
         narration(),
         audio_profile,
-        audio_out,
+        work_dir / f"audio.{audio_profile.extension}",
         intro=intro,
         outro=outro,
         bed=audio.default_asset("music-bed.flac"),
@@ -226,37 +257,29 @@ def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache
         cancel=report.cancel,
         on_progress=lambda f: report.progress(0.5 + share * f, "mix"),
     )
-    cues = subtitles.cues_from_timings(
-        [s.written for s in spoken],
-        [(t.start_s, t.end_s) for t in mixed.timings],
-        speakers=[s.speaker for s in spoken],
+
+
+def _video(
+    spec: RenderSpec, spoken: Sequence[Spoken], mixed: audio.AudioResult, cues: Sequence[subtitles.Cue], *, work_dir: Path, report: Report
+) -> RenderedFile:
+    """The video of a video profile: slides and burnt-in subtitles over the mixed audio."""
+    width, height, _ = VIDEO_PROFILES[spec.profile]
+    result = video.render_video(
+        mixed.path,
+        mixed.duration_s,
+        _slides(spec, spoken, mixed),
+        cues,
+        work_dir / "video.mp4",
+        width=width,
+        height=height,
+        work_dir=work_dir,
+        branding=video.Branding(spec.logo_left, spec.logo_right, spec.branding_left, spec.branding_right),
+        font=audio.default_asset("fonts/DejaVuSans.ttf"),
+        bold_font=audio.default_asset("fonts/DejaVuSans-Bold.ttf"),
+        cancel=report.cancel,
+        on_progress=lambda f: report.progress(0.9 + 0.09 * f, "video"),
     )
-    files = _sidecars(work_dir, cues, spoken, mixed, spec.title)
-    if is_video:
-        width, height, _ = VIDEO_PROFILES[spec.profile]
-        result = video.render_video(
-            mixed.path,
-            mixed.duration_s,
-            _slides(spec, spoken, mixed),
-            cues,
-            work_dir / "video.mp4",
-            width=width,
-            height=height,
-            work_dir=work_dir,
-            branding=video.Branding(spec.logo_left, spec.logo_right, spec.branding_left, spec.branding_right),
-            font=audio.default_asset("fonts/DejaVuSans.ttf"),
-            bold_font=audio.default_asset("fonts/DejaVuSans-Bold.ttf"),
-            cancel=report.cancel,
-            on_progress=lambda f: report.progress(0.9 + 0.09 * f, "video"),
-        )
-        files.insert(0, RenderedFile("video", result.path, "mp4", result.duration_s, mixed.loudness.integrated_lufs, mixed.loudness.true_peak_dbtp))
-    else:
-        files.insert(
-            0,
-            RenderedFile("audio", mixed.path, audio_profile.extension, mixed.duration_s, mixed.loudness.integrated_lufs, mixed.loudness.true_peak_dbtp),
-        )
-    report.progress(1.0, "done")
-    return files
+    return RenderedFile("video", result.path, "mp4", result.duration_s, mixed.loudness.integrated_lufs, mixed.loudness.true_peak_dbtp)
 
 
 def _sidecars(work_dir: Path, cues: Sequence[subtitles.Cue], spoken: Sequence[Spoken], mixed: audio.AudioResult, title: str) -> list[RenderedFile]:

@@ -66,10 +66,10 @@ def _new_job(production_id: int, profiles: list[str] | None = None) -> int:
 
 def _send(job_id: int) -> None:
     from db import session_scope
-    from studio import jobs
+    from studio import dispatch, jobs
 
     with session_scope() as session:
-        jobs.send_jobs(session, [jobs.get_job(session, job_id)])
+        dispatch.send_jobs(session, [jobs.get_job(session, job_id)])
 
 
 def _row(job_id: int) -> Json:

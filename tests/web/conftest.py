@@ -16,13 +16,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests import conftest as root
 from tests.conftest import ROOT, Stack
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from auth import User
 
 # LAWCAST_TEST_CHROMIUM points at another chromium binary (a missing path skips the browser tests).
 CHROMIUM = os.environ.get("LAWCAST_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -200,6 +205,15 @@ def scoped_account(name: str, role: str, area_id: int | None) -> Account:
         user.role, user.area_id = role, area_id
         auth.set_password(session, user=user, password=password)
     return Account(role, name, password)
+
+
+def existing_user(session: Session, name: str) -> User:
+    """The user `name`, who must exist (the fixtures or the test made them)."""
+    import auth
+
+    user = auth.user_by_name(session, name)
+    assert user is not None, f"no user named {name}"
+    return user
 
 
 def api_token(name: str) -> dict[str, str]:

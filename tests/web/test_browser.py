@@ -20,14 +20,14 @@ def make_production(author: str, *, title: str) -> int:
     """A document and a radio production written by `author`, through the services (set-up, not under test)."""
     import auth
     from db import session_scope
-    from studio import service
+    from studio import scripting, service
 
     with session_scope() as session:
         user = auth.user_by_name(session, author)
         assert user is not None
         doc = service.create_document(session, text=LAW.read_text(encoding="utf-8"), user=user)
         articles = [row.id for row in doc.provisions if row.kind == "dieu"][:2]
-        created = service.create_production(session, document_id=doc.id, format="radio", user=user,
+        created = scripting.create_production(session, document_id=doc.id, format="radio", user=user,
                                             provision_ids=articles, title=title)
         return created.productions[0].id
 

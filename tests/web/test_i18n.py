@@ -13,7 +13,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 def _catalogue(language: str) -> dict[str, str]:
     with open(po_path(language), "rb") as handle:
-        return {m.id: m.string for m in read_po(handle, locale=language) if m.id}
+        return {m.id: m.string for m in read_po(handle, locale=language) if m.id and isinstance(m.id, str) and isinstance(m.string, str)}
 
 
 def test_every_message_of_the_pages_is_in_both_catalogues() -> None:

@@ -40,6 +40,7 @@ class Shots:
         self.n = 0
 
     def __call__(self, page: Any, name: str) -> None:
+        """Save the next numbered screenshot of `page`."""
         self.n += 1
         screenshot(page, f"journey-{self.n:02d}-{name}")
 
@@ -233,7 +234,7 @@ def test_newsroom_journey(new_page: Callable[..., Any], accounts: dict[str, Acco
     shots(scheduler, "schedule-week")
 
     # 6. The station agent pulls its schedule from the live server, downloads the bulletin, plays it and reports it.
-    server = re.match(r"https?://[^/]+", scheduler.url).group(0)  # type: ignore[union-attr]
+    server = re.match(r"https?://[^/]+", scheduler.url).group(0)
     moment = {"now": datetime.now(UTC)}
     agent = StationAgent(server, place["token"], tmp_path / "agent", clock=lambda: moment["now"], client=_client_for(server))
     try:

@@ -8,13 +8,12 @@ import wave
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import Account, sign_in
+from tests.web.conftest import Account, existing_user, sign_in
 from tests.web.test_browser import LAW, make_production
 
 
 def _approved(author: str, legal: str, producer: str) -> tuple[int, int]:
     """A production taken to "approved" through the workflow by three people; (document id, production id)."""
-    import auth
     from db import session_scope
     from studio import service, workflow
 
@@ -22,7 +21,7 @@ def _approved(author: str, legal: str, producer: str) -> tuple[int, int]:
     with session_scope() as session:
         production = service.get_production(session, production_id)
         for who, action in ((author, "submit"), (legal, "approve_legal"), (producer, "approve")):
-            workflow.transition(session, production=production, action=action, user=auth.user_by_name(session, who))
+            workflow.transition(session, production=production, action=action, user=existing_user(session, who))
         return production.document_id, production.id
 
 
@@ -31,7 +30,7 @@ def test_dashboard_sections_follow_the_role(web_client: TestClient, accounts: di
     sign_in(web_client, accounts["editor"])
     editor = web_client.get("/app/").text
     assert "Bản nháp của tôi" in editor and "Chờ người duyệt pháp lý xem" in editor
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', editor).group(1)  # type: ignore[union-attr]
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', editor).group(1)
     submitted = web_client.post(f"/app/productions/{production_id}/transitions", data={"csrf_token": csrf, "action": "submit"},
                                 follow_redirects=False)
     assert submitted.status_code == 303

@@ -22,6 +22,7 @@ from tests.web.conftest import (
     Account,
     api_token,
     browser_sign_in,
+    existing_user,
     no_horizontal_scroll,
     scoped_account,
     screenshot,
@@ -42,26 +43,25 @@ def made_production(author: str, *, format: str = "loudspeaker", title: str, art
     """A document and a production written by `author` through the services (set-up, not under test)."""
     import auth
     from db import session_scope
-    from studio import service
+    from studio import scripting, service
 
     with session_scope() as session:
         user = auth.user_by_name(session, author)
         assert user is not None
         doc = service.create_document(session, text=TINY_LAW, user=user, title=f"Luật {title}")
         ids = [row.id for row in doc.provisions if row.kind == "dieu"][:articles]
-        return service.create_production(session, document_id=doc.id, format=format, user=user, provision_ids=ids,
+        return scripting.create_production(session, document_id=doc.id, format=format, user=user, provision_ids=ids,
                                          title=title).productions[0].id
 
 
 def unsent_job(production_id: int, user: str, profile: str) -> int:
     """A render job saved but not yet sent to the worker (it stays queued long enough to be cancelled)."""
-    import auth
     from db import session_scope
     from studio import jobs, service
 
     with session_scope() as session:
         found, _created = jobs.request_render(session, production=service.get_production(session, production_id),
-                                              user=auth.user_by_name(session, user), profiles=[profile])
+                                              user=existing_user(session, user), profiles=[profile])
         return found[0].id
 
 
@@ -253,7 +253,8 @@ def latest_job(production_id: int) -> int:
     from studio.models import RenderJob
 
     with session_scope() as session:
-        return int(session.scalar(select(RenderJob.id).where(RenderJob.production_id == production_id).order_by(RenderJob.id.desc())))
+        newest = select(RenderJob.id).where(RenderJob.production_id == production_id).order_by(RenderJob.id.desc()).limit(1)
+        return session.execute(newest).scalar_one()
 
 
 def test_a_short_text_goes_through_four_eyes_then_is_broadcast_and_watched(

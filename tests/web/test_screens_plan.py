@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import PHONE, Account, no_horizontal_scroll, screenshot, sign_in
+from tests.web.conftest import PHONE, Account, existing_user, no_horizontal_scroll, screenshot, sign_in
 from tests.web.test_browser import LAW
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -45,20 +45,19 @@ def areas(tag: str, *, communes: int = 2, stations: int = 3) -> dict[str, Any]:
 
 def approved_bulletin(accounts: dict[str, Account], title: str, *, seconds: float = 60.0) -> tuple[int, int]:
     """A loudspeaker bulletin approved for air by three people, with a finished render row; (production, output)."""
-    import auth
     from db import session_scope
-    from studio import service, workflow
+    from studio import scripting, service, workflow
     from studio.models import Output, RenderJob
 
     with session_scope() as session:
-        editor = auth.user_by_name(session, accounts["editor"].name)
+        editor = existing_user(session, accounts["editor"].name)
         doc = service.create_document(session, text=LAW.read_text(encoding="utf-8"), user=editor)
         first = next(row.id for row in doc.provisions if row.kind == "dieu")
-        production = service.create_production(session, document_id=doc.id, format="loudspeaker", user=editor,
+        production = scripting.create_production(session, document_id=doc.id, format="loudspeaker", user=editor,
                                                provision_ids=[first], title=title).productions[0]
         for key, action in (("editor", "submit"), ("legal_reviewer", "approve_legal"), ("producer", "approve")):
             workflow.transition(session, production=production, action=action,
-                                user=auth.user_by_name(session, accounts[key].name))
+                                user=existing_user(session, accounts[key].name))
         job = RenderJob(production_id=production.id, script_version=production.approved_version, profile="loudspeaker",
                         content_hash=uuid.uuid4().hex * 2, status="succeeded", progress=1.0, stage="done")
         session.add(job)
@@ -73,7 +72,7 @@ def approved_bulletin(accounts: dict[str, Account], title: str, *, seconds: floa
 
 def csrf_of(html: str) -> str:
     """The CSRF token of a page's forms."""
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def alert(html: str) -> str:
@@ -166,7 +165,7 @@ def test_fill_lists_underfilled_slots_then_pin_and_exceptions(web_client: TestCl
     gap = filled.text.split(f'href="/app/slots/{slot_id}"')[1].split("</tr>")[0]
     assert "Khung dài cả buổi" in gap and "còn trống" in gap  # six hours cannot be filled: the reason says why
     page = web_client.get(f"/app/slots/{slot_id}").text
-    occurrence_id = int(re.search(r'name="occurrence_id" value="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    occurrence_id = int(re.search(r'name="occurrence_id" value="(\d+)"', page).group(1))
     pinned = web_client.post(f"/app/slots/{slot_id}/pins", data={"csrf_token": csrf, "occurrence_id": occurrence_id,
                                                                   "production_id": production_id}, follow_redirects=True)
     assert pinned.status_code == 200 and "Đã ghim" in pinned.text and "Xếp thủ công (ghim)" in pinned.text
@@ -235,7 +234,7 @@ def test_coverage_report_with_csv_and_xlsx(web_client: TestClient, accounts: dic
     page = web_client.get(f"/app/reports?area_id={commune}").text
     assert re.search(r"Đã xếp lịch: <strong>2</strong>", page) and re.search(r"Đã phát: <strong>1</strong>", page)
     assert "50 %" in page and page.count('<svg class="chart"') == 4 and title in page
-    query = re.search(r'href="/app/reports/coverage\.csv\?([^"]+)"', page).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    query = re.search(r'href="/app/reports/coverage\.csv\?([^"]+)"', page).group(1).replace("&amp;", "&")
     csv = web_client.get(f"/app/reports/coverage.csv?{query}")
     assert csv.headers["content-type"].startswith("text/csv") and csv.text.startswith("\ufeffarea_id,")
     assert len(csv.text.strip().splitlines()) == 3 and title in csv.text

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -13,7 +14,7 @@ from tests.conftest import ROOT, Stack
 from tests.web.conftest import Account, login_csrf, sign_in
 
 
-def _login(client: TestClient, name: str, password: str) -> object:
+def _login(client: TestClient, name: str, password: str) -> httpx.Response:
     form = client.get("/app/login")
     return client.post("/app/login", data={"username": name, "password": password, "csrf_token": login_csrf(form.text)},
                        follow_redirects=False)
@@ -67,9 +68,9 @@ def test_wrong_password_then_lock_out_then_reset(web_client: TestClient, stack: 
     refused = _login(web_client, "web-locked-http", "mot-mat-khau-dai")
     assert refused.status_code == 401 and "tạm khoá" in refused.text
     with session_scope() as session:
-        user = auth.user_by_name(session, "web-locked-http")
-        assert user is not None and user.failed_count == auth.MAX_FAILURES and user.locked_until is not None
-        auth.set_password(session, user=user, password="mat-khau-moi-123")  # what `lawcast user password` does
+        locked = auth.user_by_name(session, "web-locked-http")
+        assert locked is not None and locked.failed_count == auth.MAX_FAILURES and locked.locked_until is not None
+        auth.set_password(session, user=locked, password="mat-khau-moi-123")  # what `lawcast user password` does
     assert _login(web_client, "web-locked-http", "mat-khau-moi-123").status_code == 303
 
 

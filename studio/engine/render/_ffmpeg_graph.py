@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import ffmpeg
-from ffmpeg.nodes import InputNode
+from ffmpeg.nodes import FilterableStream, InputNode, OutputStream
 
-# ffmpeg-python 0.2.0 has no type information: its streams (ffmpeg.nodes.FilterableStream, OutputStream)
-# get their methods (.filter, .filter_multi_output...) attached at import time.
-Stream: TypeAlias = Any
-Output: TypeAlias = Any
+# ffmpeg-python 0.2.0 has no type information; typings/ffmpeg declares the parts the builders use.
+Stream: TypeAlias = FilterableStream
+Output: TypeAlias = OutputStream
 
 _OPTION_SPECIALS = "\\'=:"  # escaped inside an option value
 _GRAPH_SPECIALS = "\\'[],;"  # escaped inside a filtergraph

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 POLL_S = 0.1
@@ -128,7 +128,7 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def _pump_progress(stream, latest: list[float]) -> None:  # type: ignore[no-untyped-def]
+def _pump_progress(stream: Iterable[bytes], latest: list[float]) -> None:
     for raw in stream:
         line = raw.decode("utf-8", "replace").strip()
         if line.startswith("out_time_us=") and line[12:].isdigit():

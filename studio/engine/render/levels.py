@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from studio.engine.render import _ffmpeg as ff
 from studio.engine.render._ffmpeg import MIX_RATE, R128, FFmpegError
@@ -24,6 +25,16 @@ BUNDLED = {"intro": "jingle-intro.flac", "outro": "jingle-outro.flac", "bed": "m
 FileKey = tuple[str, int, int]
 _SAMPLES: dict[FileKey, int] = {}
 _ASSET_LEVELS: dict[FileKey, R128] = {}
+
+
+class LevelEntry(TypedDict):
+    """One bundled asset's line in levels.json: its R128 measurement and the sha256 of the file measured."""
+
+    sha256: str
+    integrated: float
+    threshold: float
+    lra: float
+    peak: float | None
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,7 @@ def probe_duration(path: Path) -> float:
         info = mutagen.File(path)
         if info is not None and info.info.length > 0:
             return float(info.info.length)
-    except Exception:  # noqa: BLE001 - an unreadable header falls back to decoding
+    except Exception:  # an unreadable header falls back to decoding
         pass
     length = ff.parse_out_time(ff.run(ff.decode_length_args(Path(path))))
     if length is None:
@@ -90,7 +101,7 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def bundled_levels() -> dict[str, dict[str, object]]:
+def bundled_levels() -> dict[str, LevelEntry]:
     """Measurements of the bundled assets by file name, each with the sha256 of the file it was made from."""
     try:
         return dict(json.loads(LEVELS_FILE.read_text(encoding="utf-8")))
@@ -98,11 +109,11 @@ def bundled_levels() -> dict[str, dict[str, object]]:
         return {}
 
 
-def write_bundled_levels() -> dict[str, dict[str, object]]:
+def write_bundled_levels() -> dict[str, LevelEntry]:
     """Measure the bundled jingles and bed and write levels.json (run after replacing one of them)."""
     paths = {name: DEFAULTS_DIR / file for name, file in BUNDLED.items()}
     found = ff.parse_ebur128(ff.run(ff.measure_args([], paths)))
-    levels: dict[str, dict[str, object]] = {}
+    levels: dict[str, LevelEntry] = {}
     for name, path in paths.items():
         level = found[f"ebur128@{name}"]
         levels[path.name] = {
@@ -114,12 +125,13 @@ def write_bundled_levels() -> dict[str, dict[str, object]]:
     return levels
 
 
-def known_level(path: Path, bundled: dict[str, dict[str, object]]) -> R128 | None:
+def known_level(path: Path, bundled: dict[str, LevelEntry]) -> R128 | None:
     """The shipped measurement of a bundled asset, if `path` is that very file."""
     entry = bundled.get(path.name)
     if entry is None or path.resolve().parent != DEFAULTS_DIR.resolve() or entry.get("sha256") != _sha256(path):
         return None
-    return R128(float(entry["integrated"]), float(entry["threshold"]), float(entry["lra"]), float(entry["peak"]))  # type: ignore[arg-type]
+    peak = entry["peak"]
+    return R128(float(entry["integrated"]), float(entry["threshold"]), float(entry["lra"]), None if peak is None else float(peak))
 
 
 def measure_assets(assets: dict[str, Path], stop: Callable[[], bool] = lambda: False) -> dict[str, R128]:

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0  # integrated loudness
@@ -20,6 +21,14 @@ LRA_RELATIVE_GATE_LU = -20.0  # loudness range
 _OFFSET = -0.691  # BS.1770: L = -0.691 + 10 log10(mean square, K-weighted, summed over channels)
 
 _FRAME = re.compile(r"\[(?P<name>[\w@]+) @ [^\]]+\] t: \S+\s+TARGET:\S+ LUFS\s+M:\s*(?P<m>\S+) S:\s*(?P<s>\S+)")
+
+
+class BlocksJson(TypedDict):
+    """The JSON form of Blocks, as the section cache stores it."""
+
+    momentary: list[float]
+    short_term: list[float]
+    peak_dbfs: float
 
 
 @dataclass(frozen=True)
@@ -30,17 +39,17 @@ class Blocks:
     short_term: tuple[float, ...]
     peak_dbfs: float
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> BlocksJson:
         """JSON form, for the section cache."""
         return {"momentary": list(self.momentary), "short_term": list(self.short_term), "peak_dbfs": self.peak_dbfs}
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Blocks:
-        """Inverse of as_dict."""
+    def from_dict(cls, data: BlocksJson) -> Blocks:
+        """Inverse of as_dict (values are converted, since the data comes from a JSON file)."""
         return cls(
-            tuple(float(v) for v in data["momentary"]),  # type: ignore[union-attr]
-            tuple(float(v) for v in data["short_term"]),  # type: ignore[union-attr]
-            float(data["peak_dbfs"]),  # type: ignore[arg-type]
+            tuple(float(v) for v in data["momentary"]),
+            tuple(float(v) for v in data["short_term"]),
+            float(data["peak_dbfs"]),
         )
 
 

@@ -84,7 +84,7 @@ def _split_line(text: str, start: float, end: float, speaker: str | None, *, max
     total = sum(weights)
     cues: list[Cue] = []
     done = 0
-    for chunk, weight in zip(chunks, weights):
+    for chunk, weight in zip(chunks, weights, strict=True):
         # cumulative shares keep cues contiguous and the last one ending exactly at `end`
         cue_start = start + (end - start) * done / total
         done += weight
@@ -105,7 +105,7 @@ def cues_from_timings(
     if len(texts) != len(timings) or (speakers is not None and len(speakers) != len(texts)):
         raise ValueError("texts, timings and speakers must have the same length")
     cues: list[Cue] = []
-    for index, (text, (start, end)) in enumerate(zip(texts, timings)):
+    for index, (text, (start, end)) in enumerate(zip(texts, timings, strict=True)):
         if end < start:
             raise ValueError(f"line {index}: end {end} before start {start}")
         speaker = speakers[index] if speakers is not None else None
@@ -206,7 +206,7 @@ _VOICE = re.compile(r"^<v(?:\.[^\s>]*)?\s+([^>]*)>(.*?)(?:</v>)?$", re.S)
 def _parse_clock(value: str) -> float:
     parts = value.replace(",", ".").split(":")
     seconds = float(parts[-1])
-    for multiplier, part in zip((60, 3600), reversed(parts[:-1])):
+    for multiplier, part in zip((60, 3600), reversed(parts[:-1]), strict=False):
         seconds += int(part) * multiplier
     return seconds
 

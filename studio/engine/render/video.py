@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.engine.render import _ffmpeg_video as fx
+from studio.engine.render._ffmpeg import Cancelled, FFmpegError, run
 from studio.engine.render._text_fit import block_height, fit
 from studio.engine.render.subtitles import Cue, current_umask, to_ass, to_srt, to_webvtt, write_text_atomic
-
-from studio.engine.render._ffmpeg import Cancelled, FFmpegError, run
 
 __all__ = [
     "Branding", "Cancelled", "FFmpegError", "PlacedText", "Slide", "VideoResult", "probe_video", "render_slide", "render_video",

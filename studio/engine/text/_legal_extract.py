@@ -16,15 +16,17 @@ from collections import Counter
 from studio.engine.text._legal_docx import MAX_MEMBERS, DamagedDocx, TextTooLong, ZipBomb, docx_text, entry_count
 from textclean import NUL_MESSAGE
 
-ERROR_CODES = ("empty", "unsupported", "too_large", "text_too_large", "zip_bomb", "too_many_provisions", "nul",
-               "undecodable", "no_structure")
 # A .docx may unpack to this many times the text limit (Word's XML around the text), and never less than this.
 UNPACKED_PER_TEXT_BYTE = 4
 MIN_UNPACKED = 16 << 20
 
 
 class DocumentError(ValueError):
-    """Input that cannot be ingested; .code is one of ERROR_CODES."""
+    """Input that cannot be ingested; .code says why, .message says it to the editor (Vietnamese, then English).
+
+    Codes raised here: "empty", "unsupported" (file type), "too_large" (upload), "text_too_large", "zip_bomb", "nul"
+    and "undecodable"; `studio.engine.text.legal.parse_document` adds "too_many_provisions" (and "empty" after cleaning).
+    """
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -242,7 +244,7 @@ def _html_text(data: bytes) -> str:
     def flat(text: str, pre: bool) -> str:
         return text if pre else re.sub(r"\s+", " ", text)
 
-    def walk(el, in_pre: bool) -> None:  # type: ignore[no-untyped-def]
+    def walk(el: lxml.html.HtmlElement, in_pre: bool) -> None:
         tag = el.tag.rsplit("}", 1)[-1].lower() if isinstance(el.tag, str) else ""
         if tag and tag not in _DROP_TAGS:
             pre = in_pre or tag == "pre"

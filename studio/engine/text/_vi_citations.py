@@ -86,9 +86,9 @@ def _issuer_named_after(ctx: Ctx, end: int, names: list[str], codes: list[str]) 
         return False
     tail = clause[at:]
     # "24/2018/QH14 ... của Quốc hội": the clause names the issuer, if not its term.
-    names = [ISSUERS[m[1]] if (m := _QH.fullmatch(c)) else n for n, c in zip(names, codes)]
+    names = [ISSUERS[m[1]] if (m := _QH.fullmatch(c)) else n for n, c in zip(names, codes, strict=True)]
     return all(re.search(rf"(?<!\w)(?:{re.escape(n.lower())}|{re.escape(c.lower())})(?!\w)", tail)
-               for n, c in zip(names, codes))
+               for n, c in zip(names, codes, strict=True))
 
 
 def _citation_words(ctx: Ctx, start: int, end: int, doc_type: str | None, names: list[str],
@@ -126,7 +126,7 @@ def rule_compound(ctx: Ctx, pos: int) -> tuple[int, str] | None:
     m = _COMPOUND.match(ctx.text, pos)
     if not m or not all(is_abbreviation(p) or len(p) == 1 for p in m[1].split("-")):
         return None
-    doc_type, names, codes = _code_parts(ctx, m[1], pos)
+    doc_type, names, _codes = _code_parts(ctx, m[1], pos)
     if doc_type:
         return m.end(), f"{doc_type} của {_join_and(names)}"
     return m.end(), " ".join(names)

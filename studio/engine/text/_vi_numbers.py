@@ -189,7 +189,7 @@ def roman_to_int(token: str) -> int | None:
     if not token or not _ROMAN.fullmatch(token):
         return None
     total = 0
-    for char, nxt in zip(token, token[1:] + " "):
+    for char, nxt in zip(token, token[1:] + " ", strict=True):
         value = _ROMAN_VALUES[char]
         total += -value if nxt != " " and _ROMAN_VALUES[nxt] > value else value
     return total

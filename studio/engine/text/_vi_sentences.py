@@ -22,9 +22,10 @@ _KEEP_WITH_NEXT = {"số", "ngày", "tháng", "năm", "điều", "khoản", "đi
 
 def _sentence_ends(line: str) -> list[int]:
     """Offsets just after each sentence-final mark that is not an abbreviation's dot."""
-    ends = []
+    ends: list[int] = []
     for m in _SENTENCE_END.finditer(line):
-        before = re.search(r"[\w.]*$", line[:m.start()])[0]
+        word = re.search(r"[\w.]*$", line[:m.start()])
+        before = word[0] if word else ""
         if m[0].startswith(".") and (before in _ABBREVIATIONS_WITH_DOT or re.fullmatch(r"[A-ZĐ]", before)):
             continue
         if _ENUMERATOR.fullmatch(line[ends[-1] if ends else 0:m.end()].strip()):
@@ -50,7 +51,7 @@ def _split_words(piece: str) -> list[str]:
             break
         out.append(" ".join(words[:cut]))
         piece = " ".join(words[cut:])
-    return out + [piece]
+    return [*out, piece]
 
 
 def _split_long(sentence: str) -> list[str]:
@@ -73,7 +74,7 @@ def split_sentences(text: str) -> list[str]:
     for line in unicodedata.normalize("NFC", text).splitlines():
         line = " ".join(line.split())
         start = 0
-        for end in _sentence_ends(line) + [len(line)]:
+        for end in [*_sentence_ends(line), len(line)]:
             if (sentence := line[start:end].strip()) and any(c.isalnum() for c in sentence):
                 out.extend(_split_long(sentence))
             start = end

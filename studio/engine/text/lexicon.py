@@ -107,8 +107,7 @@ URL_WORDS: dict[str, str] = {
 }
 
 _TONE_MARKS = {0x300, 0x301, 0x303, 0x309, 0x323}
-_NUCLEI = ("oai oao oay oeo uây uôi uya uyê uyu ươi ươu iêu yêu uơi ai ao au ay âu ây eo êu ia iê iu oa oă oe "
-           "oi ôi ơi ua uâ uê ui uô uơ uy ưa ưi ươ ưu yê a ă â e ê i o ô ơ u ư y").split()
+_NUCLEI = ["oai", "oao", "oay", "oeo", "uây", "uôi", "uya", "uyê", "uyu", "ươi", "ươu", "iêu", "yêu", "uơi", "ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia", "iê", "iu", "oa", "oă", "oe", "oi", "ôi", "ơi", "ua", "uâ", "uê", "ui", "uô", "uơ", "uy", "ưa", "ưi", "ươ", "ưu", "yê", "a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y"]
 # Final k: place names of the Central Highlands (Đắk Lắk, Đắk Nông) are written with it.
 _SYLLABLE = re.compile(
     rf"(?:ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdđghklmnprstvx])?(?:{'|'.join(_NUCLEI)})(?:ch|ng|nh|[cmnptk])?"

@@ -192,7 +192,8 @@ def _rule_url(ctx: _Ctx, pos: int) -> tuple[int, str] | None:
     if not (m := _URL.match(ctx.text, pos)):
         return None
     token = m[0].rstrip(".,;:!?)]}'\"")
-    start = pos + len(re.match(r"(?:https?://)?", token)[0])
+    scheme = re.match(r"https?://", token)
+    start = pos + (len(scheme[0]) if scheme else 0)
     seps = {".": "chấm", "/": "gạch chéo", "-": "gạch ngang", "_": "gạch dưới", "@": "a còng",
             "?": "chấm hỏi", "=": "bằng", "&": "và", ":": "hai chấm", "#": "thăng"}
     words = []
@@ -334,7 +335,7 @@ def _nfc_with_index(text: str) -> tuple[str, list[int]]:
     if joined != unicodedata.normalize("NFC", text):
         joined = unicodedata.normalize("NFC", text)
         index = [min(i, len(text)) for i in range(len(joined))]
-    return joined, index + [len(text)]
+    return joined, [*index, len(text)]
 
 
 def normalize(text: str, lexicon: Mapping[str, str] | None = None) -> Spoken:

@@ -39,10 +39,10 @@ def build_engines(
             )
         elif name == "piper":
             reason = unavailable_reason(piper_model)
-            if reason:
+            if reason or piper_model is None:  # no model always has a reason
                 log.warning("tts: piper skipped: %s", reason)
                 continue
-            engines.append(PiperEngine(piper_model))  # type: ignore[arg-type]
+            engines.append(PiperEngine(piper_model))
         else:
             raise ValueError(f"unknown speech engine {raw!r}; known: {', '.join(ENGINE_NAMES)}")
     return engines

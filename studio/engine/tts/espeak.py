@@ -48,7 +48,6 @@ class _Library:
         self.data_path = Path(espeakng_loader.get_data_path())
         self.lib = ctypes.CDLL(espeakng_loader.get_library_path(), mode=ctypes.RTLD_LOCAL)
         self._declare()
-        self.chunks: list[bytes] = []
         self.sample_rate = self.lib.espeak_Initialize(
             AUDIO_OUTPUT_SYNCHRONOUS, 0, str(self.data_path).encode(), INITIALIZE_DONT_EXIT
         )
@@ -107,7 +106,7 @@ class _Library:
 _chunks: list[bytes] = []
 
 
-def _collect(wav: ctypes._Pointer, count: int, _events: int) -> int:  # type: ignore[type-arg]
+def _collect(wav: ctypes._Pointer[ctypes.c_short], count: int, _events: int) -> int:
     if count > 0 and wav:
         _chunks.append(ctypes.string_at(wav, count * 2))
     return 0

@@ -160,7 +160,7 @@ class GttsEngine:
         raise EngineError(f"gtts: HTTP {status} from {self.host} (not retried)", engine=NAME)
 
     def _backoff(self, attempt: int, retry_after_s: float | None) -> float:
-        base = min(self.backoff_max_s, self.backoff_base_s * 2**attempt)
+        base = min(self.backoff_max_s, self.backoff_base_s * 2.0**attempt)
         if retry_after_s is not None:
             base = max(base, min(retry_after_s, self.backoff_max_s))
         # Jitter only adds, so callers can count on at least the exponential delay.

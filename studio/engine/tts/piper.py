@@ -48,7 +48,8 @@ class PiperEngine:
         """piper-tts version plus a digest of the model file (the model decides the sound)."""
         with self._lock:
             if self._digest is None:
-                self._digest = _file_digest(self.model_path)[:16]
+                with self.model_path.open("rb") as handle:
+                    self._digest = hashlib.file_digest(handle, "sha256").hexdigest()[:16]
         return f"piper-tts {metadata.version('piper-tts')}; model {self.model_path.name} {self._digest}"
 
     def resolve_voice(self, voice: str) -> str:
@@ -74,7 +75,7 @@ class PiperEngine:
 
     def _load(self) -> Any:
         if self._voice is None:
-            from piper import PiperVoice  # type: ignore[import-not-found]
+            from piper import PiperVoice
 
             self._voice = PiperVoice.load(str(self.model_path))
         return self._voice
@@ -84,15 +85,7 @@ def _synthesize_pcm(model: Any, text: str, length_scale: float) -> bytes:
     """PCM from either piper API generation (1.3+ chunks, or 1.2 raw stream)."""
     if hasattr(model, "synthesize_stream_raw"):
         return b"".join(model.synthesize_stream_raw(text, length_scale=length_scale))
-    from piper import SynthesisConfig  # type: ignore[import-not-found]
+    from piper import SynthesisConfig
 
     config = SynthesisConfig(length_scale=length_scale)
     return b"".join(chunk.audio_int16_bytes for chunk in model.synthesize(text, syn_config=config))
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
