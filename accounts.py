@@ -109,7 +109,9 @@ def list_users(
     columns = {"name": auth.User.name, "created_at": auth.User.created_at, "role": auth.User.role}
     listing = fetch(session, query, paging, order_by(sort, columns, auth.User.id))
     used = _last_used(session, [u.id for u in listing.rows])
-    return page_of(UserOut, listing, paging, lambda u: UserOut.model_validate(u).model_copy(update={"last_used_at": used.get(u.id)}))
+    return page_of(
+        UserOut, listing, paging, lambda u: UserOut.model_validate(u).model_copy(update={"last_used_at": used.get(u.id)})
+    )
 
 
 @router.post("", response_model=NewToken, status_code=status.HTTP_201_CREATED)

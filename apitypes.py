@@ -59,6 +59,7 @@ Moment = Annotated[datetime, AfterValidator(_moment)]
 # JSON Schema's "time" format requires a UTC offset, which a local time must not have: documented as a pattern.
 LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 LocalTime = Annotated[
-    time, AfterValidator(_local_time),
+    time,
+    AfterValidator(_local_time),
     WithJsonSchema({"type": "string", "pattern": LOCAL_TIME_PATTERN, "description": "local time, e.g. 05:30"}),
 ]

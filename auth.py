@@ -135,9 +135,7 @@ LAST_USED_EVERY = timedelta(seconds=60)
 
 def user_for_token(session: Session, token: str) -> User | None:
     """The user a valid token belongs to: not revoked and not expired. Marks the token as used."""
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False))
-    )
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False)))
     if row is None:
         return None
     now = utcnow()
@@ -308,8 +306,12 @@ def start_session(session: Session, *, user: User) -> tuple[str, WebSession]:
     now = utcnow()
     session.execute(delete(WebSession).where(WebSession.expires_at <= now))  # sessions that ended lie around no longer
     row = WebSession(
-        token_hash=hash_token(raw), user_id=user.id, created_at=now, last_seen_at=now,
-        expires_at=now + SESSION_IDLE, csrf_token=secrets.token_urlsafe(32),
+        token_hash=hash_token(raw),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + SESSION_IDLE,
+        csrf_token=secrets.token_urlsafe(32),
     )
     session.add(row)
     session.flush()

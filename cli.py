@@ -75,16 +75,22 @@ def _new_password(from_stdin: bool) -> str:
     return password
 
 
-PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Đọc mật khẩu từ dòng đầu của stdin (read the password from stdin)")]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Đọc mật khẩu từ dòng đầu của stdin (read the password from stdin)")
+]
 
 
 @user_app.command("create")
 def user_create(
     name: str,
-    role: Annotated[RoleName, typer.Option("--role", "-r", parser=role_name, metavar=f"<{'|'.join(ROLES)}>", help="Vai trò (role)")],
+    role: Annotated[
+        RoleName, typer.Option("--role", "-r", parser=role_name, metavar=f"<{'|'.join(ROLES)}>", help="Vai trò (role)")
+    ],
     display_name: Annotated[str | None, typer.Option(help="Tên hiển thị")] = None,
     password_stdin: PasswordStdin = False,
-    no_password: Annotated[bool, typer.Option("--no-password", help="Chỉ dùng mã API, không đăng nhập web (API token only)")] = False,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="Chỉ dùng mã API, không đăng nhập web (API token only)")
+    ] = False,
 ) -> None:
     """Create a user: asks for the web sign-in password (or reads --password-stdin), prints its API token once."""
     import auth
@@ -279,8 +285,10 @@ def _editor(session: Session, name: str) -> User:
         )
         raise typer.Exit(2)
     if user.role not in (auth.Role.editor.value, auth.Role.admin.value):
-        console.print(f"[red]Người dùng '{name}' có vai trò {user.role}; chỉ biên tập viên (editor) hoặc admin được nhập văn bản "
-                      f"(only an editor or admin may ingest)[/]")
+        console.print(
+            f"[red]Người dùng '{name}' có vai trò {user.role}; chỉ biên tập viên (editor) hoặc admin được nhập văn bản "
+            f"(only an editor or admin may ingest)[/]"
+        )
         raise typer.Exit(2)
     return user
 
@@ -306,6 +314,7 @@ def render(
     from errors import ServiceError
     from migrations import upgrade
     from studio import jobs, service
+
     upgrade()
     try:
         with session_scope() as session:
@@ -321,7 +330,9 @@ def render(
         states = follow_jobs(ids, console=console)
         failed = [s for s in states.values() if s["status"] != "succeeded"]
         for state in failed:
-            console.print(f"[red]Tác vụ {state['id']} ({state['profile']}): {job_words(str(state['status']))} {state['error'] or ''}[/]")
+            console.print(
+                f"[red]Tác vụ {state['id']} ({state['profile']}): {job_words(str(state['status']))} {state['error'] or ''}[/]"
+            )
         raise typer.Exit(1 if failed else 0)
 
 
@@ -340,7 +351,12 @@ def station_run(
     server: Annotated[str, typer.Option(help="URL máy chủ lawcast")],
     token: Annotated[str, typer.Option(help="Mã trạm")],
     dir: Annotated[Path, typer.Option("--dir", help="Thư mục bộ nhớ đệm của trạm")],
-    player: Annotated[str | None, typer.Option(help="Lệnh phát, ví dụ 'mpv --no-video'; có thể dùng {path} {seconds} {fade_start} {fade} để cắt và giảm dần âm lượng khi hết khung; mặc định chỉ ghi nhật ký")] = None,
+    player: Annotated[
+        str | None,
+        typer.Option(
+            help="Lệnh phát, ví dụ 'mpv --no-video'; có thể dùng {path} {seconds} {fade_start} {fade} để cắt và giảm dần âm lượng khi hết khung; mặc định chỉ ghi nhật ký"
+        ),
+    ] = None,
     poll: Annotated[float, typer.Option(help="Chu kỳ đồng bộ (giây)")] = 30.0,
 ) -> None:
     """Run the reference station agent: sync, cache, play on time, report; keeps playing offline.

@@ -91,11 +91,20 @@ def _document(session: Session, text: str, editor: auth.User) -> Document:
 def _productions(session: Session, doc: Document, users: dict[str, auth.User]) -> list[Production]:
     made: list[Production] = []
     for fmt in FORMATS:
-        existing = list(session.scalars(select(Production).where(Production.document_id == doc.id, Production.format == fmt).order_by(Production.id)))
+        existing = list(
+            session.scalars(
+                select(Production).where(Production.document_id == doc.id, Production.format == fmt).order_by(Production.id)
+            )
+        )
         if not existing:
             existing = scripting.create_production(
-                session, document_id=doc.id, format=fmt, user=users["demo-editor"], channel=CHANNEL if fmt == "radio" else None,
-                season=1 if fmt == "radio" else None, episode=1 if fmt == "radio" else None,
+                session,
+                document_id=doc.id,
+                format=fmt,
+                user=users["demo-editor"],
+                channel=CHANNEL if fmt == "radio" else None,
+                season=1 if fmt == "radio" else None,
+                episode=1 if fmt == "radio" else None,
             ).productions
         made.extend(existing)
     return made
@@ -120,7 +129,10 @@ def run_demo(out: Path, *, console: Console) -> DemoSummary:
     with session_scope() as session:
         users = _users(session)
         broadcast_service.ensure_channel(
-            session, slug=CHANNEL, name="Tìm hiểu pháp luật", kind="podcast",
+            session,
+            slug=CHANNEL,
+            name="Tìm hiểu pháp luật",
+            kind="podcast",
             description="Chuyên mục Tìm hiểu pháp luật trên sóng QNR1 - Sở Tư pháp và Trung tâm Truyền thông tỉnh Quảng Ninh",
         )
         doc = _document(session, SAMPLE.read_text(encoding="utf-8"), users["demo-editor"])
@@ -174,13 +186,23 @@ def _publish_and_summarise(session: Session, out: Path, production_ids: list[int
         for item in rendered:
             src = storage.path_for(item.media_key)
             entry: dict[str, object] = {
-                "kind": item.kind, "profile": item.profile, "format": production.format, "production_id": production.id,
-                "title": production.title, "path": str(src), "url_path": f"/media/{item.media_key}",
-                "bytes": item.bytes, "sha256": item.sha256,
+                "kind": item.kind,
+                "profile": item.profile,
+                "format": production.format,
+                "production_id": production.id,
+                "title": production.title,
+                "path": str(src),
+                "url_path": f"/media/{item.media_key}",
+                "bytes": item.bytes,
+                "sha256": item.sha256,
             }
             if item.kind in ("audio", "video"):
                 loud = measure_loudness(src)
-                entry.update(duration_s=round(item.duration_s or 0.0, 3), loudness_lufs=round(loud.integrated_lufs, 2), true_peak_dbtp=round(loud.true_peak_dbtp, 2))
+                entry.update(
+                    duration_s=round(item.duration_s or 0.0, 3),
+                    loudness_lufs=round(loud.integrated_lufs, 2),
+                    true_peak_dbtp=round(loud.true_peak_dbtp, 2),
+                )
             outputs.append(entry)
     session.flush()
     channel = broadcast_service.channel_by_slug(session, CHANNEL)
@@ -189,24 +211,43 @@ def _publish_and_summarise(session: Session, out: Path, production_ids: list[int
     feed_path = out / "feeds" / f"{CHANNEL}.rss"
     _write_bytes(feed_path, xml)
     feed: dict[str, object] = {
-        "kind": "podcast_rss", "path": str(feed_path), "url_path": f"/feeds/{CHANNEL}.rss",
-        "url": f"{settings_base()}/feeds/{CHANNEL}.rss", "items": len(episodes),
-        "sha256": hashlib.sha256(xml).hexdigest(), "enclosures": [e.enclosure_url for e in episodes],
+        "kind": "podcast_rss",
+        "path": str(feed_path),
+        "url_path": f"/feeds/{CHANNEL}.rss",
+        "url": f"{settings_base()}/feeds/{CHANNEL}.rss",
+        "items": len(episodes),
+        "sha256": hashlib.sha256(xml).hexdigest(),
+        "enclosures": [e.enclosure_url for e in episodes],
     }
     return {
-        "database": get_settings().sqlalchemy_url, "data_dir": str(get_settings().data_dir.resolve()),
-        "outputs": outputs, "feeds": [feed], "notes": notes,
+        "database": get_settings().sqlalchemy_url,
+        "data_dir": str(get_settings().data_dir.resolve()),
+        "outputs": outputs,
+        "feeds": [feed],
+        "notes": notes,
     }
 
 
 def _area(
-    session: Session, *, code: str, name: str, kind: str, parent_id: int | None = None, quiet: tuple[clock_time, clock_time] | None = None
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    parent_id: int | None = None,
+    quiet: tuple[clock_time, clock_time] | None = None,
 ) -> Area:
     area = session.scalar(select(Area).where(Area.code == code))
     if area is None:
         quiet_start, quiet_end = quiet or (None, None)
         area = broadcast_service.create_area(
-            session, name=name, kind=kind, parent_id=parent_id, code=code, quiet_start=quiet_start, quiet_end=quiet_end,
+            session,
+            name=name,
+            kind=kind,
+            parent_id=parent_id,
+            code=code,
+            quiet_start=quiet_start,
+            quiet_end=quiet_end,
         )
     return area
 
@@ -217,7 +258,9 @@ def _schedule(session: Session) -> tuple[int, str, ScheduleSummary]:
     commune = _area(session, code="QN-HONGGAI", name="Phường Hồng Gai", kind="commune", parent_id=province.id)
     station = session.scalar(select(Station).where(Station.code == "QN-HONGGAI-01"))
     if station is None:
-        station, _ = broadcast_service.create_station(session, area_id=commune.id, name="Cụm loa khu phố 1, phường Hồng Gai", code="QN-HONGGAI-01")
+        station, _ = broadcast_service.create_station(
+            session, area_id=commune.id, name="Cụm loa khu phố 1, phường Hồng Gai", code="QN-HONGGAI-01"
+        )
     # A re-run shows a fresh token: the previous one was shown once and is not stored.
     station, token = broadcast_service.rotate_station_token(session, station_id=station.id)
     channels = {slug: broadcast_service.ensure_channel(session, slug=slug, name=name, kind=kind) for slug, name, kind in CHANNELS}
@@ -226,14 +269,27 @@ def _schedule(session: Session) -> tuple[int, str, ScheduleSummary]:
         kind, target_id = ("area", commune.id) if target == "area" else ("channel", channels[target].id)
         if session.scalar(select(Slot).where(Slot.name == name, Slot.target_kind == kind, Slot.target_id == target_id)) is None:
             broadcast_service.create_slot(
-                session, name=name, target_kind=kind, target_id=target_id, rrule=rule, start_time=start, duration_s=seconds, dtstart=today,
+                session,
+                name=name,
+                target_kind=kind,
+                target_id=target_id,
+                rrule=rule,
+                start_time=start,
+                duration_s=seconds,
+                dtstart=today,
             )
     now = utcnow()
     broadcast_service.expand(session, now=now, horizon_days=SCHEDULE_DAYS)
-    filled = broadcast_airings.fill(session, start=now, end=now + timedelta(days=SCHEDULE_DAYS), freshness_days=get_settings().freshness_days, now=now)
+    filled = broadcast_airings.fill(
+        session, start=now, end=now + timedelta(days=SCHEDULE_DAYS), freshness_days=get_settings().freshness_days, now=now
+    )
     underfilled: list[dict[str, object]] = [
-        {"slot_id": gap.underfill.slot_id, "start": gap.underfill.occurrence_start.isoformat(), "remaining_s": round(gap.underfill.remaining_s, 1),
-         "reason": gap.underfill.reason}
+        {
+            "slot_id": gap.underfill.slot_id,
+            "start": gap.underfill.occurrence_start.isoformat(),
+            "remaining_s": round(gap.underfill.remaining_s, 1),
+            "reason": gap.underfill.reason,
+        }
         for gap in filled.underfilled
     ]
     schedule: ScheduleSummary = {

@@ -42,11 +42,17 @@ def message(size: int, limit: int, *, at_least: bool = False) -> str:
 async def send_413(send: Send, detail: str) -> None:
     """A JSON `{"detail": ...}` 413 that closes the connection (the rest of the body is not wanted)."""
     body = json.dumps({"detail": detail}, ensure_ascii=False).encode("utf-8")
-    await send({
-        "type": "http.response.start", "status": 413,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close")],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -58,7 +58,8 @@ def content(*media_types: str, description: str = "Successful Response", binary:
 def event_stream(event: str, data_schema: str, description: str) -> dict[str, Any]:
     """A `responses` entry for Server-Sent Events named `event`, each carrying one `data_schema` as JSON."""
     data = {
-        "type": "string", "contentMediaType": "application/json",
+        "type": "string",
+        "contentMediaType": "application/json",
         "contentSchema": {"$ref": f"#/components/schemas/{data_schema}"},
     }
     item = {"type": "object", "required": ["event", "data"], "properties": {"event": {"const": event}, "data": data}}

@@ -52,7 +52,11 @@ def _optional_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exceptio
 _SERVER_DB_ERRORS, BROKER_ERRORS = _optional_errors()
 # Every error class the 503 handler is registered for; anything of these that is not an outage answers a JSON 500.
 HANDLED: tuple[type[Exception], ...] = (
-    sa_exc.SQLAlchemyError, sqlite3.Error, kombu.exceptions.KombuError, *_SERVER_DB_ERRORS, *BROKER_ERRORS,
+    sa_exc.SQLAlchemyError,
+    sqlite3.Error,
+    kombu.exceptions.KombuError,
+    *_SERVER_DB_ERRORS,
+    *BROKER_ERRORS,
 )
 
 
@@ -107,7 +111,9 @@ async def infrastructure_error(request: Request, exc: Exception) -> JSONResponse
         # Handled here, so the server never sees it: log it the way it would have.
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse({"detail": INTERNAL}, status_code=500)
-    log.warning("%s %s answered 503: %s", request.method, request.url.path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    log.warning(
+        "%s %s answered 503: %s", request.method, request.url.path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    )
     return JSONResponse({"detail": outage.detail}, status_code=outage.status, headers=outage.headers)
 
 

@@ -62,7 +62,9 @@ class PageParams:
 
 def page_params(
     page: Annotated[int, Query(ge=1, le=PAGE_MAX, description="page number, from 1")] = 1,
-    per_page: Annotated[int, Query(ge=1, le=PER_PAGE_MAX, description=f"rows per page, at most {PER_PAGE_MAX}")] = PER_PAGE_DEFAULT,
+    per_page: Annotated[
+        int, Query(ge=1, le=PER_PAGE_MAX, description=f"rows per page, at most {PER_PAGE_MAX}")
+    ] = PER_PAGE_DEFAULT,
 ) -> PageParams:
     """FastAPI dependency: `?page=&per_page=` (422 below 1 or over the cap)."""
     return PageParams(page, per_page)
@@ -153,7 +155,12 @@ def count(session: Session, query: AnySelect) -> int:
 
 
 def fetch(
-    session: Session, query: AnySelect, params: PageParams, order: Sequence[ColumnElement[Any]], *, total: int | None = None,
+    session: Session,
+    query: AnySelect,
+    params: PageParams,
+    order: Sequence[ColumnElement[Any]],
+    *,
+    total: int | None = None,
 ) -> Listing[Any]:
     """Run a filtered query for one page, and count every row it matches (unless the caller knows `total`)."""
     total = count(session, query) if total is None else total

@@ -16,4 +16,6 @@ TEMPLATES = Path(__file__).resolve().parent / "web" / "templates"
 # The public pages (feeds.routes): Starlette's environment, which autoescapes every template.
 public = Jinja2Templates(directory=TEMPLATES)
 # The staff pages (web.render, which adds its filters and globals): HTML autoescaped, block tags trimmed.
-staff = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(("html",)), trim_blocks=True, lstrip_blocks=True)
+staff = Environment(
+    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(("html",)), trim_blocks=True, lstrip_blocks=True
+)

@@ -19,11 +19,14 @@ BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c
 # C0 (minus NUL, handled apart), DEL and C1.
 _C0 = "".join(chr(c) for c in range(1, 0x20))
 _C1 = "".join(chr(c) for c in range(0x7F, 0xA0))
-_NAME_DROP = re.compile(f"[{re.escape(_C0.replace(chr(9), '').replace(chr(10), '').replace(chr(13), ''))}"
-                        f"{re.escape(_C1.replace(chr(0x85), ''))}{re.escape(BIDI)}\ufeff]")
+_NAME_DROP = re.compile(
+    f"[{re.escape(_C0.replace(chr(9), '').replace(chr(10), '').replace(chr(13), ''))}"
+    f"{re.escape(_C1.replace(chr(0x85), ''))}{re.escape(BIDI)}\ufeff]"
+)
 _NAME_SPACE = re.compile(r"\s+")  # includes \t \n \r \x0b \x0c \x1c-\x1f \x85 U+2028 U+2029
-_TEXT_DROP = re.compile(f"[{re.escape(_C0.replace(chr(9), '').replace(chr(10), '').replace(chr(13), ''))}"
-                        f"{re.escape(_C1)}{re.escape(BIDI)}]")
+_TEXT_DROP = re.compile(
+    f"[{re.escape(_C0.replace(chr(9), '').replace(chr(10), '').replace(chr(13), ''))}{re.escape(_C1)}{re.escape(BIDI)}]"
+)
 
 
 def refuse_nul(value: str) -> str:

@@ -59,8 +59,10 @@ class EmbeddedChannel(sqla_transport.Channel):
 class EmbeddedTransport(sqla_transport.Transport):
     """kombu's SQLAlchemy transport, polled every 0.2 s, emergency queue first.
 
-    Its transport options are handed to create_engine, so neither the polling interval nor the
-    queue order can go there.
+    There is no supported way to ask for either (kombu 5.7): this transport hands all its transport options
+    to create_engine, and the virtual channel it builds on polls its queues round robin with no option to
+    change the order (`queue_order_strategy` exists for Redis only). So the channel's cycle is replaced,
+    and kombu is pinned to the version this is tested on (pyproject.toml).
     """
 
     Channel = EmbeddedChannel
@@ -87,7 +89,9 @@ class ReconnectingConsumer(Consumer):
         # Untyped on purpose: kombu takes float seconds here, while its stubs say int.
         ensure: Callable[..., Connection] = conn.ensure_connection
         # An attribute of this one connection shadows the method that Celery's ensure_connected calls.
-        vars(conn)["ensure_connection"] = functools.partial(ensure, interval_start=min(1.0, cap), interval_step=1.0, interval_max=cap)
+        vars(conn)["ensure_connection"] = functools.partial(
+            ensure, interval_start=min(1.0, cap), interval_step=1.0, interval_max=cap
+        )
         return super().ensure_connected(conn)
 
 

@@ -19,10 +19,18 @@ from settings import get_settings
 
 # What `follow_jobs` and `lawcast render` show for a job's status and stage: Vietnamese, the API's word in brackets.
 JOB_WORDS = {
-    "queued": "chờ (queued)", "running": "đang dựng (running)", "succeeded": "xong (succeeded)",
-    "failed": "lỗi (failed)", "cancelled": "đã hủy (cancelled)", "starting": "bắt đầu (starting)",
-    "speech": "tổng hợp giọng (speech)", "mix": "trộn âm (mix)", "video": "dựng hình (video)",
-    "done": "hoàn tất (done)", "retrying": "thử lại (retrying)", "requeued": "xếp lại hàng (requeued)",
+    "queued": "chờ (queued)",
+    "running": "đang dựng (running)",
+    "succeeded": "xong (succeeded)",
+    "failed": "lỗi (failed)",
+    "cancelled": "đã hủy (cancelled)",
+    "starting": "bắt đầu (starting)",
+    "speech": "tổng hợp giọng (speech)",
+    "mix": "trộn âm (mix)",
+    "video": "dựng hình (video)",
+    "done": "hoàn tất (done)",
+    "retrying": "thử lại (retrying)",
+    "requeued": "xếp lại hàng (requeued)",
 }
 
 
@@ -37,9 +45,20 @@ def job_words(status: str, stage: str | None = None) -> str:
 def worker_command(queues: str = "emergency,render,default", concurrency: int | None = None, beat: bool = False) -> list[str]:
     """Command line that starts a Celery worker for this project."""
     cmd = [
-        sys.executable, "-m", "celery", "-A", "worker:celery_app", "worker", "--loglevel", "INFO",
-        "-Q", queues, "--concurrency", str(concurrency or get_settings().worker_concurrency),
-        "--hostname", f"lawcast-{queues.split(',')[0]}-{os.getpid()}@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker:celery_app",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency or get_settings().worker_concurrency),
+        "--hostname",
+        f"lawcast-{queues.split(',')[0]}-{os.getpid()}@%h",
     ]
     if beat:
         cmd += ["-B", "--schedule", str(get_settings().data_dir / "celerybeat-schedule")]
@@ -94,8 +113,13 @@ def follow_jobs(job_ids: list[int], *, console: Console, timeout_s: float = 1800
     from studio import jobs
 
     states: dict[int, dict[str, object]] = {}
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-               TextColumn("{task.fields[stage]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as bar:
         tasks: dict[int, TaskID] = {}
         deadline = time.monotonic() + timeout_s
@@ -103,7 +127,13 @@ def follow_jobs(job_ids: list[int], *, console: Console, timeout_s: float = 1800
             with session_scope() as session:
                 for job_id in job_ids:
                     job = jobs.get_job(session, job_id)
-                    states[job_id] = {"id": job.id, "profile": job.profile, "status": job.status, "error": job.error, "progress": job.progress}
+                    states[job_id] = {
+                        "id": job.id,
+                        "profile": job.profile,
+                        "status": job.status,
+                        "error": job.error,
+                        "progress": job.progress,
+                    }
                     if job_id not in tasks:
                         tasks[job_id] = bar.add_task(f"#{job.id} {job.profile}", total=1.0, stage=job.stage)
                     bar.update(tasks[job_id], completed=job.progress, stage=job_words(job.status, job.stage))

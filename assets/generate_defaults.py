@@ -33,8 +33,12 @@ def swell(t0: float, midis: list[int], rise: float, gain: float) -> str:
 
 def jingle(notes: list[tuple[float, int]], chord_at: float, chord: list[int], duration: float, out: Path) -> None:
     """Arpeggio then a held chord, spread a little across the stereo field, faded out at the end."""
-    left = "+".join([bell(t, m, gain=0.16 if i % 2 else 0.11) for i, (t, m) in enumerate(notes)] + [swell(chord_at, chord, 0.4, 0.05)])
-    right = "+".join([bell(t, m, gain=0.11 if i % 2 else 0.16) for i, (t, m) in enumerate(notes)] + [swell(chord_at, chord, 0.4, 0.05)])
+    left = "+".join(
+        [bell(t, m, gain=0.16 if i % 2 else 0.11) for i, (t, m) in enumerate(notes)] + [swell(chord_at, chord, 0.4, 0.05)]
+    )
+    right = "+".join(
+        [bell(t, m, gain=0.11 if i % 2 else 0.16) for i, (t, m) in enumerate(notes)] + [swell(chord_at, chord, 0.4, 0.05)]
+    )
     fade = f"afade=t=out:st={duration - 1.2:.2f}:d=1.2"
     ff.run(ff.tone_args(f"{left}|{right}", duration, out, post=fade))
 
@@ -57,7 +61,9 @@ def main() -> None:
     """Write jingle-intro.flac, jingle-outro.flac and music-bed.flac into assets/defaults."""
     DEFAULTS.mkdir(parents=True, exist_ok=True)
     c_major = [60, 64, 67, 72]
-    jingle([(0.0, 72), (0.18, 76), (0.36, 79), (0.54, 84), (0.9, 79), (1.08, 84)], 0.9, c_major, 3.6, DEFAULTS / "jingle-intro.flac")
+    jingle(
+        [(0.0, 72), (0.18, 76), (0.36, 79), (0.54, 84), (0.9, 79), (1.08, 84)], 0.9, c_major, 3.6, DEFAULTS / "jingle-intro.flac"
+    )
     jingle([(0.0, 79), (0.2, 76), (0.4, 72), (0.7, 67)], 0.55, [48, 55, 60, 64], 2.6, DEFAULTS / "jingle-outro.flac")
     bed(DEFAULTS / "music-bed.flac")
 

@@ -130,11 +130,19 @@ class Conditional:
         return token if scheme.lower() == "bearer" and token else None
 
 
-async def send_answer(scope: Scope, send: Send, rep: Representation, request: Conditional, *, max_age: int, private: bool = False) -> None:
+async def send_answer(
+    scope: Scope, send: Send, rep: Representation, request: Conditional, *, max_age: int, private: bool = False
+) -> None:
     """Answer an ASGI GET or HEAD from a prepared representation, without routing."""
     result = answer(
-        rep, method=scope["method"], if_none_match=request.if_none_match, if_modified_since=request.if_modified_since,
-        accept_encoding=request.accept_encoding, authorized=request.authorization is not None, max_age=max_age, private=private,
+        rep,
+        method=scope["method"],
+        if_none_match=request.if_none_match,
+        if_modified_since=request.if_modified_since,
+        accept_encoding=request.accept_encoding,
+        authorized=request.authorization is not None,
+        max_age=max_age,
+        private=private,
     )
     await send({"type": "http.response.start", "status": result.status, "headers": result.headers})
     await send({"type": "http.response.body", "body": result.body})
@@ -144,9 +152,14 @@ def represent(request: Request, rep: Representation, *, max_age: int = 60, priva
     """Answer a Starlette request from a prepared representation."""
     headers = request.headers
     result = answer(
-        rep, method=request.method, if_none_match=headers.get("if-none-match"),
-        if_modified_since=headers.get("if-modified-since"), accept_encoding=headers.get("accept-encoding", ""),
-        authorized="authorization" in headers, max_age=max_age, private=private,
+        rep,
+        method=request.method,
+        if_none_match=headers.get("if-none-match"),
+        if_modified_since=headers.get("if-modified-since"),
+        accept_encoding=headers.get("accept-encoding", ""),
+        authorized="authorization" in headers,
+        max_age=max_age,
+        private=private,
     )
     return _RawResponse(result)
 

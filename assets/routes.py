@@ -29,7 +29,12 @@ class _MediaFile(FileResponse):
     """FileResponse that sees only the Range header the route has already checked."""
 
     def __init__(
-        self, path: os.PathLike[str] | str, *, media_type: str, headers: dict[str, str], stat_result: os.stat_result,
+        self,
+        path: os.PathLike[str] | str,
+        *,
+        media_type: str,
+        headers: dict[str, str],
+        stat_result: os.stat_result,
         checked_range: str | None,
     ) -> None:
         super().__init__(path, media_type=media_type, headers=headers, stat_result=stat_result)
@@ -61,12 +66,16 @@ def file_response(request: Request, path: os.PathLike[str] | str, *, media_type:
         ranges = parse_range(request.headers.get("range"), stat.st_size)
     if isinstance(ranges, Unsatisfiable):
         return Response(
-            status_code=416, media_type="text/plain; charset=utf-8",
+            status_code=416,
+            media_type="text/plain; charset=utf-8",
             content=f"Khoảng byte không hợp lệ: tệp dài {ranges.size} byte (range not satisfiable)",
             headers={"Content-Range": f"bytes */{ranges.size}", "ETag": etag, "Accept-Ranges": "bytes"},
         )
     return _MediaFile(
-        path, media_type=media_type, headers=headers, stat_result=stat,
+        path,
+        media_type=media_type,
+        headers=headers,
+        stat_result=stat,
         checked_range=range_header(ranges) if ranges else None,
     )
 

@@ -30,9 +30,7 @@ def store(session: Session, *, src: Path, key: str) -> MediaFile:
     if existing is not None:
         return existing
     dest = storage.put_file(src, key)
-    row = MediaFile(
-        key=key, sha256=storage.sha256_file(dest), bytes=dest.stat().st_size, mime_type=guess_mime(key)
-    )
+    row = MediaFile(key=key, sha256=storage.sha256_file(dest), bytes=dest.stat().st_size, mime_type=guess_mime(key))
     session.add(row)
     session.flush()
     return row

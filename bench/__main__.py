@@ -9,7 +9,17 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_tts", "bench_render", "bench_video", "bench_scheduler", "bench_broadcast", "bench_lists", "bench_http", "bench_upload", "bench_web"]
+ORDER = [
+    "bench_tts",
+    "bench_render",
+    "bench_video",
+    "bench_scheduler",
+    "bench_broadcast",
+    "bench_lists",
+    "bench_http",
+    "bench_upload",
+    "bench_web",
+]
 
 
 def run(name: str) -> dict[str, object]:
@@ -17,7 +27,10 @@ def run(name: str) -> dict[str, object]:
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-c", f"from bench.{name} import main; main()"],
-        cwd=HERE.parent, capture_output=True, text=True, timeout=1200,
+        cwd=HERE.parent,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-5:], "wall_s": round(time.monotonic() - started, 2)}

@@ -146,7 +146,9 @@ async def worker(host: str, port: int, request: bytes, until: float, tally: Tall
             link[1].close()
 
 
-async def run(url: str, headers: dict[str, str], connections: int, seconds: float, rate: float | None = None) -> dict[str, float | str]:
+async def run(
+    url: str, headers: dict[str, str], connections: int, seconds: float, rate: float | None = None
+) -> dict[str, float | str]:
     """Requests per second and latency percentiles (with the errors, if any)."""
     parts = urlsplit(url)
     lines = [f"GET {parts.path or '/'} HTTP/1.1", f"Host: {parts.netloc}", *(f"{k}: {v}" for k, v in headers.items())]
@@ -155,11 +157,20 @@ async def run(url: str, headers: dict[str, str], connections: int, seconds: floa
     interval = connections / rate if rate else None
     started = time.perf_counter()
     until = started + seconds
-    await asyncio.gather(*(
-        worker(parts.hostname or "127.0.0.1", parts.port or 80, request, until, tally, interval,
-               (interval or 0.0) * index / connections)
-        for index in range(connections)
-    ))
+    await asyncio.gather(
+        *(
+            worker(
+                parts.hostname or "127.0.0.1",
+                parts.port or 80,
+                request,
+                until,
+                tally,
+                interval,
+                (interval or 0.0) * index / connections,
+            )
+            for index in range(connections)
+        )
+    )
     elapsed = time.perf_counter() - started
     latencies = sorted(tally.latencies)
     figures: dict[str, float | str] = {"rps": round(len(latencies) / elapsed, 1)}

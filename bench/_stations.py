@@ -55,7 +55,7 @@ def lua_script(path: Path, stations: list[tuple[int, str]], tags: list[str] | No
     for n, (station_id, token) in enumerate(stations):
         headers = {"Authorization": f"Bearer {token}", **({"If-None-Match": tags[n]} if tags else {})}
         fields = ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items())
-        rows.append(f'  {{{json.dumps(f"/stations/{station_id}/schedule.json")}, {{{fields}}}}},')
+        rows.append(f"  {{{json.dumps(f'/stations/{station_id}/schedule.json')}, {{{fields}}}}},")
     path.write_text(
         "local stations = {\n" + "\n".join(rows) + "\n}\n"
         "local requests, counter = {}, 0\n"
@@ -80,7 +80,11 @@ def sample_statuses(base: str, stations: list[tuple[int, str]], tags: list[str],
         step = max(1, len(stations) // count)
         for n in range(0, len(stations), step):
             station_id, token = stations[n]
-            conn.request("GET", f"/stations/{station_id}/schedule.json", headers={"Authorization": f"Bearer {token}", "If-None-Match": tags[n]})
+            conn.request(
+                "GET",
+                f"/stations/{station_id}/schedule.json",
+                headers={"Authorization": f"Bearer {token}", "If-None-Match": tags[n]},
+            )
             response = conn.getresponse()
             response.read()
             out.append(response.status)

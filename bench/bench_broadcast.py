@@ -52,47 +52,109 @@ def _setup(window_start: datetime) -> dict[str, float]:
         session.flush()
         province.path = f"/{province.id}/"
         communes = STATIONS // STATIONS_PER_COMMUNE
-        session.execute(insert(Area), [
-            {"id": province.id + 1 + c, "parent_id": province.id, "kind": "commune", "name": f"Xã {c + 1}",
-             "path": f"/{province.id}/{province.id + 1 + c}/", "created_at": now}
-            for c in range(communes)
-        ])
-        session.execute(insert(Station), [
-            {"id": s + 1, "area_id": province.id + 1 + s // STATIONS_PER_COMMUNE, "name": f"Cụm loa {s + 1}",
-             "token_hash": auth.hash_token(f"bench-station-{s + 1}"), "status": {}, "created_at": now}
-            for s in range(STATIONS)
-        ])
-        session.execute(insert(Slot), [
-            {"id": s * len(SLOT_TIMES) + i + 1, "name": f"Bản tin {'sáng' if i == 0 else 'chiều'}", "target_kind": "station",
-             "target_id": s + 1, "rrule": "FREQ=DAILY", "timezone": "Asia/Ho_Chi_Minh", "dtstart": date(2026, 1, 1),
-             "start_time": start_time, "duration_s": SLOT_S, "overrun": "cut", "exdates": [], "rdates": [], "active": True,
-             "created_at": now}
-            for s in range(STATIONS) for i, start_time in enumerate(SLOT_TIMES)
-        ])
+        session.execute(
+            insert(Area),
+            [
+                {
+                    "id": province.id + 1 + c,
+                    "parent_id": province.id,
+                    "kind": "commune",
+                    "name": f"Xã {c + 1}",
+                    "path": f"/{province.id}/{province.id + 1 + c}/",
+                    "created_at": now,
+                }
+                for c in range(communes)
+            ],
+        )
+        session.execute(
+            insert(Station),
+            [
+                {
+                    "id": s + 1,
+                    "area_id": province.id + 1 + s // STATIONS_PER_COMMUNE,
+                    "name": f"Cụm loa {s + 1}",
+                    "token_hash": auth.hash_token(f"bench-station-{s + 1}"),
+                    "status": {},
+                    "created_at": now,
+                }
+                for s in range(STATIONS)
+            ],
+        )
+        session.execute(
+            insert(Slot),
+            [
+                {
+                    "id": s * len(SLOT_TIMES) + i + 1,
+                    "name": f"Bản tin {'sáng' if i == 0 else 'chiều'}",
+                    "target_kind": "station",
+                    "target_id": s + 1,
+                    "rrule": "FREQ=DAILY",
+                    "timezone": "Asia/Ho_Chi_Minh",
+                    "dtstart": date(2026, 1, 1),
+                    "start_time": start_time,
+                    "duration_s": SLOT_S,
+                    "overrun": "cut",
+                    "exdates": [],
+                    "rdates": [],
+                    "active": True,
+                    "created_at": now,
+                }
+                for s in range(STATIONS)
+                for i, start_time in enumerate(SLOT_TIMES)
+            ],
+        )
         document = Document(title="Luật Phổ biến, giáo dục pháp luật", text="Điều 1. Phạm vi.", created_by_id=user.id)
         session.add(document)
         session.flush()
         for cand in candidates():
             production = Production(
-                id=cand.production_id, document_id=document.id, format="loudspeaker", title=cand.title, status="approved",
-                author_id=user.id, approved_at=cand.approved_at,
+                id=cand.production_id,
+                document_id=document.id,
+                format="loudspeaker",
+                title=cand.title,
+                status="approved",
+                author_id=user.id,
+                approved_at=cand.approved_at,
             )
             session.add(production)
             session.flush()
-            job = RenderJob(production_id=production.id, script_version=1, profile="loudspeaker", content_hash=f"{cand.production_id:064x}",
-                            status="succeeded", progress=1.0, stage="done")
+            job = RenderJob(
+                production_id=production.id,
+                script_version=1,
+                profile="loudspeaker",
+                content_hash=f"{cand.production_id:064x}",
+                status="succeeded",
+                progress=1.0,
+                stage="done",
+            )
             session.add(job)
             session.flush()
-            session.add(Output(
-                id=cand.output_id, job_id=job.id, production_id=production.id, script_version=1, profile="loudspeaker",
-                kind="audio", media_key=f"bench/{cand.production_id}.mp3", mime_type="audio/mpeg", bytes=int(cand.duration_s * 6000),
-                sha256=f"{cand.production_id:064x}", duration_s=cand.duration_s,
-            ))
-        session.add(Campaign(
-            name="Luật có hiệu lực: phát ít nhất 2 lượt mỗi xã trong 7 ngày trước", topic=None, production_ids=[3],
-            area_ids=[province.id], start=window_start + timedelta(days=DAYS - 8), end=window_start + timedelta(days=DAYS - 1),
-            min_airings_per_station=2,
-        ))
+            session.add(
+                Output(
+                    id=cand.output_id,
+                    job_id=job.id,
+                    production_id=production.id,
+                    script_version=1,
+                    profile="loudspeaker",
+                    kind="audio",
+                    media_key=f"bench/{cand.production_id}.mp3",
+                    mime_type="audio/mpeg",
+                    bytes=int(cand.duration_s * 6000),
+                    sha256=f"{cand.production_id:064x}",
+                    duration_s=cand.duration_s,
+                )
+            )
+        session.add(
+            Campaign(
+                name="Luật có hiệu lực: phát ít nhất 2 lượt mỗi xã trong 7 ngày trước",
+                topic=None,
+                production_ids=[3],
+                area_ids=[province.id],
+                start=window_start + timedelta(days=DAYS - 8),
+                end=window_start + timedelta(days=DAYS - 1),
+                min_airings_per_station=2,
+            )
+        )
     return {"setup_s": round(time.perf_counter() - started, 2)}
 
 
@@ -126,7 +188,7 @@ def _pulls(window_start: datetime) -> dict[str, float | str]:
     timings.sort()
     return {
         "schedule_method": "GET /stations/{id}/schedule.json in-process through the ASGI app (httpx.ASGITransport): "
-                           "token check, last-seen, queries, JSON and ETag",
+        "token check, last-seen, queries, JSON and ETag",
         "schedule_pulls": len(timings),
         "schedule_items_mean": round(statistics.mean(sizes), 1),
         "schedule_p50_ms": round(timings[len(timings) // 2] * 1000, 2),
@@ -158,20 +220,36 @@ def run_tier(database_url: str) -> None:
         expanded = service.expand(session, now=window_start, horizon_days=DAYS)
     expand_s = time.perf_counter() - began
     with db.session_scope() as session:
-        summary = airings.fill(session, start=window_start, end=window_start + timedelta(days=DAYS), freshness_days=3,
-                               now=window_start - timedelta(hours=1))
+        summary = airings.fill(
+            session,
+            start=window_start,
+            end=window_start + timedelta(days=DAYS),
+            freshness_days=3,
+            now=window_start - timedelta(hours=1),
+        )
     total_s = time.perf_counter() - began
     with db.session_scope() as session:
         occurrences = session.scalar(select(func.count()).select_from(Occurrence))
         rows = session.scalar(select(func.count()).select_from(Airing))
         links = session.scalar(select(func.count()).select_from(OccurrencePlan))
-    figures.update({
-        "stations": STATIONS, "days": DAYS, "candidates": CANDIDATES, "occurrences": occurrences, "expanded": expanded,
-        "placements": summary.placed, "plans": summary.plans, "airing_rows": rows, "occurrence_plan_links": links,
-        "underfilled_occurrences": summary.underfilled_total,
-        "expand_s": round(expand_s, 2), "fill_s": round(total_s - expand_s, 2), "expand_fill_s": round(total_s, 2),
-        "goal_s": 15.0 if figures["tier"] == "sqlite" else None,
-    })
+    figures.update(
+        {
+            "stations": STATIONS,
+            "days": DAYS,
+            "candidates": CANDIDATES,
+            "occurrences": occurrences,
+            "expanded": expanded,
+            "placements": summary.placed,
+            "plans": summary.plans,
+            "airing_rows": rows,
+            "occurrence_plan_links": links,
+            "underfilled_occurrences": summary.underfilled_total,
+            "expand_s": round(expand_s, 2),
+            "fill_s": round(total_s - expand_s, 2),
+            "expand_fill_s": round(total_s, 2),
+            "goal_s": 15.0 if figures["tier"] == "sqlite" else None,
+        }
+    )
     figures.update(_pulls(window_start))
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(figures, ensure_ascii=False))
@@ -218,11 +296,20 @@ def _pg_reachable(url: str) -> bool:
 
 
 def _tier(database_url: str, data_dir: Path) -> dict[str, object]:
-    env = dict(os.environ, LAWCAST_DATA_DIR=str(data_dir), LAWCAST_DATABASE_URL=database_url, PYTHONPATH=str(ROOT),
-               LAWCAST_BASE_URL="http://bench")
+    env = dict(
+        os.environ,
+        LAWCAST_DATA_DIR=str(data_dir),
+        LAWCAST_DATABASE_URL=database_url,
+        PYTHONPATH=str(ROOT),
+        LAWCAST_BASE_URL="http://bench",
+    )
     proc = subprocess.run(
         [sys.executable, "-c", f"from bench.bench_broadcast import run_tier; run_tier({database_url!r})"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-6:]}

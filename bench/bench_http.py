@@ -65,33 +65,71 @@ def seed(data_dir: Path, base_url: str) -> dict[str, str]:
     with session_scope() as session:
         user = auth.create_user(session, name="bench", role="admin")
         broadcast_service.create_channel(session, slug="bench-show", name="Tìm hiểu pháp luật", kind="podcast")
-        doc = studio_service.create_document(session, text="LUẬT MẪU\n\nĐiều 1. Phạm vi\nLuật này quy định việc thử.\n", user=user)
+        doc = studio_service.create_document(
+            session, text="LUẬT MẪU\n\nĐiều 1. Phạm vi\nLuật này quy định việc thử.\n", user=user
+        )
         start = datetime(2025, 1, 1, 7, tzinfo=UTC)
         for n in range(EPISODES):
             production = Production(
-                document_id=doc.id, format="radio", title=f"Tìm hiểu pháp luật số {n + 1}: quyền và nghĩa vụ của công dân",
-                status=ProductionStatus.published.value, channel_slug="bench-show", author_id=user.id, season=1, episode=n + 1,
-                published_at=start + timedelta(days=7 * n), provision_ids=[], approved_version=1, legal_approved_version=1,
+                document_id=doc.id,
+                format="radio",
+                title=f"Tìm hiểu pháp luật số {n + 1}: quyền và nghĩa vụ của công dân",
+                status=ProductionStatus.published.value,
+                channel_slug="bench-show",
+                author_id=user.id,
+                season=1,
+                episode=n + 1,
+                published_at=start + timedelta(days=7 * n),
+                provision_ids=[],
+                approved_version=1,
+                legal_approved_version=1,
             )
             session.add(production)
             session.flush()
             # The podcast cut with its sidecars, and the loudspeaker cut that stations get.
-            files = [("podcast", kind, ext, size) for kind, ext, size in (
-                ("audio", "mp3", 40_000), ("vtt", "vtt", 400), ("srt", "srt", 400), ("transcript", "txt", 300), ("chapters", "chapters.json", 200)
-            )] + [("loudspeaker", "audio", "mp3", 12_000)]
+            files = [
+                ("podcast", kind, ext, size)
+                for kind, ext, size in (
+                    ("audio", "mp3", 40_000),
+                    ("vtt", "vtt", 400),
+                    ("srt", "srt", 400),
+                    ("transcript", "txt", 300),
+                    ("chapters", "chapters.json", 200),
+                )
+            ] + [("loudspeaker", "audio", "mp3", 12_000)]
             jobs: dict[str, RenderJob] = {}
             for profile, kind, ext, size in files:
                 if profile not in jobs:
-                    jobs[profile] = RenderJob(production_id=production.id, script_version=1, profile=profile, content_hash=f"{profile[:8]}{n:056x}",
-                                              status=JobStatus.succeeded.value, progress=1.0, stage="done")
+                    jobs[profile] = RenderJob(
+                        production_id=production.id,
+                        script_version=1,
+                        profile=profile,
+                        content_hash=f"{profile[:8]}{n:056x}",
+                        status=JobStatus.succeeded.value,
+                        progress=1.0,
+                        stage="done",
+                    )
                     session.add(jobs[profile])
                     session.flush()
                 src = work / f"{n}-{profile}.{ext}"
-                src.write_bytes(os.urandom(size) if kind == "audio" else (f"WEBVTT\n\n{n}\n" if kind == "vtt" else f"{n}\n").encode())
+                src.write_bytes(
+                    os.urandom(size) if kind == "audio" else (f"WEBVTT\n\n{n}\n" if kind == "vtt" else f"{n}\n").encode()
+                )
                 media = assets_service.store(session, src=src, key=f"{profile}/{n:020x}/tim-hieu-phap-luat-{n + 1}-{kind}.{ext}")
-                session.add(Output(job_id=jobs[profile].id, production_id=production.id, script_version=1, profile=profile, kind=kind,
-                                   media_key=media.key, mime_type=media.mime_type, bytes=media.bytes, sha256=media.sha256,
-                                   duration_s=(600.0 if profile == "podcast" else 120.0) if kind == "audio" else None))
+                session.add(
+                    Output(
+                        job_id=jobs[profile].id,
+                        production_id=production.id,
+                        script_version=1,
+                        profile=profile,
+                        kind=kind,
+                        media_key=media.key,
+                        mime_type=media.mime_type,
+                        bytes=media.bytes,
+                        sha256=media.sha256,
+                        duration_s=(600.0 if profile == "podcast" else 120.0) if kind == "audio" else None,
+                    )
+                )
         area = broadcast_service.create_area(session, name="Xã Bench", kind="commune")
         station, token = broadcast_service.create_station(session, area_id=area.id, name="Trạm Bench")
         station_id = station.id
@@ -114,10 +152,26 @@ def _seed_schedule(station_id: int, commune_id: int) -> int:
             today = datetime.now(UTC).date()
             from datetime import time as clock
 
-            broadcast_service.create_slot(session, name="Sáng", target_kind="station", target_id=station_id, rrule="FREQ=DAILY",
-                                          start_time=clock(6, 0), duration_s=1800, dtstart=today)
-            broadcast_service.create_slot(session, name="Sáng xã", target_kind="area", target_id=commune_id, rrule="FREQ=DAILY",
-                                          start_time=clock(6, 0), duration_s=1800, dtstart=today)
+            broadcast_service.create_slot(
+                session,
+                name="Sáng",
+                target_kind="station",
+                target_id=station_id,
+                rrule="FREQ=DAILY",
+                start_time=clock(6, 0),
+                duration_s=1800,
+                dtstart=today,
+            )
+            broadcast_service.create_slot(
+                session,
+                name="Sáng xã",
+                target_kind="area",
+                target_id=commune_id,
+                rrule="FREQ=DAILY",
+                start_time=clock(6, 0),
+                duration_s=1800,
+                dtstart=today,
+            )
             broadcast_service.expand(session, horizon_days=2)
             airings_service.fill(session, start=datetime.now(UTC), end=datetime.now(UTC) + timedelta(days=2), freshness_days=0)
         with session_scope() as session:
@@ -174,7 +228,9 @@ def _wrk(url: str, headers: dict[str, str], script: Path | None = None) -> Figur
         raise RuntimeError(f"wrk printed no Requests/sec: {out[-300:]}")
     return {
         "rps": round(float(rps.group(1)), 1),
-        "p50_ms": round(percentiles["50"], 2), "p90_ms": round(percentiles["90"], 2), "p99_ms": round(percentiles["99"], 2),
+        "p50_ms": round(percentiles["50"], 2),
+        "p90_ms": round(percentiles["90"], 2),
+        "p99_ms": round(percentiles["99"], 2),
         "non_2xx_3xx": int(errors.group(1)) if errors else 0,
         **({"socket_errors": socket_errors.group(1).strip()} if socket_errors else {}),
     }
@@ -200,8 +256,24 @@ def paced(url: str, headers: dict[str, str], expect: int) -> Figures:
 
 def start_uvicorn(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """uvicorn with the app factory and `workers` processes (httptools and uvloop when installed)."""
-    cmd = [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--backlog", "4096"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "4096",
+    ]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -223,16 +295,24 @@ def start_nginx(nginx: str, root: Path, port: int) -> tuple[subprocess.Popen[byt
         f"  server {{ listen 127.0.0.1:{port}; root {root}; }} }}\n"
     )
     (root.parent / "nginx-tmp").mkdir(exist_ok=True)
-    proc = subprocess.Popen([nginx, "-p", str(root.parent), "-c", str(conf), "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [nginx, "-p", str(root.parent), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     version = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip()
     return proc, version
 
 
 def start_http_server(root: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
     """python -m http.server serving `root` (HTTP/1.0: it closes the connection after each answer), and what it is."""
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     return proc, f"python {sys.version.split()[0]} http.server"
 
 
@@ -245,7 +325,8 @@ def measure_static(tmp: Path, body: bytes) -> dict[str, object]:
     if nginx is None:
         note("nginx not found: the static peer is python -m http.server (a new connection for every request)")
     peers: list[tuple[str, Callable[[int], tuple[subprocess.Popen[bytes], str]]]] = [
-        *([("nginx", partial(start_nginx, nginx, root))] if nginx else []), ("python -m http.server", partial(start_http_server, root)),
+        *([("nginx", partial(start_nginx, nginx, root))] if nginx else []),
+        ("python -m http.server", partial(start_http_server, root)),
     ]
     failures: list[str] = []
     for index, (name, start) in enumerate(peers):
@@ -310,7 +391,8 @@ def measure_app(port: int, secrets: dict[str, str]) -> tuple[dict[str, Figures],
         return results, body
     assert fetch(station)[0] == 401  # the token is still checked
     scenarios = (
-        ("station_304", {**auth, "If-None-Match": station_headers["etag"]}, 304), ("station_200", auth, 200),
+        ("station_304", {**auth, "If-None-Match": station_headers["etag"]}, 304),
+        ("station_200", auth, 200),
         ("station_200_gzip", {**auth, "Accept-Encoding": "gzip"}, 200),
     )
     for name, headers, expect in scenarios:
@@ -319,8 +401,10 @@ def measure_app(port: int, secrets: dict[str, str]) -> tuple[dict[str, Figures],
         except (OSError, AssertionError, subprocess.CalledProcessError) as exc:  # a stalled server is a figure too
             results[name] = {"error": repr(exc)[:200]}
     for name, url, headers, expect in (
-        ("feed_304", feed, {"If-None-Match": etag}, 304), ("feed_200", feed, {"Accept-Encoding": "identity"}, 200),
-        ("station_304", station, {**auth, "If-None-Match": station_headers["etag"]}, 304), ("station_200", station, auth, 200),
+        ("feed_304", feed, {"If-None-Match": etag}, 304),
+        ("feed_200", feed, {"Accept-Encoding": "identity"}, 200),
+        ("station_304", station, {**auth, "If-None-Match": station_headers["etag"]}, 304),
+        ("station_200", station, auth, 200),
     ):
         results[f"{name}_paced"] = paced(url, headers, expect)
     return results, body
@@ -355,9 +439,16 @@ def main() -> None:
     try:
         port = free_port()
         secrets = seed(tmp / "data", f"http://127.0.0.1:{port}")
-        env = dict(os.environ, PYTHONPATH=str(ROOT), LAWCAST_DATA_DIR=str(tmp / "data"), LAWCAST_BASE_URL=f"http://127.0.0.1:{port}")
-        figures: dict[str, object] = {"episodes": EPISODES, "connections": CONNECTIONS, "duration_s": DURATION_S,
-                                      "cpus": os.cpu_count(), "schedule_items": int(secrets["schedule_items"])}
+        env = dict(
+            os.environ, PYTHONPATH=str(ROOT), LAWCAST_DATA_DIR=str(tmp / "data"), LAWCAST_BASE_URL=f"http://127.0.0.1:{port}"
+        )
+        figures: dict[str, object] = {
+            "episodes": EPISODES,
+            "connections": CONNECTIONS,
+            "duration_s": DURATION_S,
+            "cpus": os.cpu_count(),
+            "schedule_items": int(secrets["schedule_items"]),
+        }
         body = b""
         runs: dict[int, dict[str, object]] = {}
         for workers in (1, 2):

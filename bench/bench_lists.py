@@ -31,9 +31,18 @@ RUNS, WARMUP = 60, 5
 GOAL_P95_MS = 50.0
 BASE = datetime(2025, 1, 1, tzinfo=UTC)
 TOPICS = [
-    "Luật Phổ biến, giáo dục pháp luật", "Luật Đất đai", "Luật Hôn nhân và gia đình", "Luật Giao thông đường bộ",
-    "Luật Phòng, chống ma tuý", "Luật Bảo vệ môi trường", "Luật Trẻ em", "Luật Hoà giải ở cơ sở",
-    "Nghị định xử phạt vi phạm hành chính", "Luật Phòng cháy, chữa cháy", "Luật Bình đẳng giới", "Luật Cư trú",
+    "Luật Phổ biến, giáo dục pháp luật",
+    "Luật Đất đai",
+    "Luật Hôn nhân và gia đình",
+    "Luật Giao thông đường bộ",
+    "Luật Phòng, chống ma tuý",
+    "Luật Bảo vệ môi trường",
+    "Luật Trẻ em",
+    "Luật Hoà giải ở cơ sở",
+    "Nghị định xử phạt vi phạm hành chính",
+    "Luật Phòng cháy, chữa cháy",
+    "Luật Bình đẳng giới",
+    "Luật Cư trú",
 ]
 STATUSES = ["in_force", "in_force", "in_force", "partly_in_force", "repealed", "draft"]
 P_STATUSES = ["draft", "in_review", "changes_requested", "legally_approved", "approved", "published", "withdrawn"]
@@ -67,7 +76,9 @@ class Writer:
             from sqlalchemy import make_url
 
             u = make_url(url)
-            self.conn = psycopg2.connect(host=u.host, port=u.port or 5432, user=u.username, dbname=u.database, password=u.password)
+            self.conn = psycopg2.connect(
+                host=u.host, port=u.port or 5432, user=u.username, dbname=u.database, password=u.password
+            )
 
     def moment(self, value: datetime) -> str:
         """A UTC datetime as each backend stores it (SQLAlchemy's SQLite format; ISO with offset on PostgreSQL)."""
@@ -81,12 +92,16 @@ class Writer:
         if self.sqlite:
             marks = ", ".join("?" * len(columns))
             quoted = ", ".join(f'"{c}"' for c in columns)
-            self.conn.executemany(f'INSERT INTO {table} ({quoted}) VALUES ({marks})', rows)
+            self.conn.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})", rows)
             return
         buffer = io.StringIO()
         for row in rows:
-            buffer.write("\t".join("\\N" if v is None else str(v).replace("\\", "\\\\").replace("\t", " ").replace("\n", "\\n")
-                                   for v in row) + "\n")
+            buffer.write(
+                "\t".join(
+                    "\\N" if v is None else str(v).replace("\\", "\\\\").replace("\t", " ").replace("\n", "\\n") for v in row
+                )
+                + "\n"
+            )
         buffer.seek(0)
         with self.conn.cursor() as cursor:
             cursor.copy_expert(f"COPY {table} ({', '.join(chr(34) + c + chr(34) for c in columns)}) FROM STDIN", buffer)
@@ -107,35 +122,139 @@ def seed(url: str) -> dict[str, float]:
     m, f = w.moment, w.flag
     took: dict[str, float] = {}
     began = time.perf_counter()
-    w.rows("documents", ["id", "title", "doc_type", "number", "status", "text", "legal_bases", "created_at", "updated_at"], (
-        (i, f"{TOPICS[i % len(TOPICS)]} (sửa đổi {i})", "Luật", f"{i}/2025/QH15", STATUSES[i % len(STATUSES)],
-         _doc_text(i, rng), "[]", m(BASE + timedelta(minutes=50 * i)), m(BASE + timedelta(minutes=50 * i)))
-        for i in range(1, DOCUMENTS + 1)
-    ))
-    w.rows("productions", ["id", "document_id", "format", "title", "status", "provision_ids", "channel_slug", "source_repealed",
-                           "current_version", "created_at", "updated_at"], (
-        (i, 1 + i % DOCUMENTS, FORMATS[i % 3], f"Bản tin {TOPICS[i % len(TOPICS)]} số {i}", P_STATUSES[i % 7], "[]",
-         f"kenh-{i % CHANNELS}", f(False), 1 + i % 3, m(BASE + timedelta(minutes=10 * i)), m(BASE + timedelta(minutes=10 * i + 5)))
-        for i in range(1, PRODUCTIONS + 1)
-    ))
-    w.rows("render_jobs", ["id", "production_id", "script_version", "profile", "content_hash", "status", "progress", "stage",
-                           "attempts", "queue", "cancel_requested", "engines_used", "created_at", "sends"], (
-        (i, i, 1, FORMATS[i % 3], f"{i:064x}", J_STATUSES[i % len(J_STATUSES)], 1.0, "done", 1, "render", f(False), "[]",
-         m(BASE + timedelta(minutes=10 * i + 1)), 1)
-        for i in range(1, JOBS + 1)
-    ))
-    w.rows("outputs", ["id", "job_id", "production_id", "script_version", "profile", "kind", "media_key", "mime_type", "bytes",
-                       "sha256", "duration_s", "created_at"], (
-        (i, i, i, 1, FORMATS[i % 3], "audio", f"bench/{i}.mp3", "audio/mpeg", 100_000, f"{i:064x}", 120.0, m(BASE))
-        for i in range(1, OUTPUTS + 1)
-    ))
+    w.rows(
+        "documents",
+        ["id", "title", "doc_type", "number", "status", "text", "legal_bases", "created_at", "updated_at"],
+        (
+            (
+                i,
+                f"{TOPICS[i % len(TOPICS)]} (sửa đổi {i})",
+                "Luật",
+                f"{i}/2025/QH15",
+                STATUSES[i % len(STATUSES)],
+                _doc_text(i, rng),
+                "[]",
+                m(BASE + timedelta(minutes=50 * i)),
+                m(BASE + timedelta(minutes=50 * i)),
+            )
+            for i in range(1, DOCUMENTS + 1)
+        ),
+    )
+    w.rows(
+        "productions",
+        [
+            "id",
+            "document_id",
+            "format",
+            "title",
+            "status",
+            "provision_ids",
+            "channel_slug",
+            "source_repealed",
+            "current_version",
+            "created_at",
+            "updated_at",
+        ],
+        (
+            (
+                i,
+                1 + i % DOCUMENTS,
+                FORMATS[i % 3],
+                f"Bản tin {TOPICS[i % len(TOPICS)]} số {i}",
+                P_STATUSES[i % 7],
+                "[]",
+                f"kenh-{i % CHANNELS}",
+                f(False),
+                1 + i % 3,
+                m(BASE + timedelta(minutes=10 * i)),
+                m(BASE + timedelta(minutes=10 * i + 5)),
+            )
+            for i in range(1, PRODUCTIONS + 1)
+        ),
+    )
+    w.rows(
+        "render_jobs",
+        [
+            "id",
+            "production_id",
+            "script_version",
+            "profile",
+            "content_hash",
+            "status",
+            "progress",
+            "stage",
+            "attempts",
+            "queue",
+            "cancel_requested",
+            "engines_used",
+            "created_at",
+            "sends",
+        ],
+        (
+            (
+                i,
+                i,
+                1,
+                FORMATS[i % 3],
+                f"{i:064x}",
+                J_STATUSES[i % len(J_STATUSES)],
+                1.0,
+                "done",
+                1,
+                "render",
+                f(False),
+                "[]",
+                m(BASE + timedelta(minutes=10 * i + 1)),
+                1,
+            )
+            for i in range(1, JOBS + 1)
+        ),
+    )
+    w.rows(
+        "outputs",
+        [
+            "id",
+            "job_id",
+            "production_id",
+            "script_version",
+            "profile",
+            "kind",
+            "media_key",
+            "mime_type",
+            "bytes",
+            "sha256",
+            "duration_s",
+            "created_at",
+        ],
+        (
+            (i, i, i, 1, FORMATS[i % 3], "audio", f"bench/{i}.mp3", "audio/mpeg", 100_000, f"{i:064x}", 120.0, m(BASE))
+            for i in range(1, OUTPUTS + 1)
+        ),
+    )
     took["studio_s"] = time.perf_counter() - began
     began = time.perf_counter()
     _seed_broadcast(w)
     took["broadcast_s"] = time.perf_counter() - began
     began = time.perf_counter()
-    w.rows("airings", ["id", "target_kind", "target_id", "production_id", "output_id", "start", "end", "priority", "status",
-                       "reason", "pinned", "created_at", "updated_at"], _airings(w))
+    w.rows(
+        "airings",
+        [
+            "id",
+            "target_kind",
+            "target_id",
+            "production_id",
+            "output_id",
+            "start",
+            "end",
+            "priority",
+            "status",
+            "reason",
+            "pinned",
+            "created_at",
+            "updated_at",
+        ],
+        _airings(w),
+    )
     took["airings_s"] = time.perf_counter() - began
     w.close()
     return {k: round(v, 2) for k, v in took.items()}
@@ -151,18 +270,55 @@ def _seed_broadcast(w: Writer) -> None:
         district = 2 + c % DISTRICTS
         areas.append((first + c, district, "commune", f"Xã Đông {c}", f"X{c}", f"/1/{district}/{first + c}/", now))
     w.rows("areas", ["id", "parent_id", "kind", "name", "code", "path", "created_at"], areas)
-    w.rows("stations", ["id", "area_id", "name", "code", "token_hash", "status", "created_at"], (
-        (s, first + s % COMMUNES, f"Cụm loa {s}", f"L{s}", f"{s:064x}", "{}", now) for s in range(1, STATIONS + 1)
-    ))
-    w.rows("channels", ["id", "slug", "name", "kind", "description", "owner_email", "created_at", "updated_at"], (
-        (c + 1, f"kenh-{c}", f"Kênh {c}", "loudspeaker" if c == 0 else "radio", "", "", now, now) for c in range(CHANNELS)
-    ))
-    w.rows("slots", ["id", "name", "target_kind", "target_id", "rrule", "timezone", "dtstart", "start_time", "duration_s",
-                     "overrun", "exdates", "rdates", "active", "created_at"], (
-        (2 * s + k - 1, f"Bản tin {'sáng' if k == 0 else 'chiều'}", "station", s, "FREQ=DAILY", "Asia/Ho_Chi_Minh",
-         "2026-01-01", "06:00:00.000000" if k == 0 else "17:30:00.000000", 900, "cut", "[]", "[]", w.flag(True), now)
-        for s in range(1, STATIONS + 1) for k in (0, 1)
-    ))
+    w.rows(
+        "stations",
+        ["id", "area_id", "name", "code", "token_hash", "status", "created_at"],
+        ((s, first + s % COMMUNES, f"Cụm loa {s}", f"L{s}", f"{s:064x}", "{}", now) for s in range(1, STATIONS + 1)),
+    )
+    w.rows(
+        "channels",
+        ["id", "slug", "name", "kind", "description", "owner_email", "created_at", "updated_at"],
+        ((c + 1, f"kenh-{c}", f"Kênh {c}", "loudspeaker" if c == 0 else "radio", "", "", now, now) for c in range(CHANNELS)),
+    )
+    w.rows(
+        "slots",
+        [
+            "id",
+            "name",
+            "target_kind",
+            "target_id",
+            "rrule",
+            "timezone",
+            "dtstart",
+            "start_time",
+            "duration_s",
+            "overrun",
+            "exdates",
+            "rdates",
+            "active",
+            "created_at",
+        ],
+        (
+            (
+                2 * s + k - 1,
+                f"Bản tin {'sáng' if k == 0 else 'chiều'}",
+                "station",
+                s,
+                "FREQ=DAILY",
+                "Asia/Ho_Chi_Minh",
+                "2026-01-01",
+                "06:00:00.000000" if k == 0 else "17:30:00.000000",
+                900,
+                "cut",
+                "[]",
+                "[]",
+                w.flag(True),
+                now,
+            )
+            for s in range(1, STATIONS + 1)
+            for k in (0, 1)
+        ),
+    )
 
 
 def _airings(w: Writer) -> Iterator[tuple[Any, ...]]:
@@ -218,7 +374,10 @@ CASES: list[tuple[str, str]] = [
 
 def _percentiles(samples: list[float], prefix: str) -> dict[str, float]:
     ordered = sorted(samples)
-    return {f"{prefix}p50_ms": round(ordered[len(ordered) // 2], 2), f"{prefix}p95_ms": round(ordered[int(len(ordered) * 0.95) - 1], 2)}
+    return {
+        f"{prefix}p50_ms": round(ordered[len(ordered) // 2], 2),
+        f"{prefix}p95_ms": round(ordered[int(len(ordered) * 0.95) - 1], 2),
+    }
 
 
 def measure(token: str) -> dict[str, dict[str, float]]:
@@ -240,7 +399,10 @@ def measure(token: str) -> dict[str, dict[str, float]]:
         transport = httpx.ASGITransport(app=app)
         headers = {"Authorization": f"Bearer {token}"}
         # The app's own lifespan runs first, as in a server (it freezes what startup loaded out of the GC's way).
-        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client,
+        ):
             for name, path in CASES:
                 wall, cpu = [], []
                 for n in range(WARMUP + RUNS):
@@ -252,7 +414,12 @@ def measure(token: str) -> dict[str, dict[str, float]]:
                         wall.append(elapsed * 1000)
                         cpu.append(elapsed_cpu * 1000)
                 body = response.json()
-                out[name] = {**_percentiles(wall, ""), **_percentiles(cpu, "cpu_"), "total": body["total"], "items": len(body["items"])}
+                out[name] = {
+                    **_percentiles(wall, ""),
+                    **_percentiles(cpu, "cpu_"),
+                    "total": body["total"],
+                    "items": len(body["items"]),
+                }
 
     asyncio.run(run_all())
     return out
@@ -293,8 +460,16 @@ def run_tier(database_url: str) -> None:
     figures["lists"] = measure(token)
     worst = max(case["p95_ms"] for case in figures["lists"].values())
     worst_cpu = max(case["cpu_p95_ms"] for case in figures["lists"].values())
-    figures.update({"worst_p95_ms": worst, "worst_cpu_p95_ms": worst_cpu, "goal_p95_ms": GOAL_P95_MS,
-                    "goal_met": worst <= GOAL_P95_MS, "load_average_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()})
+    figures.update(
+        {
+            "worst_p95_ms": worst,
+            "worst_cpu_p95_ms": worst_cpu,
+            "goal_p95_ms": GOAL_P95_MS,
+            "goal_met": worst <= GOAL_P95_MS,
+            "load_average_1m": round(os.getloadavg()[0], 2),
+            "cpus": os.cpu_count(),
+        }
+    )
     print(json.dumps(figures, ensure_ascii=False))
 
 
@@ -302,7 +477,11 @@ def _tier(database_url: str, data_dir: Path) -> dict[str, object]:
     env = dict(os.environ, LAWCAST_DATA_DIR=str(data_dir), LAWCAST_DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
     proc = subprocess.run(
         [sys.executable, "-c", f"from bench.bench_lists import run_tier; run_tier({database_url!r})"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-6:]}

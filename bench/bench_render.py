@@ -30,6 +30,7 @@ from unittest import mock
 
 from studio.engine import pipeline
 from studio.engine.render import _ffmpeg_run as runner
+from studio.engine.spec import RenderedFile, RenderSpec, Report
 from studio.engine.text import legal, scripts
 from studio.engine.tts import PhraseCache, build_engines
 
@@ -108,20 +109,26 @@ class _Recorder:
                     recorder.seconds.append(time.perf_counter() - self._started)
                 return code
 
-        mock.patch.object(runner, "subprocess", SimpleNamespace(
-            Popen=Popen, PIPE=subprocess.PIPE, DEVNULL=subprocess.DEVNULL, TimeoutExpired=subprocess.TimeoutExpired
-        )).start()
+        mock.patch.object(
+            runner,
+            "subprocess",
+            SimpleNamespace(
+                Popen=Popen, PIPE=subprocess.PIPE, DEVNULL=subprocess.DEVNULL, TimeoutExpired=subprocess.TimeoutExpired
+            ),
+        ).start()
 
 
-def _render(lines: list[scripts.ScriptLine], work: Path, cache: PhraseCache) -> tuple[float, float, pipeline.RenderedFile]:
-    spec = pipeline.RenderSpec(profile="radio", title="Tìm hiểu pháp luật", album="Tìm hiểu pháp luật", artist="bench", lines=lines, lexicon={})
+def _render(lines: list[scripts.ScriptLine], work: Path, cache: PhraseCache) -> tuple[float, float, RenderedFile]:
+    spec = RenderSpec(
+        profile="radio", title="Tìm hiểu pháp luật", album="Tìm hiểu pháp luật", artist="bench", lines=lines, lexicon={}
+    )
     engines = build_engines(["espeak"])
     marks: dict[str, float] = {}
 
     def mark(fraction: float, stage: str) -> None:
         marks.setdefault(stage, time.perf_counter())
 
-    report = pipeline.Report(progress=mark)
+    report = Report(progress=mark)
     started = time.perf_counter()
     files = pipeline.render(spec, work_dir=work, engines=engines, cache=cache, report=report)
     elapsed = time.perf_counter() - started
@@ -184,13 +191,27 @@ def worker(root: str) -> None:
     recorder.commands.clear()
     recorder.seconds.clear()
     rerender_s, rerender_speech_s, _ = _render(edited(lines), base / "work-edit", cache)
-    print(json.dumps({
-        "cold_s": cold_s, "speech_s": speech_s, "duration_s": audio.duration_s, "lufs": audio.loudness_lufs,
-        "passes_s": pass_s, "bare_s": bare, "bare_wall_s": bare_s, "mix_only_s": mix_only_s, "mix_only_bare_s": mix_only_bare_s,
-        "rerender_s": rerender_s, "rerender_passes_s": list(recorder.seconds),
-        "rerender_speech_s": rerender_speech_s, "python_rss_mb": cold_rss, "ffmpeg_rss_mb": child_rss,
-        "commands": [len(c) for c in commands],
-    }))
+    print(
+        json.dumps(
+            {
+                "cold_s": cold_s,
+                "speech_s": speech_s,
+                "duration_s": audio.duration_s,
+                "lufs": audio.loudness_lufs,
+                "passes_s": pass_s,
+                "bare_s": bare,
+                "bare_wall_s": bare_s,
+                "mix_only_s": mix_only_s,
+                "mix_only_bare_s": mix_only_bare_s,
+                "rerender_s": rerender_s,
+                "rerender_passes_s": list(recorder.seconds),
+                "rerender_speech_s": rerender_speech_s,
+                "python_rss_mb": cold_rss,
+                "ffmpeg_rss_mb": child_rss,
+                "commands": [len(c) for c in commands],
+            }
+        )
+    )
 
 
 ROUNDS = 3  # fresh processes; the median is reported, the machine has 2 noisy cores
@@ -200,7 +221,10 @@ def _round() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
         proc = subprocess.run(
             [sys.executable, "-c", f"from bench.bench_render import worker; worker({tmp!r})"],
-            cwd=ROOT, capture_output=True, text=True, timeout=900,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-3000:])

@@ -48,8 +48,12 @@ def candidates() -> list[scheduler.Candidate]:
     base = datetime(2026, 5, 1, tzinfo=UTC)
     return [
         scheduler.Candidate(
-            production_id=pid, output_id=1000 + pid, title=f"Bản tin {pid}", duration_s=round(rng.uniform(60, 300), 2),
-            priority="priority" if pid <= 2 else "normal", approved_at=base + timedelta(hours=pid),
+            production_id=pid,
+            output_id=1000 + pid,
+            title=f"Bản tin {pid}",
+            duration_s=round(rng.uniform(60, 300), 2),
+            priority="priority" if pid <= 2 else "normal",
+            approved_at=base + timedelta(hours=pid),
             topic="luat-2026" if pid == 3 else None,
         )
         for pid in range(1, CANDIDATES + 1)
@@ -60,7 +64,9 @@ def distinct_history(occurrences: list[scheduler.SlotOccurrence], stations: int)
     """One past airing per station at a different minute, so no two stations share a plan (worst case)."""
     before = WINDOW_START - timedelta(days=1)
     return [
-        scheduler.Existing(0, before, 1 + s % CANDIDATES, 1001, before + timedelta(minutes=s), before + timedelta(minutes=s + 2), (s,), False)
+        scheduler.Existing(
+            0, before, 1 + s % CANDIDATES, 1001, before + timedelta(minutes=s), before + timedelta(minutes=s + 2), (s,), False
+        )
         for s in range(1, stations + 1)
     ]
 
@@ -71,9 +77,14 @@ def main() -> None:
     occurrences = expand_all()
     expand_s = time.perf_counter() - started
     campaign = scheduler.Campaign(
-        id=1, name="Luật có hiệu lực 01/7", topic="luat-2026", production_ids=(3,),
-        start=datetime(2026, 6, 23, 17, tzinfo=UTC), end=datetime(2026, 6, 30, 17, tzinfo=UTC),
-        station_ids=tuple(range(1, STATIONS + 1)), min_airings_per_station=2,
+        id=1,
+        name="Luật có hiệu lực 01/7",
+        topic="luat-2026",
+        production_ids=(3,),
+        start=datetime(2026, 6, 23, 17, tzinfo=UTC),
+        end=datetime(2026, 6, 30, 17, tzinfo=UTC),
+        station_ids=tuple(range(1, STATIONS + 1)),
+        min_airings_per_station=2,
     )
     fill_started = time.perf_counter()
     result = scheduler.fill(
@@ -83,8 +94,12 @@ def main() -> None:
     distinct = [o for o in occurrences if o.target_id <= DISTINCT_STATIONS]
     distinct_started = time.perf_counter()
     scheduler.fill(
-        distinct, candidates(), campaigns=[campaign], existing=distinct_history(distinct, DISTINCT_STATIONS),
-        freshness_days=3, now=WINDOW_START - timedelta(days=1),
+        distinct,
+        candidates(),
+        campaigns=[campaign],
+        existing=distinct_history(distinct, DISTINCT_STATIONS),
+        freshness_days=3,
+        now=WINDOW_START - timedelta(days=1),
     )
     distinct_s = time.perf_counter() - distinct_started
     figures = {

@@ -43,12 +43,20 @@ Căn cứ Hiến pháp nước Cộng hòa xã hội chủ nghĩa Việt Nam;
 Quốc hội ban hành Luật Thử nghiệm tải lên văn bản dài.
 
 """
-_SUBJECTS = ("Ủy ban nhân dân cấp xã", "Sở Tư pháp", "Trung tâm Truyền thông tỉnh", "đài truyền thanh cấp xã",
-             "cơ quan, tổ chức, cá nhân có liên quan", "Ủy ban nhân dân cấp tỉnh")
-_ACTS = ("tổ chức phổ biến, giáo dục pháp luật qua hệ thống loa truyền thanh cơ sở",
-         "kiểm tra, đôn đốc việc thực hiện và tổng hợp báo cáo định kỳ hằng quý",
-         "bảo đảm nội dung phát thanh chính xác, ngắn gọn, dễ hiểu, gắn với đời sống của người dân",
-         "bố trí kinh phí, nhân lực và trang thiết bị cần thiết cho hoạt động truyền thanh")
+_SUBJECTS = (
+    "Ủy ban nhân dân cấp xã",
+    "Sở Tư pháp",
+    "Trung tâm Truyền thông tỉnh",
+    "đài truyền thanh cấp xã",
+    "cơ quan, tổ chức, cá nhân có liên quan",
+    "Ủy ban nhân dân cấp tỉnh",
+)
+_ACTS = (
+    "tổ chức phổ biến, giáo dục pháp luật qua hệ thống loa truyền thanh cơ sở",
+    "kiểm tra, đôn đốc việc thực hiện và tổng hợp báo cáo định kỳ hằng quý",
+    "bảo đảm nội dung phát thanh chính xác, ngắn gọn, dễ hiểu, gắn với đời sống của người dân",
+    "bố trí kinh phí, nhân lực và trang thiết bị cần thiết cho hoạt động truyền thanh",
+)
 
 
 def synthetic_law(target_bytes: int = LAW_BYTES) -> str:
@@ -68,8 +76,10 @@ def synthetic_law(target_bytes: int = LAW_BYTES) -> str:
                 f"Việc thực hiện phải bảo đảm công khai, minh bạch, đúng trình tự, thủ tục do Chính phủ quy định chi tiết "
                 f"và được báo cáo Hội đồng nhân dân cùng cấp trước ngày {clause + 10} tháng {article % 12 + 1} hằng năm.\n"
             )
-        block += (f"a) {_SUBJECTS[article % 6]} chủ trì, phối hợp thực hiện trong phạm vi nhiệm vụ, quyền hạn được giao;\n"
-                  f"b) {_SUBJECTS[(article + 3) % 6]} hướng dẫn, kiểm tra và xử lý vi phạm theo quy định của pháp luật.\n\n")
+        block += (
+            f"a) {_SUBJECTS[article % 6]} chủ trì, phối hợp thực hiện trong phạm vi nhiệm vụ, quyền hạn được giao;\n"
+            f"b) {_SUBJECTS[(article + 3) % 6]} hướng dẫn, kiểm tra và xử lý vi phạm theo quy định của pháp luật.\n\n"
+        )
         grown = len(block.encode())
         if size + grown > target_bytes:
             return "".join(parts)
@@ -86,10 +96,28 @@ def free_port() -> int:
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     """uvicorn with the app factory, one process, on 127.0.0.1:`port`; returns once /healthz answers."""
-    cmd = [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-           "--no-access-log", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -122,8 +150,12 @@ def _percentile(values: list[float], q: float) -> float:
 def summary(latencies_s: list[float]) -> dict[str, float]:
     """Count, p50, p99 and max in milliseconds."""
     ms = [v * 1000 for v in latencies_s]
-    return {"polls": len(ms), "p50_ms": round(_percentile(ms, 0.5), 1), "p99_ms": round(_percentile(ms, 0.99), 1),
-            "max_ms": round(max(ms, default=0.0), 1)}
+    return {
+        "polls": len(ms),
+        "p50_ms": round(_percentile(ms, 0.5), 1),
+        "p99_ms": round(_percentile(ms, 0.99), 1),
+        "max_ms": round(max(ms, default=0.0), 1),
+    }
 
 
 @dataclass
@@ -166,25 +198,40 @@ def upload(port: int, token: str, law: bytes, filename: str = "luat-thu-nghiem.t
     """POST the law as a multipart .txt file; returns (status, JSON answer)."""
     boundary = uuid.uuid4().hex
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-        "Content-Type: text/plain\r\n\r\n"
-    ).encode() + law + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        ).encode()
+        + law
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     try:
-        conn.request("POST", "/api/documents", body=body, headers={
-            "Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={boundary}",
-        })
+        conn.request(
+            "POST",
+            "/api/documents",
+            body=body,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
         response = conn.getresponse()
         return response.status, json.loads(response.read())
     finally:
         conn.close()
 
 
-def measure(port: int, editor_token: str, station_id: int, station_token: str, law: str, baseline_s: float = 2.0) -> dict[str, Any]:
+def measure(
+    port: int, editor_token: str, station_id: int, station_token: str, law: str, baseline_s: float = 2.0
+) -> dict[str, Any]:
     """Poll for `baseline_s` seconds idle, then while `law` is uploaded; the figures of both phases."""
     data = law.encode("utf-8")
     # The first answers fill caches; they are not what is measured.
-    for path, headers in (("/healthz", {}), (f"/stations/{station_id}/schedule.json", {"Authorization": f"Bearer {station_token}"})):
+    for path, headers in (
+        ("/healthz", {}),
+        (f"/stations/{station_id}/schedule.json", {"Authorization": f"Bearer {station_token}"}),
+    ):
         urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers), timeout=30).read()
     idle = Poller(port, station_id, station_token)
     thread = threading.Thread(target=idle.run, daemon=True)
@@ -207,8 +254,12 @@ def measure(port: int, editor_token: str, station_id: int, station_token: str, l
 
     provisions = count(answer.get("provisions", [])) if status == 201 else 0
     return {
-        "law_bytes": len(data), "articles": law.count("\nĐiều "), "provisions": provisions, "upload_status": status,
-        "upload_s": round(upload_s, 2), "poll_statuses": sorted(busy.statuses | idle.statuses),
+        "law_bytes": len(data),
+        "articles": law.count("\nĐiều "),
+        "provisions": provisions,
+        "upload_status": status,
+        "upload_s": round(upload_s, 2),
+        "poll_statuses": sorted(busy.statuses | idle.statuses),
         "idle": {"healthz": summary(idle.healthz), "schedule": summary(idle.schedule)},
         "during_upload": {"healthz": summary(busy.healthz), "schedule": summary(busy.schedule)},
         "goal_p99_ms": GOAL_P99_MS,
@@ -240,8 +291,12 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="lawcast-bench-upload-"))
     token, station_id, station_token = seed(tmp / "data")
     port = free_port()
-    env = dict(os.environ, LAWCAST_DATA_DIR=str(tmp / "data"), LAWCAST_BASE_URL=f"http://127.0.0.1:{port}",
-               LAWCAST_STATION_REVALIDATE_S="0")
+    env = dict(
+        os.environ,
+        LAWCAST_DATA_DIR=str(tmp / "data"),
+        LAWCAST_BASE_URL=f"http://127.0.0.1:{port}",
+        LAWCAST_STATION_REVALIDATE_S="0",
+    )
     server = start_server(env, port)
     try:
         figures = measure(port, token, station_id, station_token, synthetic_law())

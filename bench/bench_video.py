@@ -23,8 +23,12 @@ WIDTH, HEIGHT, FPS, DURATION = 1280, 720, 25, 60.0
 BRANDING = Branding(None, None)
 SLIDES = [
     Slide("Tiểu phẩm pháp luật: Ai chịu trách nhiệm phổ biến pháp luật ở xã?", "", 0.0),
-    Slide("Điều 5. Trách nhiệm của UBND cấp xã", "1. Tổ chức phổ biến, giáo dục pháp luật cho Nhân dân trên địa bàn.\n2. Bố trí kinh phí, cơ sở vật chất.", 6.0),
-    Slide("Điều 6. Loa truyền thanh cơ sở", "Phát chuyên mục \"Tìm hiểu pháp luật\" hằng tuần, không phát trước 05 giờ 30.", 18.0),
+    Slide(
+        "Điều 5. Trách nhiệm của UBND cấp xã",
+        "1. Tổ chức phổ biến, giáo dục pháp luật cho Nhân dân trên địa bàn.\n2. Bố trí kinh phí, cơ sở vật chất.",
+        6.0,
+    ),
+    Slide("Điều 6. Loa truyền thanh cơ sở", 'Phát chuyên mục "Tìm hiểu pháp luật" hằng tuần, không phát trước 05 giờ 30.', 18.0),
     Slide("Điều 7. Phối hợp", "Sở Tư pháp phối hợp với Trung tâm Truyền thông tỉnh xây dựng tiểu phẩm pháp luật.", 30.0),
     Slide("Điều 8. Kinh phí", "Kinh phí do ngân sách nhà nước bảo đảm theo quy định tại Nghị định số 15/2020/NĐ-CP.", 42.0),
     Slide("Cảm ơn quý vị đã theo dõi", "", 54.0),
@@ -43,15 +47,28 @@ def sketch_cues() -> list[Cue]:
 def _prepare(root: Path) -> tuple[Path, list[Path]]:
     audio = root / "narration.wav"
     ff.run(ff.sine_args(audio, frequency=220, duration_s=DURATION, sample_rate=48000, channels=2))
-    pngs = [render_slide(s, root / f"slide-{i}.png", width=WIDTH, height=HEIGHT, branding=BRANDING, font=FONT, bold_font=BOLD)
-            for i, s in enumerate(SLIDES)]
+    pngs = [
+        render_slide(s, root / f"slide-{i}.png", width=WIDTH, height=HEIGHT, branding=BRANDING, font=FONT, bold_font=BOLD)
+        for i, s in enumerate(SLIDES)
+    ]
     return audio, pngs
 
 
 def _ours(root: Path) -> Path:
     audio = root / "narration.wav"
-    return render_video(audio, DURATION, SLIDES, sketch_cues(), root / "ours.mp4", width=WIDTH, height=HEIGHT,
-                        work_dir=root / "work", branding=BRANDING, font=FONT, bold_font=BOLD).path
+    return render_video(
+        audio,
+        DURATION,
+        SLIDES,
+        sketch_cues(),
+        root / "ours.mp4",
+        width=WIDTH,
+        height=HEIGHT,
+        work_dir=root / "work",
+        branding=BRANDING,
+        font=FONT,
+        bold_font=BOLD,
+    ).path
 
 
 def _moviepy(root: Path) -> Path:
@@ -63,16 +80,35 @@ def _moviepy(root: Path) -> Path:
     margin = HEIGHT // 24
     subtitles = []
     for cue in sketch_cues():
-        clip = TextClip(font=str(FONT), text=cue.text, font_size=size, color="white", bg_color=(0, 0, 0),
-                        text_align="center", margin=(size // 6, size // 6))
-        subtitles.append(clip.with_start(cue.start_s).with_duration(cue.end_s - cue.start_s)
-                         .with_position(("center", HEIGHT - margin - clip.h)))
+        clip = TextClip(
+            font=str(FONT),
+            text=cue.text,
+            font_size=size,
+            color="white",
+            bg_color=(0, 0, 0),
+            text_align="center",
+            margin=(size // 6, size // 6),
+        )
+        subtitles.append(
+            clip.with_start(cue.start_s)
+            .with_duration(cue.end_s - cue.start_s)
+            .with_position(("center", HEIGHT - margin - clip.h))
+        )
     video = CompositeVideoClip([concatenate_videoclips(stills), *subtitles], size=(WIDTH, HEIGHT))
     video = video.with_audio(AudioFileClip(str(root / "narration.wav"))).with_duration(DURATION)
     out = root / "moviepy.mp4"
-    video.write_videofile(str(out), fps=FPS, codec="libx264", preset=fx.PRESET, audio_codec="aac", audio_bitrate="128k",
-                          audio_fps=48000, pixel_format="yuv420p", logger=None,
-                          ffmpeg_params=fx.option_args(fx.still_tuning(FPS)))
+    video.write_videofile(
+        str(out),
+        fps=FPS,
+        codec="libx264",
+        preset=fx.PRESET,
+        audio_codec="aac",
+        audio_bitrate="128k",
+        audio_fps=48000,
+        pixel_format="yuv420p",
+        logger=None,
+        ffmpeg_params=fx.option_args(fx.still_tuning(FPS)),
+    )
     return out
 
 
@@ -80,13 +116,15 @@ def _pipeline(root: Path) -> Path:
     """The whole studio pipeline for the sample law's sketch of about 60 s: cold-cache speech, mix, slides, mux."""
     from bench.bench_render import sample_provisions
     from studio.engine import pipeline
+    from studio.engine.spec import RenderSpec, Report
     from studio.engine.text import scripts
     from studio.engine.tts import PhraseCache, build_engines
 
     info, provisions = sample_provisions()
     lines = scripts.video_script(info, provisions, target_s=PIPELINE_PLAN_S).lines
-    spec = pipeline.RenderSpec(profile="video_16x9", title="Tiểu phẩm pháp luật", album="Tìm hiểu pháp luật", artist="bench",
-                               lines=lines, lexicon={})
+    spec = RenderSpec(
+        profile="video_16x9", title="Tiểu phẩm pháp luật", album="Tìm hiểu pháp luật", artist="bench", lines=lines, lexicon={}
+    )
     engines = build_engines(["espeak"])
     engines[0].version()  # loading libespeak-ng is process start-up, not render work
     marks: dict[str, float] = {}
@@ -94,7 +132,7 @@ def _pipeline(root: Path) -> Path:
     def mark(fraction: float, stage: str) -> None:
         marks.setdefault(stage, time.perf_counter())
 
-    report = pipeline.Report(progress=mark)
+    report = Report(progress=mark)
     started = time.perf_counter()
     files = pipeline.render(spec, work_dir=root / "pipeline", engines=engines, cache=PhraseCache(root / "phrases"), report=report)
     stages = {name: round(at - started, 3) for name, at in marks.items()}
@@ -116,8 +154,14 @@ def worker(kind: str, root: str) -> None:
 
 
 def _side(kind: str, root: Path) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-c", f"from bench.bench_video import worker; worker({kind!r}, {str(root)!r})"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", f"from bench.bench_video import worker; worker({kind!r}, {str(root)!r})"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -151,7 +195,10 @@ def main() -> None:
             "peak_rss_mb": {"ffmpeg": round(float(whole["ffmpeg_rss_mb"]), 1), "python": round(float(whole["python_rss_mb"]), 1)},
             "goal_s_per_60s": 5.0,
         },
-        "moviepy_peak_rss_mb": {"ffmpeg": round(float(theirs["ffmpeg_rss_mb"]), 1), "python": round(float(theirs["python_rss_mb"]), 1)},
+        "moviepy_peak_rss_mb": {
+            "ffmpeg": round(float(theirs["ffmpeg_rss_mb"]), 1),
+            "python": round(float(theirs["python_rss_mb"]), 1),
+        },
         "bytes": sizes,
         "probe": {"ours": ours_probe, "moviepy": theirs_probe},
         "notes": [

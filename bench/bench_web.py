@@ -122,28 +122,115 @@ def _seed_studio(w: Writer) -> None:
 
     rng = random.Random(20261207)
     m, f = w.moment, w.flag
-    w.rows("documents", ["id", "title", "doc_type", "number", "status", "text", "legal_bases", "created_at", "updated_at"], (
-        (i, f"{TOPICS[i % len(TOPICS)]} (sửa đổi {i})", "Luật", f"{i}/2025/QH15", STATUSES[i % len(STATUSES)],
-         _doc_text(i, rng), "[]", m(BASE + timedelta(minutes=50 * i)), m(BASE + timedelta(minutes=50 * i)))
-        for i in range(1, DOCUMENTS + 1)
-    ))
-    w.rows("productions", ["id", "document_id", "format", "title", "status", "provision_ids", "channel_slug", "source_repealed",
-                           "current_version", "created_at", "updated_at"], (
-        (i, 1 + i % DOCUMENTS, FORMATS[i % 3], f"Bản tin {TOPICS[i % len(TOPICS)]} số {i}", P_STATUSES[i % 7], "[]",
-         f"kenh-{i % 5}", f(False), 1 + i % 3, m(BASE + timedelta(minutes=10 * i)), m(BASE + timedelta(minutes=10 * i + 5)))
-        for i in range(1, PRODUCTIONS + 1)
-    ))
-    w.rows("render_jobs", ["id", "production_id", "script_version", "profile", "content_hash", "status", "progress", "stage",
-                           "attempts", "queue", "cancel_requested", "engines_used", "created_at", "sends"], (
-        (i, i, 1, FORMATS[i % 3], f"{i:064x}", J_STATUSES[i % len(J_STATUSES)], 1.0, "done", 1, "render", f(False), "[]",
-         m(BASE + timedelta(minutes=10 * i + 1)), 1)
-        for i in range(1, JOBS + 1)
-    ))
-    w.rows("outputs", ["id", "job_id", "production_id", "script_version", "profile", "kind", "media_key", "mime_type", "bytes",
-                       "sha256", "duration_s", "created_at"], (
-        (i, i, i, 1, "loudspeaker", "audio", f"bench/{i}.mp3", "audio/mpeg", 100_000, f"{i:064x}", 120.0, m(BASE))
-        for i in range(1, OUTPUTS + 1)
-    ))
+    w.rows(
+        "documents",
+        ["id", "title", "doc_type", "number", "status", "text", "legal_bases", "created_at", "updated_at"],
+        (
+            (
+                i,
+                f"{TOPICS[i % len(TOPICS)]} (sửa đổi {i})",
+                "Luật",
+                f"{i}/2025/QH15",
+                STATUSES[i % len(STATUSES)],
+                _doc_text(i, rng),
+                "[]",
+                m(BASE + timedelta(minutes=50 * i)),
+                m(BASE + timedelta(minutes=50 * i)),
+            )
+            for i in range(1, DOCUMENTS + 1)
+        ),
+    )
+    w.rows(
+        "productions",
+        [
+            "id",
+            "document_id",
+            "format",
+            "title",
+            "status",
+            "provision_ids",
+            "channel_slug",
+            "source_repealed",
+            "current_version",
+            "created_at",
+            "updated_at",
+        ],
+        (
+            (
+                i,
+                1 + i % DOCUMENTS,
+                FORMATS[i % 3],
+                f"Bản tin {TOPICS[i % len(TOPICS)]} số {i}",
+                P_STATUSES[i % 7],
+                "[]",
+                f"kenh-{i % 5}",
+                f(False),
+                1 + i % 3,
+                m(BASE + timedelta(minutes=10 * i)),
+                m(BASE + timedelta(minutes=10 * i + 5)),
+            )
+            for i in range(1, PRODUCTIONS + 1)
+        ),
+    )
+    w.rows(
+        "render_jobs",
+        [
+            "id",
+            "production_id",
+            "script_version",
+            "profile",
+            "content_hash",
+            "status",
+            "progress",
+            "stage",
+            "attempts",
+            "queue",
+            "cancel_requested",
+            "engines_used",
+            "created_at",
+            "sends",
+        ],
+        (
+            (
+                i,
+                i,
+                1,
+                FORMATS[i % 3],
+                f"{i:064x}",
+                J_STATUSES[i % len(J_STATUSES)],
+                1.0,
+                "done",
+                1,
+                "render",
+                f(False),
+                "[]",
+                m(BASE + timedelta(minutes=10 * i + 1)),
+                1,
+            )
+            for i in range(1, JOBS + 1)
+        ),
+    )
+    w.rows(
+        "outputs",
+        [
+            "id",
+            "job_id",
+            "production_id",
+            "script_version",
+            "profile",
+            "kind",
+            "media_key",
+            "mime_type",
+            "bytes",
+            "sha256",
+            "duration_s",
+            "created_at",
+        ],
+        (
+            (i, i, i, 1, "loudspeaker", "audio", f"bench/{i}.mp3", "audio/mpeg", 100_000, f"{i:064x}", 120.0, m(BASE))
+            for i in range(1, OUTPUTS + 1)
+        ),
+    )
 
 
 def _utc(day: date, hour: int, minute: int) -> datetime:
@@ -167,34 +254,104 @@ def _seed_broadcast(w: Writer) -> dict[str, int]:
             communes.append(next_id)
             next_id += 1
     w.rows("areas", ["id", "parent_id", "kind", "name", "code", "path", "created_at", "quiet_start", "quiet_end"], areas)
-    stations = [(s, communes[(s - 1) // STATIONS_PER_COMMUNE], f"Cụm loa {s}", f"L{s}", f"{s:064x}", "{}", now)
-                for s in range(1, len(communes) * STATIONS_PER_COMMUNE + 1)]
+    stations = [
+        (s, communes[(s - 1) // STATIONS_PER_COMMUNE], f"Cụm loa {s}", f"L{s}", f"{s:064x}", "{}", now)
+        for s in range(1, len(communes) * STATIONS_PER_COMMUNE + 1)
+    ]
     w.rows("stations", ["id", "area_id", "name", "code", "token_hash", "status", "created_at"], stations)
-    w.rows("channels", ["id", "slug", "name", "kind", "description", "owner_email", "created_at", "updated_at"], (
-        (c + 1, f"kenh-{c}", f"Kênh {c}", "loudspeaker" if c == 0 else "radio", "", "", now, now) for c in range(5)
-    ))
+    w.rows(
+        "channels",
+        ["id", "slug", "name", "kind", "description", "owner_email", "created_at", "updated_at"],
+        ((c + 1, f"kenh-{c}", f"Kênh {c}", "loudspeaker" if c == 0 else "radio", "", "", now, now) for c in range(5)),
+    )
     targets = [("station", s[0], hm) for s in stations for hm in STATION_SLOTS]
     targets += [("area", c, COMMUNE_SLOT) for c in communes] + [("area", 1, PROVINCE_SLOT)]
-    w.rows("slots", ["id", "name", "target_kind", "target_id", "rrule", "timezone", "dtstart", "start_time", "duration_s",
-                     "overrun", "exdates", "rdates", "active", "created_at"], (
-        (n + 1, f"Khung {hm[0]:02d}:{hm[1]:02d}", kind, target, "FREQ=DAILY", "Asia/Ho_Chi_Minh", FIRST_DAY.isoformat(),
-         f"{hm[0]:02d}:{hm[1]:02d}:00.000000", 900, "cut", "[]", "[]", w.flag(True), now)
+    w.rows(
+        "slots",
+        [
+            "id",
+            "name",
+            "target_kind",
+            "target_id",
+            "rrule",
+            "timezone",
+            "dtstart",
+            "start_time",
+            "duration_s",
+            "overrun",
+            "exdates",
+            "rdates",
+            "active",
+            "created_at",
+        ],
+        (
+            (
+                n + 1,
+                f"Khung {hm[0]:02d}:{hm[1]:02d}",
+                kind,
+                target,
+                "FREQ=DAILY",
+                "Asia/Ho_Chi_Minh",
+                FIRST_DAY.isoformat(),
+                f"{hm[0]:02d}:{hm[1]:02d}:00.000000",
+                900,
+                "cut",
+                "[]",
+                "[]",
+                w.flag(True),
+                now,
+            )
+            for n, (kind, target, hm) in enumerate(targets)
+        ),
+    )
+    occurrences = [
+        (n + 1, kind, target, _utc(FIRST_DAY + timedelta(days=day), *hm))
         for n, (kind, target, hm) in enumerate(targets)
-    ))
-    occurrences = [(n + 1, kind, target, _utc(FIRST_DAY + timedelta(days=day), *hm))
-                   for n, (kind, target, hm) in enumerate(targets) for day in range(DAYS)]
-    w.rows("occurrences", ["id", "slot_id", "target_kind", "target_id", "start", "end", "cancelled"], (
-        (i, slot, kind, target, m(start), m(start + timedelta(minutes=15)), w.flag(False))
-        for i, (slot, kind, target, start) in enumerate(occurrences, start=1)
-    ))
-    w.rows("plans", ["id", "start", "end", "created_at"], (
-        (i, m(start), m(start + timedelta(minutes=15)), now) for i, (_s, _k, _t, start) in enumerate(occurrences, start=1)
-    ))
+        for day in range(DAYS)
+    ]
+    w.rows(
+        "occurrences",
+        ["id", "slot_id", "target_kind", "target_id", "start", "end", "cancelled"],
+        (
+            (i, slot, kind, target, m(start), m(start + timedelta(minutes=15)), w.flag(False))
+            for i, (slot, kind, target, start) in enumerate(occurrences, start=1)
+        ),
+    )
+    w.rows(
+        "plans",
+        ["id", "start", "end", "created_at"],
+        ((i, m(start), m(start + timedelta(minutes=15)), now) for i, (_s, _k, _t, start) in enumerate(occurrences, start=1)),
+    )
     w.rows("occurrence_plans", ["occurrence_id", "plan_id"], ((i, i) for i in range(1, len(occurrences) + 1)))
-    w.rows("airings", ["id", "plan_id", "target_kind", "target_id", "production_id", "output_id", "start", "end", "priority",
-                       "status", "reason", "pinned", "created_at", "updated_at"], _airings(w, occurrences))
-    return {"stations": len(stations), "communes": len(communes), "slots": len(targets), "occurrences": len(occurrences),
-            "airings": len(occurrences) * ITEMS, "commune": communes[37], "station": stations[371][0]}
+    w.rows(
+        "airings",
+        [
+            "id",
+            "plan_id",
+            "target_kind",
+            "target_id",
+            "production_id",
+            "output_id",
+            "start",
+            "end",
+            "priority",
+            "status",
+            "reason",
+            "pinned",
+            "created_at",
+            "updated_at",
+        ],
+        _airings(w, occurrences),
+    )
+    return {
+        "stations": len(stations),
+        "communes": len(communes),
+        "slots": len(targets),
+        "occurrences": len(occurrences),
+        "airings": len(occurrences) * ITEMS,
+        "commune": communes[37],
+        "station": stations[371][0],
+    }
 
 
 def _airings(w: Writer, occurrences: list[tuple[int, str, int, datetime]]) -> Iterator[tuple[Any, ...]]:
@@ -205,17 +362,41 @@ def _airings(w: Writer, occurrences: list[tuple[int, str, int, datetime]]) -> It
             n += 1
             out = 1 + (plan * ITEMS + k) % OUTPUTS
             begin = start + timedelta(minutes=2 * k)
-            yield (n, plan, kind, target, out, out, m(begin), m(begin + timedelta(minutes=2)), "normal", "planned", REASON,
-                   pinned, now, now)
+            yield (
+                n,
+                plan,
+                kind,
+                target,
+                out,
+                out,
+                m(begin),
+                m(begin + timedelta(minutes=2)),
+                "normal",
+                "planned",
+                REASON,
+                pinned,
+                now,
+                now,
+            )
 
 
 def _cases(ids: dict[str, int]) -> list[tuple[str, str, str]]:
     commune, station = ids["commune"], ids["station"]
     lists = [
-        "/app/documents", "/app/documents?page=400", "/app/documents?q=pho%20bien", "/app/documents?q=luat%20dat%20dai&status=in_force",
-        "/app/productions", "/app/productions?page=2000", "/app/productions?q=ban%20tin%20pho%20bien",
-        "/app/productions?status=approved&format=loudspeaker", "/app/jobs", "/app/jobs?status=failed", "/app/stations",
-        "/app/stations?area_id=2", f"/app/stations?area_id={commune}", "/app/users",
+        "/app/documents",
+        "/app/documents?page=400",
+        "/app/documents?q=pho%20bien",
+        "/app/documents?q=luat%20dat%20dai&status=in_force",
+        "/app/productions",
+        "/app/productions?page=2000",
+        "/app/productions?q=ban%20tin%20pho%20bien",
+        "/app/productions?status=approved&format=loudspeaker",
+        "/app/jobs",
+        "/app/jobs?status=failed",
+        "/app/stations",
+        "/app/stations?area_id=2",
+        f"/app/stations?area_id={commune}",
+        "/app/users",
     ]
     out = [("list", path.split("?")[0] + (" ?" + path.split("?")[1] if "?" in path else ""), path) for path in lists]
     out += [
@@ -245,8 +426,9 @@ def measure(ids: dict[str, int]) -> dict[str, dict[str, Any]]:
         async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             form = (await client.get("/app/login")).text
             csrf = _csrf(form)
-            signed = await client.post("/app/login", data={"username": "bench-admin", "password": "bench-password",
-                                                           "csrf_token": csrf})
+            signed = await client.post(
+                "/app/login", data={"username": "bench-admin", "password": "bench-password", "csrf_token": csrf}
+            )
             assert signed.status_code == 303, signed.text[:300]
             for group, name, path in _cases(ids):
                 samples, cpu = [], []
@@ -262,8 +444,13 @@ def measure(ids: dict[str, int]) -> dict[str, dict[str, Any]]:
                         cpu.append(elapsed_cpu)
                 else:
                     cpu_figures = _percentiles(cpu)
-                    out[name] = {"group": group, **_percentiles(samples), "cpu_p50_ms": cpu_figures["p50_ms"],
-                                 "cpu_p95_ms": cpu_figures["p95_ms"], "kb": round(len(response.content) / 1024, 1)}
+                    out[name] = {
+                        "group": group,
+                        **_percentiles(samples),
+                        "cpu_p50_ms": cpu_figures["p50_ms"],
+                        "cpu_p95_ms": cpu_figures["p95_ms"],
+                        "kb": round(len(response.content) / 1024, 1),
+                    }
 
     asyncio.run(run_all())
     return out
@@ -293,15 +480,20 @@ def run_tier(database_url: str) -> None:
         auth.set_password(session, user=admin, password="bench-password")
     _analyze(database_url)
     figures["seed_s"] = round(time.perf_counter() - began, 1)
-    figures["rows"] = {"documents": DOCUMENTS, "productions": PRODUCTIONS, "jobs": JOBS,
-                       **{k: v for k, v in ids.items() if k not in ("commune", "station")}}
+    figures["rows"] = {
+        "documents": DOCUMENTS,
+        "productions": PRODUCTIONS,
+        "jobs": JOBS,
+        **{k: v for k, v in ids.items() if k not in ("commune", "station")},
+    }
     figures["pages"] = measure(ids)
     timed = [case for case in figures["pages"].values() if "p95_ms" in case]
     groups = ("list", "commune_grid", "province_grid")
     worst = {group: max((c["p95_ms"] for c in timed if c["group"] == group), default=None) for group in groups}
     figures["worst_p95_ms"] = worst
-    figures["worst_cpu_p95_ms"] = {group: max((c["cpu_p95_ms"] for c in timed if c["group"] == group), default=None)
-                                   for group in groups}
+    figures["worst_cpu_p95_ms"] = {
+        group: max((c["cpu_p95_ms"] for c in timed if c["group"] == group), default=None) for group in groups
+    }
     figures["goals_ms"] = {k: v for k, v in GOALS_MS.items() if k != "nghe_thu_cached"}
     figures["goals_met"] = all(v is not None and v <= GOALS_MS[k] for k, v in worst.items())
     figures["missing_pages"] = [name for name, case in figures["pages"].items() if "status" in case]
@@ -310,11 +502,20 @@ def run_tier(database_url: str) -> None:
 
 
 def _tier(database_url: str, data_dir: Path) -> dict[str, object]:
-    env = dict(os.environ, LAWCAST_DATA_DIR=str(data_dir), LAWCAST_DATABASE_URL=database_url, PYTHONPATH=str(ROOT),
-               LAWCAST_BASE_URL="http://bench")
+    env = dict(
+        os.environ,
+        LAWCAST_DATA_DIR=str(data_dir),
+        LAWCAST_DATABASE_URL=database_url,
+        PYTHONPATH=str(ROOT),
+        LAWCAST_BASE_URL="http://bench",
+    )
     proc = subprocess.run(
         [sys.executable, "-c", f"from bench.bench_web import run_tier; run_tier({database_url!r})"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=3000,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3000,
     )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-6:]}

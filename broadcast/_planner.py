@@ -52,8 +52,14 @@ class Planner:
     """State of one fill run: per-target rotation order, campaign progress, results."""
 
     def __init__(
-        self, occurrences: Sequence[SlotOccurrence], candidates: Sequence[Candidate], campaigns: Sequence[Campaign],
-        existing: Sequence[Existing], freshness_days: int, now: datetime, share: bool = False,
+        self,
+        occurrences: Sequence[SlotOccurrence],
+        candidates: Sequence[Candidate],
+        campaigns: Sequence[Campaign],
+        existing: Sequence[Existing],
+        freshness_days: int,
+        now: datetime,
+        share: bool = False,
     ) -> None:
         self.now = now
         self.share = share
@@ -85,7 +91,13 @@ class Planner:
 
         def rank(c: Candidate) -> tuple[int, float, int, int, int]:
             approved = newest[c.series] if c.series is not None else c.approved_at.timestamp()
-            return (PRIORITIES.index(c.priority), -approved, c.series if c.series is not None else c.production_id, c.part, c.production_id)
+            return (
+                PRIORITIES.index(c.priority),
+                -approved,
+                c.series if c.series is not None else c.production_id,
+                c.part,
+                c.production_id,
+            )
 
         ranked = sorted(candidates, key=rank)
         items: dict[int, _Item] = {}
@@ -180,7 +192,8 @@ class Planner:
         if self.kept:
             kept = tuple(
                 (i, max(e.end for e in self.kept[(o.slot_id, o.start)]))
-                for i, o in enumerate(occs) if (o.slot_id, o.start) in self.kept
+                for i, o in enumerate(occs)
+                if (o.slot_id, o.start) in self.kept
             )
         need = self.progress.need(key)
         allowed = tuple(tuple(rotation) for rotation in self.order[key]) if self.restricted else ()
@@ -237,7 +250,9 @@ class Planner:
         i = bisect_left(starts, occ.start)
         return i < len(starts) and starts[i] < occ.end + self.fresh
 
-    def _pack(self, ranked: list[int], room: int, boosts: dict[int, CampaignState], key: Key) -> tuple[list[int], int, int | None]:
+    def _pack(
+        self, ranked: list[int], room: int, boosts: dict[int, CampaignState], key: Key
+    ) -> tuple[list[int], int, int | None]:
         """First-fit in rank order, then the best single swap of a filler item; returns (chosen, leftover, swapped-in)."""
         items = self.items
         order = self.order[key]
@@ -263,7 +278,12 @@ class Planner:
             out_last = order[2].get(out_pid, NEVER)
             for in_pid in ranked:
                 dur = items[in_pid].dur_us
-                if dur - out.dur_us > best_gain and dur <= limit and in_pid not in taken and order[items[in_pid].level].get(in_pid, NEVER) <= out_last:
+                if (
+                    dur - out.dur_us > best_gain
+                    and dur <= limit
+                    and in_pid not in taken
+                    and order[items[in_pid].level].get(in_pid, NEVER) <= out_last
+                ):
                     best_gain, best = dur - out.dur_us, (i, in_pid)
         if best is None:
             return chosen, left, None
@@ -297,9 +317,7 @@ class Planner:
             reason = self._reason(item, boosts.get(pid), key, level[pid], start, total, free, pid == swapped)
             free -= item.dur_us
             cand = item.candidate
-            self.airings.append(
-                PlannedAiring(occ.slot_id, occ.start, pid, cand.output_id, start, end, cand.priority, reason)
-            )
+            self.airings.append(PlannedAiring(occ.slot_id, occ.start, pid, cand.output_id, start, end, cand.priority, reason))
             self._record(pid, start, related)
             if self.campaigns:
                 self.progress.count(pid, start, occ.station_ids)
@@ -307,8 +325,15 @@ class Planner:
             self._underfill(occ, key, left / 1_000_000, ranked, held)
 
     def _reason(
-        self, item: _Item, campaign: CampaignState | None, key: Key, last: datetime, start: datetime,
-        total: int, free: int, swapped: bool,
+        self,
+        item: _Item,
+        campaign: CampaignState | None,
+        key: Key,
+        last: datetime,
+        start: datetime,
+        total: int,
+        free: int,
+        swapped: bool,
     ) -> str:
         need = (campaign.campaign.id, campaign.missing[key], campaign.lacking[key]) if campaign else None
         hours = -1 if last is NEVER else int((start - last) / timedelta(hours=1))

@@ -27,8 +27,14 @@ def ago(now: datetime, last: datetime) -> str:
 
 
 def explain(
-    level: int, dur_us: int, campaign: CampaignNeed | None, last: datetime, start: datetime,
-    total: int, free: int, swapped: bool,
+    level: int,
+    dur_us: int,
+    campaign: CampaignNeed | None,
+    last: datetime,
+    start: datetime,
+    total: int,
+    free: int,
+    swapped: bool,
 ) -> str:
     """Why the planner chose an item (priority level, length) for this place: priority, campaign need, freshness, fit."""
     parts = []
@@ -37,10 +43,7 @@ def explain(
     elif level == 1:
         parts.append("Ưu tiên: xếp trước nội dung thường (Thông tư 39/2020/TT-BTTTT)")
     if campaign is not None:
-        parts.append(
-            f"Chiến dịch '{campaign.name}': còn thiếu {campaign.missing} lượt "
-            f"tại {campaign.lacking} trạm"
-        )
+        parts.append(f"Chiến dịch '{campaign.name}': còn thiếu {campaign.missing} lượt tại {campaign.lacking} trạm")
     if level == 2 and campaign is None:
         parts.append("Nội dung thường, đến lượt luân phiên")
     parts.append(ago(start, last))

@@ -3,10 +3,8 @@
 It keeps playing from its local cache when the network drops, and queues play reports on disk until
 the server acknowledges them, so none is lost and none is sent twice (the server also ignores repeats).
 
-The player command gets the file path appended, or substituted for `{path}`. It may also use
-`{seconds}` (how long it may play), `{fade_start}` and `{fade}` (when and how long to fade out) to
-honour a slot's overrun policy, for example `ffplay -nodisp -autoexit -t {seconds}
--af afade=t=out:st={fade_start}:d={fade} {path}`. Policies, applied when an item would run past its slot:
+The player command (see broadcast/agent_player.py for its placeholders) is told how long it may play, to
+honour a slot's overrun policy. Policies, applied when an item would run past its slot:
 - cut: play until the slot ends, fading out over the last seconds, then stop the player;
 - finish: let the item play to its end;
 - refuse: do not start it (reported as skipped).
@@ -24,8 +22,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shlex
-import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -34,14 +30,12 @@ from urllib.parse import urljoin
 
 import httpx
 
+from broadcast.agent_player import run_player
 from broadcast.agent_state import AgentState, read_json, write_json
 from broadcast.station_wire import ItemTime, ScheduleItem
 
 log = logging.getLogger("lawcast.station")
 CHUNK = 1 << 16
-FADE_S = 3.0
-# A player told to stop at the slot end gets this long to fade and exit before it is terminated.
-STOP_GRACE_S = 1.0
 # An emergency heard about late still plays, up to this long after its scheduled end.
 EMERGENCY_GRACE = timedelta(hours=1)
 MAX_BATCH = 1000
@@ -78,9 +72,16 @@ class StationAgent:
     """Pulls a station's schedule and plays it; one `tick()` does one round of work."""
 
     def __init__(
-        self, server: str, token: str, directory: Path, *, player: str | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC), timeout_s: float = 10.0,
-        client: httpx.Client | None = None, heartbeat_s: float = 300.0,
+        self,
+        server: str,
+        token: str,
+        directory: Path,
+        *,
+        player: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timeout_s: float = 10.0,
+        client: httpx.Client | None = None,
+        heartbeat_s: float = 300.0,
     ):
         self.server = server.rstrip("/")
         self.state = AgentState.load(directory)
@@ -152,7 +153,9 @@ class StationAgent:
             delay = min(delay * 2, STARTUP_BACKOFF_S[1])
         if self.state.etag is not None or self.state.schedule:
             self.lost_at = time.monotonic()
-            log.warning("server %s does not answer (%s); playing the schedule cached by an earlier run", self.server, self.last_error)
+            log.warning(
+                "server %s does not answer (%s); playing the schedule cached by an earlier run", self.server, self.last_error
+            )
             return
         raise ServerUnreachable(
             f"Không kết nối được máy chủ lawcast {self.server} sau {attempts} lần thử trong {window_s:.0f} giây "
@@ -258,13 +261,6 @@ class StationAgent:
                 ready.append(item)
         return sorted(ready, key=lambda i: (i["priority"] != "emergency", str(i["start"])))
 
-    @staticmethod
-    def _command(player: str, path: Path, seconds: float) -> list[str]:
-        fade = min(FADE_S, seconds)
-        values = {"path": str(path), "seconds": f"{seconds:.3f}", "fade": f"{fade:.3f}", "fade_start": f"{max(seconds - fade, 0):.3f}"}
-        parts = [part.format(**values) for part in shlex.split(player)]
-        return parts if "{path}" in player else [*parts, str(path)]
-
     def play(self, item: ScheduleItem) -> None:
         """Play one item through the player command (or just log it), honouring the overrun policy, and queue its report."""
         path = self.state.media_path(str(item["sha256"]))
@@ -279,29 +275,29 @@ class StationAgent:
             outcome, limit = "cut", max(allowed, 0.0)
         if outcome != "skipped" and self.player:
             seconds = limit if limit is not None else duration
-            process = subprocess.Popen(self._command(self.player, path, seconds))
-            try:
-                returncode = process.wait(timeout=None if limit is None else limit + STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-                returncode = 0
-            if returncode != 0:
+            if not run_player(self.player, path, seconds, limit):
                 outcome = "failed"
         played_s = (self.clock() - started).total_seconds() if self.player else (limit if limit is not None else duration)
         if outcome == "played" and played_s > allowed:
             outcome = "overran"  # policy finish let it run past the slot end
-        log.info("PLAY %s %s (%s s) policy=%s outcome=%s", item["airing_id"], item.get("title", ""), item["duration_s"], policy, outcome)
+        log.info(
+            "PLAY %s %s (%s s) policy=%s outcome=%s",
+            item["airing_id"],
+            item.get("title", ""),
+            item["duration_s"],
+            policy,
+            outcome,
+        )
         self.state.played.add(int(item["airing_id"]))
-        self.state.outbox.append({
-            "airing_id": item["airing_id"], "played_at": started.isoformat(),
-            "duration_s": round(max(played_s, 0.0) if outcome != "skipped" else 0.0, 3),
-            "overrun": policy, "outcome": outcome,
-        })
+        self.state.outbox.append(
+            {
+                "airing_id": item["airing_id"],
+                "played_at": started.isoformat(),
+                "duration_s": round(max(played_s, 0.0) if outcome != "skipped" else 0.0, 3),
+                "overrun": policy,
+                "outcome": outcome,
+            }
+        )
         self.state.save_plays()
 
     def report(self) -> int:
@@ -314,7 +310,8 @@ class StationAgent:
             batch = self.state.outbox[:MAX_BATCH]
             heartbeat = {
                 "cached_items": sum(1 for _ in (self.state.root / "media").glob("*.media")),
-                "queued_reports": len(self.state.outbox), "schedule_items": len(self.state.schedule),
+                "queued_reports": len(self.state.outbox),
+                "schedule_items": len(self.state.schedule),
                 "agent_time": self.clock().isoformat(),
             }
             try:

@@ -27,8 +27,19 @@ from db import utcnow
 from errors import Invalid
 
 AIRING_COLUMNS = (
-    "plan_id", "target_kind", "target_id", "production_id", "output_id", "start", "end", "priority", "status",
-    "reason", "pinned", "created_at", "updated_at",
+    "plan_id",
+    "target_kind",
+    "target_id",
+    "production_id",
+    "output_id",
+    "start",
+    "end",
+    "priority",
+    "status",
+    "reason",
+    "pinned",
+    "created_at",
+    "updated_at",
 )
 
 Key = tuple[int, datetime]
@@ -61,7 +72,12 @@ class Gap:
 
 
 def fill(
-    session: Session, *, start: datetime, end: datetime, freshness_days: int, now: datetime | None = None,
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    freshness_days: int,
+    now: datetime | None = None,
     occurrence_ids: Sequence[int] | None = None,
 ) -> FillSummary:
     """Fill the occurrences starting in [start, end) (or only the given ones) with approved content; pins are kept."""
@@ -75,44 +91,72 @@ def fill(
     targets = {(r.target_kind, r.target_id) for r in rows}
     targets |= {(h.target_kind, h.target_id) for h in aired if h.target_kind and h.target_id is not None}
     stations = fill_inputs.station_sets(session, targets, channels)
-    existing = [
-        scheduler.Existing(h.slot_id, h.occurrence_start, h.production_id, h.output_id, h.start, h.end,
-                           stations.get((h.target_kind or "", h.target_id or 0), ()), False)
-        for h in aired
-    ]
     grouped = _group(session, rows, linked, stations, channels, now)
-    existing += grouped.existing
+    existing = _aired_as_existing(aired, stations) + grouped.existing
     campaigns = fill_inputs.campaigns(session, start, end)
     writer = _PlanWriter(session, linked, now)
     gaps: list[Gap] = []
     for profile, occurrences in grouped.by_profile.items():
         result = scheduler.fill(
-            occurrences, fill_inputs.candidates(session, profile), campaigns=campaigns, existing=existing,
-            freshness_days=freshness_days, now=now, share=True,
+            occurrences,
+            fill_inputs.candidates(session, profile),
+            campaigns=campaigns,
+            existing=existing,
+            freshness_days=freshness_days,
+            now=now,
+            share=True,
         )
         writer.add(occurrences, result)
         followers = Counter(result.same_as.values())
         gaps += [Gap(u, 1 + followers.get((u.slot_id, u.occurrence_start), 0)) for u in result.underfilled]
     writer.write()
     return FillSummary(
-        created=writer.created, placed=writer.placed, plans=writer.plans,
-        occurrences=sum(len(o) for o in grouped.by_profile.values()), unchanged=writer.unchanged,
-        kept_pinned=grouped.kept_pinned, underfilled=gaps,
+        created=writer.created,
+        placed=writer.placed,
+        plans=writer.plans,
+        occurrences=sum(len(o) for o in grouped.by_profile.values()),
+        unchanged=writer.unchanged,
+        kept_pinned=grouped.kept_pinned,
+        underfilled=gaps,
     )
+
+
+def _aired_as_existing(
+    aired: Sequence[fill_inputs.Aired], stations: dict[tuple[str, int], tuple[int, ...]]
+) -> list[scheduler.Existing]:
+    """The airings around the window as the scheduler's existing airings (never pinned), with the stations they reach."""
+    return [
+        scheduler.Existing(
+            h.slot_id,
+            h.occurrence_start,
+            h.production_id,
+            h.output_id,
+            h.start,
+            h.end,
+            stations.get((h.target_kind or "", h.target_id or 0), ()),
+            False,
+        )
+        for h in aired
+    ]
 
 
 def _occurrence_rows(
     session: Session, start: datetime, end: datetime, now: datetime, occurrence_ids: Sequence[int] | None
 ) -> Sequence[Any]:
     """The occurrences to fill: (id, slot_id, start, end, target_kind, target_id), times as `bulk.to_time` reads them."""
-    query = (
-        select(Occurrence.id, Occurrence.slot_id, bulk.raw_time(session, Occurrence.start).label("start"),
-               bulk.raw_time(session, Occurrence.end).label("end"), Occurrence.target_kind, Occurrence.target_id)
-        .where(Occurrence.start >= start, Occurrence.start < end, Occurrence.cancelled.is_(False), Occurrence.end > now)
-    )
+    query = select(
+        Occurrence.id,
+        Occurrence.slot_id,
+        bulk.raw_time(session, Occurrence.start).label("start"),
+        bulk.raw_time(session, Occurrence.end).label("end"),
+        Occurrence.target_kind,
+        Occurrence.target_id,
+    ).where(Occurrence.start >= start, Occurrence.start < end, Occurrence.cancelled.is_(False), Occurrence.end > now)
     if occurrence_ids is None:
         return session.execute(query).all()
-    return [r for chunk in bulk.chunks(occurrence_ids, bulk.IN_CHUNK) for r in session.execute(query.where(Occurrence.id.in_(chunk)))]
+    return [
+        r for chunk in bulk.chunks(occurrence_ids, bulk.IN_CHUNK) for r in session.execute(query.where(Occurrence.id.in_(chunk)))
+    ]
 
 
 @dataclass
@@ -125,8 +169,12 @@ class _Grouped:
 
 
 def _group(
-    session: Session, rows: Sequence[Any], linked: Layers, stations: dict[tuple[str, int], tuple[int, ...]],
-    channels: dict[int, Channel], now: datetime,
+    session: Session,
+    rows: Sequence[Any],
+    linked: Layers,
+    stations: dict[tuple[str, int], tuple[int, ...]],
+    channels: dict[int, Channel],
+    now: datetime,
 ) -> _Grouped:
     """Scheduler occurrences per profile; what their current plans keep counts as existing airings."""
     out = _Grouped()
@@ -144,7 +192,9 @@ def _group(
             pinned = linked.pinned.get(occ_id, ())
             out.kept_pinned += len(pinned)
             out.existing += [existing(slot_id, occ_start, p, o, s, e, reached, True) for p, o, s, e in pinned]
-        out.by_profile[profiles[(kind, target)]].append(make(slot_id, occ_start, occ_end, kind, target, reached, overrun[slot_id], occ_id))
+        out.by_profile[profiles[(kind, target)]].append(
+            make(slot_id, occ_start, occ_end, kind, target, reached, overrun[slot_id], occ_id)
+        )
     return out
 
 
@@ -239,8 +289,21 @@ class _PlanWriter:
             kind = next(iter(plan.kinds)) if len(plan.kinds) == 1 else None
             target_id = next(iter(plan.targets))[1] if len(plan.targets) == 1 else None
             airing_rows += [
-                (plan_id, kind, target_id, a.production_id, a.output_id, a.start, a.end, a.priority,
-                 AiringStatus.planned.value, a.reason, False, self.now, self.now)
+                (
+                    plan_id,
+                    kind,
+                    target_id,
+                    a.production_id,
+                    a.output_id,
+                    a.start,
+                    a.end,
+                    a.priority,
+                    AiringStatus.planned.value,
+                    a.reason,
+                    False,
+                    self.now,
+                    self.now,
+                )
                 for a in plan.airings
             ]
             self.links += [(occ_id, plan_id) for occ_id in plan.occurrence_ids]
@@ -254,5 +317,3 @@ class _PlanWriter:
         if self.created or self.links or self.untarget:
             schedule_changed(session)
         session.flush()
-
-

@@ -53,13 +53,20 @@ def record_plays(
     known: set[int] = set()
     airings: dict[int, Airing] = {}
     for chunk in bulk.chunks(ids, bulk.IN_CHUNK):
-        known.update(session.scalars(
-            select(PlayReport.airing_id).where(PlayReport.station_id == station.id, PlayReport.airing_id.in_(chunk))
-        ))
+        known.update(
+            session.scalars(
+                select(PlayReport.airing_id).where(PlayReport.station_id == station.id, PlayReport.airing_id.in_(chunk))
+            )
+        )
         airings.update((a.id, a) for a in session.scalars(select(Airing).where(Airing.id.in_(chunk))))
     allowed = _allowed(session, station, [a for a in airings.values() if a.id not in known])
-    productions = {p.id: p for p in session.scalars(select(Production).where(Production.id.in_({a.production_id for a in airings.values()} or {-1})))}
-    outputs = {o.id: o for o in session.scalars(select(Output).where(Output.id.in_({a.output_id for a in airings.values()} or {-1})))}
+    productions = {
+        p.id: p
+        for p in session.scalars(select(Production).where(Production.id.in_({a.production_id for a in airings.values()} or {-1})))
+    }
+    outputs = {
+        o.id: o for o in session.scalars(select(Output).where(Output.id.in_({a.output_id for a in airings.values()} or {-1})))
+    }
     stored = duplicates = 0
     rejected: list[int] = []
     for play in plays:
@@ -73,9 +80,16 @@ def record_plays(
         production, output = productions[airing.production_id], outputs[airing.output_id]
         session.add(
             PlayReport(
-                station_id=station.id, airing_id=airing.id, production_id=production.id, production_title=production.title,
-                script_version=output.script_version, area_id=station.area_id, scheduled_start=aware_utc(airing.start),
-                played_at=aware_utc(play.played_at), duration_s=play.duration_s, overrun=play.overrun,
+                station_id=station.id,
+                airing_id=airing.id,
+                production_id=production.id,
+                production_title=production.title,
+                script_version=output.script_version,
+                area_id=station.area_id,
+                scheduled_start=aware_utc(airing.start),
+                played_at=aware_utc(play.played_at),
+                duration_s=play.duration_s,
+                overrun=play.overrun,
                 outcome=play.outcome or "played",
             )
         )
@@ -97,9 +111,9 @@ def _allowed(session: Session, station: Station, airings: Sequence[Airing]) -> s
     ok = {p.airing.id for p in reach.for_station(session, station, start=start, end=end, include_withdrawn=True)}
     orphans = [a for a in airings if a.id not in ok and a.plan_id is not None and a.status == AiringStatus.withdrawn.value]
     if orphans:
-        linked = set(session.scalars(
-            select(OccurrencePlan.plan_id).where(OccurrencePlan.plan_id.in_({a.plan_id for a in orphans}))
-        ))
+        linked = set(
+            session.scalars(select(OccurrencePlan.plan_id).where(OccurrencePlan.plan_id.in_({a.plan_id for a in orphans})))
+        )
         ok.update(a.id for a in orphans if a.plan_id not in linked)
     return ok
 
@@ -124,19 +138,30 @@ def coverage(session: Session, *, start: datetime, end: datetime, area_id: int |
     rows = []
     for station in stations:
         scheduled: dict[int, int] = defaultdict(int)
-        targets = [("station", station.id), *(("area", a) for a in broadcast_service.ancestor_ids(areas[station.area_id])),
-                   *(("channel", c) for c in network)]
+        targets = [
+            ("station", station.id),
+            *(("area", a) for a in broadcast_service.ancestor_ids(areas[station.area_id])),
+            *(("channel", c) for c in network),
+        ]
         for target in targets:
             for production_id, count in counts.get(target, {}).items():
                 scheduled[production_id] += count
         for production_id in sorted(set(scheduled) | {p for (s, p) in aired if s == station.id}):
             done = aired.get((station.id, production_id), 0)
             planned = scheduled.get(production_id, 0)
-            rows.append({
-                "area_id": station.area_id, "area": areas[station.area_id].name, "station_id": station.id,
-                "station": station.name, "production_id": production_id, "production": titles.get(production_id, ""),
-                "scheduled": planned, "aired": done, "missing": max(planned - done, 0),
-            })
+            rows.append(
+                {
+                    "area_id": station.area_id,
+                    "area": areas[station.area_id].name,
+                    "station_id": station.id,
+                    "station": station.name,
+                    "production_id": production_id,
+                    "production": titles.get(production_id, ""),
+                    "scheduled": planned,
+                    "aired": done,
+                    "missing": max(planned - done, 0),
+                }
+            )
     return rows
 
 
@@ -145,7 +170,9 @@ def totals(rows: Sequence[dict[str, object]], by: str) -> list[dict[str, object]
     key_id, key_name = f"{by}_id", by
     sums: dict[object, dict[str, object]] = {}
     for row in rows:
-        entry = sums.setdefault(row[key_id], {key_id: row[key_id], key_name: row[key_name], "scheduled": 0, "aired": 0, "missing": 0})
+        entry = sums.setdefault(
+            row[key_id], {key_id: row[key_id], key_name: row[key_name], "scheduled": 0, "aired": 0, "missing": 0}
+        )
         for field in ("scheduled", "aired", "missing"):
             entry[field] = _count(entry[field]) + _count(row[field])
     return list(sums.values())
@@ -164,8 +191,18 @@ def coverage_csv(rows: Sequence[dict[str, object]]) -> str:
 
 
 ASRUN_FIELDS = [
-    "station_id", "station", "area_id", "airing_id", "production_id", "production_title", "script_version",
-    "scheduled_start", "played_at", "duration_s", "overrun", "outcome",
+    "station_id",
+    "station",
+    "area_id",
+    "airing_id",
+    "production_id",
+    "production_title",
+    "script_version",
+    "scheduled_start",
+    "played_at",
+    "duration_s",
+    "overrun",
+    "outcome",
 ]
 
 
@@ -186,10 +223,18 @@ def log_rows(
         query = query.where(PlayReport.station_id.in_(allowed or [-1]))
     return [
         {
-            "station_id": r.station_id, "station": name, "area_id": r.area_id, "airing_id": r.airing_id,
-            "production_id": r.production_id, "production_title": r.production_title, "script_version": r.script_version,
-            "scheduled_start": aware_utc(r.scheduled_start).isoformat(), "played_at": aware_utc(r.played_at).isoformat(),
-            "duration_s": r.duration_s, "overrun": r.overrun, "outcome": r.outcome,
+            "station_id": r.station_id,
+            "station": name,
+            "area_id": r.area_id,
+            "airing_id": r.airing_id,
+            "production_id": r.production_id,
+            "production_title": r.production_title,
+            "script_version": r.script_version,
+            "scheduled_start": aware_utc(r.scheduled_start).isoformat(),
+            "played_at": aware_utc(r.played_at).isoformat(),
+            "duration_s": r.duration_s,
+            "overrun": r.overrun,
+            "outcome": r.outcome,
         }
         for r, name in session.execute(query)
     ]

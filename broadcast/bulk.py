@@ -59,10 +59,7 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: It
             written += len(batch)
         return written
     quote = connection.dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})"
-    )
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join('?' for _ in columns)})"
     converters = _converters(session, table, columns)
     for batch in chunks(rows, CHUNK):
         if any(converters):

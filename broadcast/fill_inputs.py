@@ -88,9 +88,14 @@ def candidates(session: Session, profile: str) -> list[scheduler.Candidate]:
         seen.add(production.id)
         out.append(
             scheduler.Candidate(
-                production_id=production.id, output_id=output.id, title=production.title, duration_s=output.duration_s,
-                priority=Priority.normal.value, approved_at=aware_utc(production.approved_at or production.created_at),
-                series=production.series_id, part=production.part or 0,
+                production_id=production.id,
+                output_id=output.id,
+                title=production.title,
+                duration_s=output.duration_s,
+                priority=Priority.normal.value,
+                approved_at=aware_utc(production.approved_at or production.created_at),
+                series=production.series_id,
+                part=production.part or 0,
             )
         )
     return out
@@ -114,8 +119,16 @@ def layers(session: Session, links: dict[int, list[int]]) -> Layers:
     by_plan: dict[int, list[PlanAiring]] = defaultdict(list)
     for chunk in bulk.chunks(plan_ids, bulk.IN_CHUNK):
         for plan_id, production_id, output_id, start, end, pinned, target_kind, target_id in session.execute(
-            select(Airing.plan_id, Airing.production_id, Airing.output_id, Airing.start, Airing.end, Airing.pinned,
-                   Airing.target_kind, Airing.target_id)
+            select(
+                Airing.plan_id,
+                Airing.production_id,
+                Airing.output_id,
+                Airing.start,
+                Airing.end,
+                Airing.pinned,
+                Airing.target_kind,
+                Airing.target_id,
+            )
             .where(Airing.plan_id.in_(chunk), Airing.status.in_(COUNTED))
             .order_by(Airing.start, Airing.id)
         ):
@@ -160,26 +173,75 @@ def history(session: Session, start: datetime, end: datetime, fresh: timedelta, 
     for range_lo, range_hi in ranges:
         if range_hi <= range_lo:
             continue
-        for occ_id, kind, target_id, slot_id, occ_start, production_id, output_id, a_start, a_end in session.execute(
-            select(Occurrence.id, Occurrence.target_kind, Occurrence.target_id, Occurrence.slot_id, Occurrence.start,
-                   Airing.production_id, Airing.output_id, Airing.start, Airing.end)
-            .join(OccurrencePlan, OccurrencePlan.occurrence_id == Occurrence.id)
-            .join(Airing, Airing.plan_id == OccurrencePlan.plan_id)
-            .where(Occurrence.start >= range_lo, Occurrence.start < range_hi, Airing.status.in_(COUNTED),
-                   Airing.start >= lo, Airing.start < hi)
-        ):
-            if occ_id not in skip:
-                out.append(Aired(kind, target_id, slot_id, aware_utc(occ_start), production_id, output_id,
-                                  aware_utc(a_start), aware_utc(a_end)))
-    for airing in session.scalars(
-        select(Airing).where(Airing.plan_id.is_(None), Airing.start >= lo, Airing.start < hi, Airing.status.in_(COUNTED))
+        out += _planned_history(session, range_lo, range_hi, lo, hi, skip)
+    return out + _direct_history(session, lo, hi)
+
+
+def _planned_history(
+    session: Session, range_lo: datetime, range_hi: datetime, lo: datetime, hi: datetime, skip: set[int]
+) -> list[Aired]:
+    """Counted airings in [lo, hi) of the plans of occurrences starting in [range_lo, range_hi), but those in `skip`."""
+    out: list[Aired] = []
+    for occ_id, kind, target_id, slot_id, occ_start, production_id, output_id, a_start, a_end in session.execute(
+        select(
+            Occurrence.id,
+            Occurrence.target_kind,
+            Occurrence.target_id,
+            Occurrence.slot_id,
+            Occurrence.start,
+            Airing.production_id,
+            Airing.output_id,
+            Airing.start,
+            Airing.end,
+        )
+        .join(OccurrencePlan, OccurrencePlan.occurrence_id == Occurrence.id)
+        .join(Airing, Airing.plan_id == OccurrencePlan.plan_id)
+        .where(
+            Occurrence.start >= range_lo,
+            Occurrence.start < range_hi,
+            Airing.status.in_(COUNTED),
+            Airing.start >= lo,
+            Airing.start < hi,
+        )
     ):
-        out.append(Aired(airing.target_kind, airing.target_id, 0, aware_utc(airing.start), airing.production_id,
-                          airing.output_id, aware_utc(airing.start), aware_utc(airing.end)))
+        if occ_id not in skip:
+            out.append(
+                Aired(
+                    kind,
+                    target_id,
+                    slot_id,
+                    aware_utc(occ_start),
+                    production_id,
+                    output_id,
+                    aware_utc(a_start),
+                    aware_utc(a_end),
+                )
+            )
     return out
 
 
-def station_sets(session: Session, targets: set[tuple[str, int]], channels: dict[int, Channel]) -> dict[tuple[str, int], tuple[int, ...]]:
+def _direct_history(session: Session, lo: datetime, hi: datetime) -> list[Aired]:
+    """Counted airings in [lo, hi) outside any plan (emergencies), with slot 0."""
+    return [
+        Aired(
+            airing.target_kind,
+            airing.target_id,
+            0,
+            aware_utc(airing.start),
+            airing.production_id,
+            airing.output_id,
+            aware_utc(airing.start),
+            aware_utc(airing.end),
+        )
+        for airing in session.scalars(
+            select(Airing).where(Airing.plan_id.is_(None), Airing.start >= lo, Airing.start < hi, Airing.status.in_(COUNTED))
+        )
+    ]
+
+
+def station_sets(
+    session: Session, targets: set[tuple[str, int]], channels: dict[int, Channel]
+) -> dict[tuple[str, int], tuple[int, ...]]:
     """Stations each target reaches (a station, every station under an area, or the whole network)."""
     areas = {a.id: a for a in session.scalars(select(Area))}
     stations = session.execute(select(Station.id, Station.area_id)).all()
@@ -209,8 +271,14 @@ def campaigns(session: Session, start: datetime, end: datetime) -> list[schedule
             stations.update(broadcast_service.stations_under(session, broadcast_service.get_area(session, area_id)))
         out.append(
             scheduler.Campaign(
-                id=c.id, name=c.name, topic=c.topic, production_ids=tuple(c.production_ids), start=aware_utc(c.start),
-                end=aware_utc(c.end), station_ids=tuple(sorted(stations)), min_airings_per_station=c.min_airings_per_station,
+                id=c.id,
+                name=c.name,
+                topic=c.topic,
+                production_ids=tuple(c.production_ids),
+                start=aware_utc(c.start),
+                end=aware_utc(c.end),
+                station_ids=tuple(sorted(stations)),
+                min_airings_per_station=c.min_airings_per_station,
             )
         )
     return out

@@ -30,7 +30,11 @@ AREA_FIELDS = ("id", "path", "name", "kind", "parent_id", "code", "quiet_start",
 
 @router.get("/stations", response_model=Page[StationOut])
 def list_stations(
-    session: SessionDep, user: Staff, paging: Paging, sort: StationSort, q: Contains = None,
+    session: SessionDep,
+    user: Staff,
+    paging: Paging,
+    sort: StationSort,
+    q: Contains = None,
     area_id: Annotated[Id | None, Query(description="stations in this area or any area beneath it")] = None,
 ) -> Page[StationOut]:
     """Stations with their last-seen time and heartbeat, by name or code and by area (sub-areas included)."""
@@ -44,7 +48,10 @@ def list_stations(
 
 @router.get("/areas", response_model=Page[AreaNodeOut])
 def list_areas(
-    session: SessionDep, user: Staff, paging: Paging, sort: AreaSort,
+    session: SessionDep,
+    user: Staff,
+    paging: Paging,
+    sort: AreaSort,
     root_id: Annotated[Id | None, Query(description="only this area and what lies beneath it")] = None,
 ) -> Page[AreaNodeOut]:
     """The area tree: a page of top-level areas, each with its sub-areas nested in `children`."""
@@ -58,7 +65,12 @@ def list_areas(
 
 @router.get("/channels", response_model=Page[ChannelOut])
 def list_channels(
-    session: SessionDep, user: Staff, paging: Paging, sort: ChannelSort, q: Contains = None, kind: ChannelKind | None = None,
+    session: SessionDep,
+    user: Staff,
+    paging: Paging,
+    sort: ChannelSort,
+    q: Contains = None,
+    kind: ChannelKind | None = None,
 ) -> Page[ChannelOut]:
     """Channels and podcast shows, by kind and by slug or name."""
     listing = lists.list_channels(session, params=paging, sort=sort, kind=kind, q=q)
@@ -67,13 +79,23 @@ def list_channels(
 
 @router.get("/slots", response_model=Page[SlotOut])
 def list_slots(
-    session: SessionDep, user: Staff, paging: Paging, sort: SlotSort,
+    session: SessionDep,
+    user: Staff,
+    paging: Paging,
+    sort: SlotSort,
     target_kind: Literal["channel", "area", "station"] | None = None,
     target_id: Annotated[Id | None, Query()] = None,
     active: bool | None = None,
 ) -> Page[SlotOut]:
     """Recurring slots on a target (channel, area or station), active or not (a scoped user: those in their area)."""
     scope = area_scope.of(session, user)
-    listing = lists.list_slots(session, params=paging, sort=sort, target_kind=target_kind, target_id=target_id, active=active,
-                               within=area_scope.slot_filter(scope))
+    listing = lists.list_slots(
+        session,
+        params=paging,
+        sort=sort,
+        target_kind=target_kind,
+        target_id=target_id,
+        active=active,
+        within=area_scope.slot_filter(scope),
+    )
     return page_of(SlotOut, listing, paging)

@@ -18,13 +18,24 @@ from pagination import Listing, PageParams, Sort, fetch, order_by
 
 # Sort keys of tables that grow are indexed columns only (migration 0003): a deep page never sorts a whole table.
 STATION_SORTS = {"id": Station.id, "name": Station.name, "code": Station.code, "last_seen_at": Station.last_seen_at}
-CHANNEL_SORTS = {"id": Channel.id, "slug": Channel.slug, "name": Channel.name, "kind": Channel.kind, "created_at": Channel.created_at}
+CHANNEL_SORTS = {
+    "id": Channel.id,
+    "slug": Channel.slug,
+    "name": Channel.name,
+    "kind": Channel.kind,
+    "created_at": Channel.created_at,
+}
 SLOT_SORTS = {"id": Slot.id, "name": Slot.name}
 AREA_SORTS = {"id": Area.id, "name": Area.name, "code": Area.code, "kind": Area.kind}
 
 
 def list_stations(
-    session: Session, *, params: PageParams, sort: Sort, q: str | None = None, area_id: int | None = None,
+    session: Session,
+    *,
+    params: PageParams,
+    sort: Sort,
+    q: str | None = None,
+    area_id: int | None = None,
 ) -> Listing[Station]:
     """Stations whose name or code contains `q` (case-insensitive), in an area or any area beneath it."""
     query = select(Station)
@@ -38,7 +49,9 @@ def list_stations(
     return fetch(session, query, params, order_by(sort, STATION_SORTS, Station.id))
 
 
-def list_channels(session: Session, *, params: PageParams, sort: Sort, kind: str | None = None, q: str | None = None) -> Listing[Channel]:
+def list_channels(
+    session: Session, *, params: PageParams, sort: Sort, kind: str | None = None, q: str | None = None
+) -> Listing[Channel]:
     """Channels and shows of a kind, whose slug or name contains `q`."""
     query = select(Channel)
     if kind is not None:
@@ -49,8 +62,14 @@ def list_channels(session: Session, *, params: PageParams, sort: Sort, kind: str
 
 
 def list_slots(
-    session: Session, *, params: PageParams, sort: Sort, target_kind: str | None = None, target_id: int | None = None,
-    active: bool | None = None, within: ColumnElement[bool] | None = None,
+    session: Session,
+    *,
+    params: PageParams,
+    sort: Sort,
+    target_kind: str | None = None,
+    target_id: int | None = None,
+    active: bool | None = None,
+    within: ColumnElement[bool] | None = None,
 ) -> Listing[Slot]:
     """Slots on a target (kind, id or both), active or not, and matching `within` (an area scope) when given."""
     query = select(Slot) if within is None else select(Slot).where(within)
@@ -83,7 +102,7 @@ def area_tree(session: Session, *, params: PageParams, sort: Sort, root_id: int 
     for row in rows:  # rows are in sort order, so every children list is too
         parent = nodes.get(row.parent_id) if row.parent_id is not None and row.id != root_id else None
         (parent.children if parent else tops).append(nodes[row.id])
-    return Listing(tops[params.offset:params.offset + params.per_page], len(tops))
+    return Listing(tops[params.offset : params.offset + params.per_page], len(tops))
 
 
 def node_dict(node: AreaNode, fields: Sequence[str]) -> dict[str, Any]:

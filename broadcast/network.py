@@ -47,8 +47,14 @@ def ensure_channel(session: Session, *, slug: str, name: str, kind: str, descrip
 
 
 def create_area(
-    session: Session, *, name: str, kind: str, parent_id: int | None = None, code: str | None = None,
-    quiet_start: time | None = None, quiet_end: time | None = None,
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    parent_id: int | None = None,
+    code: str | None = None,
+    quiet_start: time | None = None,
+    quiet_end: time | None = None,
 ) -> Area:
     """Add an area under its parent; quiet hours are given as a pair or not at all."""
     AreaKind(kind)
@@ -137,9 +143,7 @@ def station_for_token(session: Session, token: str) -> Station | None:
 
 def stations_under(session: Session, area: Area) -> list[int]:
     """Ids of every station in an area or beneath it."""
-    return list(
-        session.scalars(select(Station.id).join(Area, Station.area_id == Area.id).where(Area.path.startswith(area.path)))
-    )
+    return list(session.scalars(select(Station.id).join(Area, Station.area_id == Area.id).where(Area.path.startswith(area.path))))
 
 
 def loudspeaker_channel_ids(session: Session) -> list[int]:

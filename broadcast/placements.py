@@ -19,7 +19,12 @@ from timeutil import aware_utc
 
 
 def pin(
-    session: Session, *, occurrence_id: int, production_id: int, freshness_days: int, by: str = "",
+    session: Session,
+    *,
+    occurrence_id: int,
+    production_id: int,
+    freshness_days: int,
+    by: str = "",
     now: datetime | None = None,
 ) -> tuple[Airing, Occurrence]:
     """Place a production in an occurrence by hand, after its earlier pins; the rest of the occurrence is refilled around it."""
@@ -44,23 +49,51 @@ def pin(
         raise Conflict(
             f"Sản phẩm dài {scheduler.clock(candidate.duration_s)}, không vừa {scheduler.clock(left)} còn lại của khung (does not fit)"
         )
-    plan = Plan(start=occ_start, end=occ_end, created_at=now)
+    airing = _pinned_airing(session, occurrence, candidate, begin, finish, by=by, now=now)
+    schedule_changed(session)
+    airings.fill(
+        session,
+        start=occ_start,
+        end=occ_start + timedelta(microseconds=1),
+        freshness_days=freshness_days,
+        now=now,
+        occurrence_ids=[occurrence_id],
+    )
+    return airing, occurrence
+
+
+def _pinned_airing(
+    session: Session,
+    occurrence: Occurrence,
+    candidate: scheduler.Candidate,
+    begin: datetime,
+    finish: datetime,
+    *,
+    by: str,
+    now: datetime,
+) -> Airing:
+    """Write the pinned airing in a plan of its own, linked to the occurrence (the refill then plans around it)."""
+    plan = Plan(start=aware_utc(occurrence.start), end=aware_utc(occurrence.end), created_at=now)
     session.add(plan)
     session.flush()
     who = f" {by}" if by else ""
     airing = Airing(
-        plan_id=plan.id, target_kind=occurrence.target_kind, target_id=occurrence.target_id, production_id=production_id,
-        output_id=candidate.output_id, start=begin, end=finish, priority=Priority.normal.value,
-        status=AiringStatus.planned.value, pinned=True,
+        plan_id=plan.id,
+        target_kind=occurrence.target_kind,
+        target_id=occurrence.target_id,
+        production_id=candidate.production_id,
+        output_id=candidate.output_id,
+        start=begin,
+        end=finish,
+        priority=Priority.normal.value,
+        status=AiringStatus.planned.value,
+        pinned=True,
         reason=f"Xếp thủ công (ghim) bởi người lập lịch{who}; các lần xếp lịch sau giữ nguyên",
     )
     session.add(airing)
-    session.add(OccurrencePlan(occurrence_id=occurrence_id, plan_id=plan.id))
+    session.add(OccurrencePlan(occurrence_id=occurrence.id, plan_id=plan.id))
     session.flush()
-    schedule_changed(session)
-    airings.fill(session, start=occ_start, end=occ_start + timedelta(microseconds=1), freshness_days=freshness_days, now=now,
-         occurrence_ids=[occurrence_id])
-    return airing, occurrence
+    return airing
 
 
 def emergency(session: Session, *, production_id: int, area_id: int, now: datetime | None = None) -> Airing:
@@ -71,10 +104,17 @@ def emergency(session: Session, *, production_id: int, area_id: int, now: dateti
     if candidate is None:
         raise Conflict(f"Sản phẩm {production_id} phải được duyệt phát và có bản dựng loa trước khi phát khẩn cấp")
     airing = Airing(
-        plan_id=None, target_kind="area", target_id=area.id, production_id=production_id,
-        output_id=candidate.output_id, start=now, end=now + timedelta(seconds=candidate.duration_s),
-        priority=Priority.emergency.value, status=AiringStatus.published.value,
-        reason=f"Khẩn cấp (Thông tư 39/2020/TT-BTTTT): phát ngay tại mọi trạm thuộc {area.name}", pinned=True,
+        plan_id=None,
+        target_kind="area",
+        target_id=area.id,
+        production_id=production_id,
+        output_id=candidate.output_id,
+        start=now,
+        end=now + timedelta(seconds=candidate.duration_s),
+        priority=Priority.emergency.value,
+        status=AiringStatus.published.value,
+        reason=f"Khẩn cấp (Thông tư 39/2020/TT-BTTTT): phát ngay tại mọi trạm thuộc {area.name}",
+        pinned=True,
     )
     session.add(airing)
     session.flush()

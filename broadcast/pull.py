@@ -120,8 +120,9 @@ def validated(token: str | None, station_id: int, name: str, hours: int) -> Pull
             station, area_ids = authenticate(session, token, station_id)
             _note_verified(station.token_hash, station.id)
             now = utcnow()
-            rows = reach.station_schedule(session, station_id=station.id, area_ids=area_ids, start=now - BEHIND,
-                                          end=now + timedelta(hours=hours))
+            rows = reach.station_schedule(
+                session, station_id=station.id, area_ids=area_ids, start=now - BEHIND, end=now + timedelta(hours=hours)
+            )
             version = _version(station, name, rows)
             pull = pull_cache.get_or_build(key, version, lambda: _build(station, name, rows), generation=generation)
             # Last, so a SQLite write lock is held only for the commit, not while reading.

@@ -65,7 +65,11 @@ def targets_of(session: Session, station: Station) -> list[tuple[str, Sequence[i
 
 
 def placed(
-    session: Session, targets: Sequence[tuple[str, Sequence[int] | Select[int]]], *, start: datetime, end: datetime,
+    session: Session,
+    targets: Sequence[tuple[str, Sequence[int] | Select[int]]],
+    *,
+    start: datetime,
+    end: datetime,
     include_withdrawn: bool = False,
 ) -> list[Placed]:
     """Airings overlapping [start, end) on these targets (ids or a subquery of ids): emergencies first, then by time."""
@@ -76,15 +80,23 @@ def placed(
     on_occurrence = or_(*(and_(Occurrence.target_kind == kind, Occurrence.target_id.in_(ids)) for kind, ids in wanted))
     by_plan: dict[int, tuple[int, str, int, int, datetime, str]] = {}
     for occ_id, kind, target_id, slot_id, occ_end, overrun, plan_id in session.execute(
-        select(Occurrence.id, Occurrence.target_kind, Occurrence.target_id, Occurrence.slot_id, Occurrence.end, Slot.overrun,
-               OccurrencePlan.plan_id)
+        select(
+            Occurrence.id,
+            Occurrence.target_kind,
+            Occurrence.target_id,
+            Occurrence.slot_id,
+            Occurrence.end,
+            Slot.overrun,
+            OccurrencePlan.plan_id,
+        )
         .join(Slot, Slot.id == Occurrence.slot_id)
         .join(OccurrencePlan, OccurrencePlan.occurrence_id == Occurrence.id)
         .where(on_occurrence, Occurrence.start > start - MAX_SLOT, Occurrence.start < end, Occurrence.end > start)
     ):
         by_plan.setdefault(plan_id, (occ_id, kind, target_id, slot_id, aware_utc(occ_end), overrun))
     direct = and_(
-        Airing.plan_id.is_(None), Airing.start > start - MAX_SLOT,
+        Airing.plan_id.is_(None),
+        Airing.start > start - MAX_SLOT,
         or_(*(and_(Airing.target_kind == kind, Airing.target_id.in_(ids)) for kind, ids in wanted)),
     )
     reach = or_(Airing.plan_id.in_(list(by_plan)), direct) if by_plan else direct
@@ -94,7 +106,9 @@ def placed(
     ):
         if airing.plan_id is None:
             # Emergencies play to the end whatever the slots around them (Circular 39/2020).
-            out.append(Placed(airing, airing.target_kind or "", airing.target_id or 0, None, None, aware_utc(airing.end), "finish"))
+            out.append(
+                Placed(airing, airing.target_kind or "", airing.target_id or 0, None, None, aware_utc(airing.end), "finish")
+            )
             continue
         occ_id, kind, target_id, slot_id, occ_end, overrun = by_plan[airing.plan_id]
         out.append(Placed(airing, kind, target_id, occ_id, slot_id, occ_end, overrun))
@@ -102,7 +116,9 @@ def placed(
     return out
 
 
-def for_station(session: Session, station: Station, *, start: datetime, end: datetime, include_withdrawn: bool = False) -> list[Placed]:
+def for_station(
+    session: Session, station: Station, *, start: datetime, end: datetime, include_withdrawn: bool = False
+) -> list[Placed]:
     """Airings that reach a station in a window (live ones unless asked)."""
     return placed(session, targets_of(session, station), start=start, end=end, include_withdrawn=include_withdrawn)
 
@@ -114,14 +130,23 @@ def scheduled_counts(session: Session, *, start: datetime, end: datetime) -> dic
         select(Occurrence.target_kind, Occurrence.target_id, Airing.production_id, func.count())
         .join(OccurrencePlan, OccurrencePlan.occurrence_id == Occurrence.id)
         .join(Airing, Airing.plan_id == OccurrencePlan.plan_id)
-        .where(Occurrence.start > start - MAX_SLOT, Occurrence.start < end, Airing.start >= start, Airing.start < end,
-               Airing.status.in_((*plans.LIVE, AiringStatus.aired.value)))
+        .where(
+            Occurrence.start > start - MAX_SLOT,
+            Occurrence.start < end,
+            Airing.start >= start,
+            Airing.start < end,
+            Airing.status.in_((*plans.LIVE, AiringStatus.aired.value)),
+        )
         .group_by(Occurrence.target_kind, Occurrence.target_id, Airing.production_id)
     )
     direct = (
         select(Airing.target_kind, Airing.target_id, Airing.production_id, func.count())
-        .where(Airing.plan_id.is_(None), Airing.start >= start, Airing.start < end,
-               Airing.status.in_((*plans.LIVE, AiringStatus.aired.value)))
+        .where(
+            Airing.plan_id.is_(None),
+            Airing.start >= start,
+            Airing.start < end,
+            Airing.status.in_((*plans.LIVE, AiringStatus.aired.value)),
+        )
         .group_by(Airing.target_kind, Airing.target_id, Airing.production_id)
     )
     for query in (linked, direct):
@@ -160,8 +185,19 @@ def _station_targets(kind_column: Any, id_column: Any) -> ColumnElement[bool]:
     )
 
 
-_MEDIA = (Airing.id, Airing.start, Airing.end, Airing.priority, Airing.reason, Airing.production_id, Production.title,
-          Output.media_key, Output.sha256, Output.bytes, Output.duration_s)
+_MEDIA = (
+    Airing.id,
+    Airing.start,
+    Airing.end,
+    Airing.priority,
+    Airing.reason,
+    Airing.production_id,
+    Production.title,
+    Output.media_key,
+    Output.sha256,
+    Output.bytes,
+    Output.duration_s,
+)
 # Built once with bound parameters: every poll reuses the compiled statement instead of building SQL again.
 _SCHEDULE = union_all(
     select(*_MEDIA, Occurrence.id, Occurrence.end, Slot.overrun)
@@ -173,8 +209,12 @@ _SCHEDULE = union_all(
     .join(Production, Production.id == Output.production_id)
     .where(
         _station_targets(Occurrence.target_kind, Occurrence.target_id),
-        Occurrence.start > bindparam("occurrences_after"), Occurrence.start < bindparam("end"), Occurrence.end > bindparam("start"),
-        Airing.status.in_(plans.LIVE), Airing.end > bindparam("start"), Airing.start < bindparam("end"),
+        Occurrence.start > bindparam("occurrences_after"),
+        Occurrence.start < bindparam("end"),
+        Occurrence.end > bindparam("start"),
+        Airing.status.in_(plans.LIVE),
+        Airing.end > bindparam("start"),
+        Airing.start < bindparam("end"),
     ),
     # Direct airings (emergencies) play to their end whatever the slots around them (Circular 39/2020).
     select(*_MEDIA, null().label("occurrence_id"), Airing.end.label("slot_end"), literal("finish").label("overrun"))
@@ -182,25 +222,63 @@ _SCHEDULE = union_all(
     .join(Output, Output.id == Airing.output_id)
     .join(Production, Production.id == Output.production_id)
     .where(
-        Airing.plan_id.is_(None), _station_targets(Airing.target_kind, Airing.target_id),
-        Airing.start > bindparam("occurrences_after"), Airing.status.in_(plans.LIVE),
-        Airing.end > bindparam("start"), Airing.start < bindparam("end"),
+        Airing.plan_id.is_(None),
+        _station_targets(Airing.target_kind, Airing.target_id),
+        Airing.start > bindparam("occurrences_after"),
+        Airing.status.in_(plans.LIVE),
+        Airing.end > bindparam("start"),
+        Airing.start < bindparam("end"),
     ),
 )
 
 
-def station_schedule(session: Session, *, station_id: int, area_ids: Sequence[int], start: datetime, end: datetime) -> list[ScheduleRow]:
+def station_schedule(
+    session: Session, *, station_id: int, area_ids: Sequence[int], start: datetime, end: datetime
+) -> list[ScheduleRow]:
     """Live airings reaching a station in [start, end), as `for_station` finds them, with their media: one statement.
 
     `area_ids` are the station's area and its ancestors. Emergencies come first, then by time.
     """
-    params = {"station_id": station_id, "area_ids": list(area_ids) or [-1], "start": start, "end": end,
-              "occurrences_after": start - MAX_SLOT}
+    params = {
+        "station_id": station_id,
+        "area_ids": list(area_ids) or [-1],
+        "start": start,
+        "end": end,
+        "occurrences_after": start - MAX_SLOT,
+    }
     seen: dict[int, ScheduleRow] = {}
-    for (airing_id, start_at, end_at, priority, reason, production_id, title, media_key, sha256, size, duration_s,
-         occurrence_id, slot_end, overrun) in session.connection().execute(_SCHEDULE, params):
-        row = ScheduleRow(airing_id, aware_utc(start_at), aware_utc(end_at), priority, reason, production_id, title, media_key,
-                          sha256, size, duration_s, occurrence_id, aware_utc(slot_end), overrun)
+    for (
+        airing_id,
+        start_at,
+        end_at,
+        priority,
+        reason,
+        production_id,
+        title,
+        media_key,
+        sha256,
+        size,
+        duration_s,
+        occurrence_id,
+        slot_end,
+        overrun,
+    ) in session.connection().execute(_SCHEDULE, params):
+        row = ScheduleRow(
+            airing_id,
+            aware_utc(start_at),
+            aware_utc(end_at),
+            priority,
+            reason,
+            production_id,
+            title,
+            media_key,
+            sha256,
+            size,
+            duration_s,
+            occurrence_id,
+            aware_utc(slot_end),
+            overrun,
+        )
         kept = seen.get(row.airing_id)
         # A plan linked to two occurrences of this station keeps one of them, the same one every time.
         if kept is None or (row.occurrence_id or 0) < (kept.occurrence_id or 0):

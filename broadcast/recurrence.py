@@ -24,8 +24,22 @@ FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 # The time of day comes from the slot's start_time; these parts would contradict it.
 FORBIDDEN_PARTS = ("DTSTART", "BYHOUR", "BYMINUTE", "BYSECOND")
 # RFC 5545's day-level parts; dateutil also takes extensions (BYEASTER) that crash on odd values.
-RULE_PARTS = frozenset({"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH",
-                        "BYSETPOS", "WKST", *FORBIDDEN_PARTS})
+RULE_PARTS = frozenset(
+    {
+        "FREQ",
+        "UNTIL",
+        "COUNT",
+        "INTERVAL",
+        "BYDAY",
+        "BYMONTHDAY",
+        "BYYEARDAY",
+        "BYWEEKNO",
+        "BYMONTH",
+        "BYSETPOS",
+        "WKST",
+        *FORBIDDEN_PARTS,
+    }
+)
 # An ordinal weekday (2MO, -1SU) counts weeks within a year at most; dateutil indexes past its tables beyond that.
 MAX_WEEKDAY_ORDINAL = 53
 # Largest wall-clock shift a DST change makes anywhere today is one hour; two is a safe margin.
@@ -81,9 +95,7 @@ def _check(rrule: str) -> None:
         parts[name.strip().upper()] = value.strip().upper()
     freq = parts.get("FREQ")
     if freq not in FREQUENCIES:
-        raise ValueError(
-            f"Quy tắc lặp '{rrule}': FREQ phải là một trong {', '.join(FREQUENCIES)} (invalid RRULE: FREQ={freq})"
-        )
+        raise ValueError(f"Quy tắc lặp '{rrule}': FREQ phải là một trong {', '.join(FREQUENCIES)} (invalid RRULE: FREQ={freq})")
     unknown = sorted(set(parts) - RULE_PARTS)
     if unknown:
         raise ValueError(f"Quy tắc lặp '{rrule}': không hỗ trợ {', '.join(unknown)} (invalid RRULE: unsupported part)")
@@ -177,24 +189,46 @@ def check_occurs(pattern: SlotPattern, *, last_day: date) -> None:
 
 
 def expand(
-    rrule: str, *, start_time: time, duration_s: int, tz: str, dtstart: date, window_start: datetime,
-    window_end: datetime, exdates: Iterable[date] = (), rdates: Iterable[date] = (),
+    rrule: str,
+    *,
+    start_time: time,
+    duration_s: int,
+    tz: str,
+    dtstart: date,
+    window_start: datetime,
+    window_end: datetime,
+    exdates: Iterable[date] = (),
+    rdates: Iterable[date] = (),
 ) -> list[Occurrence]:
     """Occurrences overlapping [window_start, window_end), sorted, expanded in local wall time then put in UTC."""
     validate_rrule(rrule)
     validate_timezone(tz)
     return list(
         _expand(
-            _body(rrule), start_time, int(duration_s), tz, dtstart, window_start, window_end,
-            tuple(sorted(set(exdates))), tuple(sorted(set(rdates))),
+            _body(rrule),
+            start_time,
+            int(duration_s),
+            tz,
+            dtstart,
+            window_start,
+            window_end,
+            tuple(sorted(set(exdates))),
+            tuple(sorted(set(rdates))),
         )
     )
 
 
 @lru_cache(maxsize=1024)
 def _expand(
-    body: str, start_time: time, duration_s: int, tz: str, dtstart: date, window_start: datetime,
-    window_end: datetime, exdates: tuple[date, ...], rdates: tuple[date, ...],
+    body: str,
+    start_time: time,
+    duration_s: int,
+    tz: str,
+    dtstart: date,
+    window_start: datetime,
+    window_end: datetime,
+    exdates: tuple[date, ...],
+    rdates: tuple[date, ...],
 ) -> tuple[Occurrence, ...]:
     # Thousands of stations share a few slot patterns; equal inputs give equal (immutable) occurrences.
     zone = ZoneInfo(tz)
@@ -218,9 +252,15 @@ def _expand(
 def expand_pattern(pattern: SlotPattern, *, window_start: datetime, window_end: datetime) -> list[Occurrence]:
     """`expand` for a SlotPattern."""
     return expand(
-        pattern.rrule, start_time=pattern.start_time, duration_s=pattern.duration_s, tz=pattern.tz,
-        dtstart=pattern.dtstart, window_start=window_start, window_end=window_end,
-        exdates=pattern.exdates, rdates=pattern.rdates,
+        pattern.rrule,
+        start_time=pattern.start_time,
+        duration_s=pattern.duration_s,
+        tz=pattern.tz,
+        dtstart=pattern.dtstart,
+        window_start=window_start,
+        window_end=window_end,
+        exdates=pattern.exdates,
+        rdates=pattern.rdates,
     )
 
 
@@ -255,15 +295,13 @@ def quiet_hours_conflict(start_time: time, duration_s: int, quiet_start: time | 
     if inside <= 0:
         return None
     where = "nằm trong" if inside >= end - start else "lấn vào"
-    return (
-        f"Khung giờ {_clock(start)}–{_clock(end)} {where} giờ yên tĩnh "
-        f"{_clock(q_start)}–{_clock(q_end)} của địa bàn"
-    )
+    return f"Khung giờ {_clock(start)}–{_clock(end)} {where} giờ yên tĩnh {_clock(q_start)}–{_clock(q_end)} của địa bàn"
 
 
 def _has_dst(zone: ZoneInfo) -> bool:
-    return any(datetime(2026, month, 1, tzinfo=zone).utcoffset() != datetime(2026, 1, 1, tzinfo=zone).utcoffset()
-               for month in (4, 7, 10))
+    return any(
+        datetime(2026, month, 1, tzinfo=zone).utcoffset() != datetime(2026, 1, 1, tzinfo=zone).utcoffset() for month in (4, 7, 10)
+    )
 
 
 def quiet_hours_clash(

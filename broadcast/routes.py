@@ -148,8 +148,12 @@ def slot_exception(slot_id: Id, body: SlotExceptionIn, session: SessionDep, user
 
 @router.get("/occurrences", response_model=list[OccurrenceOut])
 def list_occurrences(
-    session: SessionDep, user: CurrentUser, slot_id: Id | None = None, start: Moment | None = None,
-    end: Moment | None = None, limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    session: SessionDep,
+    user: CurrentUser,
+    slot_id: Id | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[OccurrenceOut]:
     """Occurrences the beat task has expanded (reading never expands)."""
     query = select(Occurrence).order_by(Occurrence.start, Occurrence.id)
@@ -173,13 +177,23 @@ def fill(body: FillIn, session: SessionDep, user: Scheduler) -> FillOut:
     session.commit()
     gaps = sorted(result.underfilled, key=lambda g: (g.underfill.occurrence_start, g.underfill.slot_id))
     return FillOut(
-        occurrences=result.occurrences, placed=result.placed, created=result.created, plans=result.plans,
-        unchanged=result.unchanged, kept_pinned=result.kept_pinned, freshness_days=freshness,
+        occurrences=result.occurrences,
+        placed=result.placed,
+        created=result.created,
+        plans=result.plans,
+        unchanged=result.unchanged,
+        kept_pinned=result.kept_pinned,
+        freshness_days=freshness,
         underfilled_total=result.underfilled_total,
         # Occurrences sharing a plan share its gap: each entry names one and says how many are alike.
         underfilled=[
-            UnderfilledOut(slot_id=g.underfill.slot_id, occurrence_start=g.underfill.occurrence_start,
-                           remaining_s=round(g.underfill.remaining_s, 3), reason=g.underfill.reason, occurrences=g.occurrences)
+            UnderfilledOut(
+                slot_id=g.underfill.slot_id,
+                occurrence_start=g.underfill.occurrence_start,
+                remaining_s=round(g.underfill.remaining_s, 3),
+                reason=g.underfill.reason,
+                occurrences=g.occurrences,
+            )
             for g in gaps[:UNDERFILLED_SHOWN]
         ],
     )
@@ -194,20 +208,38 @@ def pin(body: PinIn, session: SessionDep, user: Scheduler) -> AiringOut:
         if found is not None:
             area_scope.target(session, scope, found.target_kind, found.target_id)
     airing, occurrence = placements.pin(
-        session, occurrence_id=body.occurrence_id, production_id=body.production_id,
-        freshness_days=get_settings().freshness_days, by=user.display_name or user.name,
+        session,
+        occurrence_id=body.occurrence_id,
+        production_id=body.production_id,
+        freshness_days=get_settings().freshness_days,
+        by=user.display_name or user.name,
     )
     session.commit()
     slot = session.get(Slot, occurrence.slot_id)
-    return _airing_out(reach.Placed(airing, occurrence.target_kind, occurrence.target_id, occurrence.id, occurrence.slot_id,
-                                    occurrence.end, slot.overrun if slot else "cut"))
+    return _airing_out(
+        reach.Placed(
+            airing,
+            occurrence.target_kind,
+            occurrence.target_id,
+            occurrence.id,
+            occurrence.slot_id,
+            occurrence.end,
+            slot.overrun if slot else "cut",
+        )
+    )
 
 
 @router.get("/airings", response_model=list[AiringOut])
 def list_airings(
-    session: SessionDep, user: CurrentUser, station_id: Id | None = None, channel_id: Id | None = None,
-    area_id: Id | None = None, start: Moment | None = None, end: Moment | None = None,
-    include_withdrawn: bool = False, limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    session: SessionDep,
+    user: CurrentUser,
+    station_id: Id | None = None,
+    channel_id: Id | None = None,
+    area_id: Id | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
+    include_withdrawn: bool = False,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[AiringOut]:
     """Airings that reach a station, a channel or an area in a window (default: yesterday to the horizon), with reasons."""
     now = utcnow()
@@ -228,8 +260,12 @@ def list_airings(
     else:
         query = select(Airing).where(Airing.end > start, Airing.start < end)
         if not scope.everywhere:
-            query = query.where(or_(and_(Airing.target_kind == "area", Airing.target_id.in_(area_scope.area_ids(scope))),
-                                    and_(Airing.target_kind == "station", Airing.target_id.in_(area_scope.station_ids(scope)))))
+            query = query.where(
+                or_(
+                    and_(Airing.target_kind == "area", Airing.target_id.in_(area_scope.area_ids(scope))),
+                    and_(Airing.target_kind == "station", Airing.target_id.in_(area_scope.station_ids(scope))),
+                )
+            )
         direct = session.scalars(query.order_by(Airing.start, Airing.id).limit(limit))
         return [AiringOut.model_validate(a) for a in direct]
     return [_airing_out(p) for p in rows[:limit]]
@@ -257,7 +293,11 @@ def create_campaign(body: CampaignIn, session: SessionDep, user: Scheduler) -> C
 
 @router.get("/reports/coverage", response_model=None, responses={200: {"model": CoverageOut, **CSV}})
 def coverage(
-    session: SessionDep, user: CurrentUser, start: Moment, end: Moment, area_id: Id | None = None,
+    session: SessionDep,
+    user: CurrentUser,
+    start: Moment,
+    end: Moment,
+    area_id: Id | None = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response | CoverageOut:
     """Scheduled against aired by area, station and production, as JSON (with totals) or CSV."""
@@ -269,18 +309,32 @@ def coverage(
     area_id = area_id if area_id is not None else scope.area_id  # a scoped user's report covers their area only
     rows = asrun.coverage(session, start=start, end=end, area_id=area_id)
     if format == "csv":
-        return Response(asrun.coverage_csv(rows), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="coverage.csv"'})
-    return CoverageOut.model_validate({
-        "start": start, "end": end, "area_id": area_id, "rows": rows,
-        "by_area": asrun.totals(rows, "area"), "by_production": asrun.totals(rows, "production"),
-    })
+        return Response(
+            asrun.coverage_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="coverage.csv"'},
+        )
+    return CoverageOut.model_validate(
+        {
+            "start": start,
+            "end": end,
+            "area_id": area_id,
+            "rows": rows,
+            "by_area": asrun.totals(rows, "area"),
+            "by_production": asrun.totals(rows, "production"),
+        }
+    )
 
 
 @router.get("/reports/asrun", response_model=None, responses={200: {"model": AsRunOut, **CSV}})
 def asrun_log(
-    session: SessionDep, user: CurrentUser, start: Moment, end: Moment, station_id: Id | None = None,
-    area_id: Id | None = None, format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    session: SessionDep,
+    user: CurrentUser,
+    start: Moment,
+    end: Moment,
+    station_id: Id | None = None,
+    area_id: Id | None = None,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response | AsRunOut:
     """The as-run log: what each station played, with the title and script version it had then, as JSON or CSV."""
     scope = area_scope.of(session, user)
@@ -292,8 +346,11 @@ def asrun_log(
         area_id = scope.area_id
     rows = asrun.log_rows(session, start=start, end=end, station_id=station_id, area_id=area_id)
     if format == "csv":
-        return Response(asrun.rows_csv(rows, asrun.ASRUN_FIELDS), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="asrun.csv"'})
+        return Response(
+            asrun.rows_csv(rows, asrun.ASRUN_FIELDS),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="asrun.csv"'},
+        )
     return AsRunOut.model_validate({"start": start, "end": end, "rows": rows})
 
 

@@ -51,14 +51,32 @@ from broadcast.schedule_types import (
 )
 
 __all__ = [
-    "MIN_GAP_S", "NEVER", "ONE_US", "PRIORITIES", "Campaign", "Candidate", "Existing", "FillResult", "Key", "PlannedAiring",
-    "SlotOccurrence", "Underfill", "clock", "fill",
+    "MIN_GAP_S",
+    "NEVER",
+    "ONE_US",
+    "PRIORITIES",
+    "Campaign",
+    "Candidate",
+    "Existing",
+    "FillResult",
+    "Key",
+    "PlannedAiring",
+    "SlotOccurrence",
+    "Underfill",
+    "clock",
+    "fill",
 ]
 
 
 def fill(
-    occurrences: Sequence[SlotOccurrence], candidates: Sequence[Candidate], *, campaigns: Sequence[Campaign] = (),
-    existing: Sequence[Existing] = (), freshness_days: int = 3, now: datetime, share: bool = False,
+    occurrences: Sequence[SlotOccurrence],
+    candidates: Sequence[Candidate],
+    *,
+    campaigns: Sequence[Campaign] = (),
+    existing: Sequence[Existing] = (),
+    freshness_days: int = 3,
+    now: datetime,
+    share: bool = False,
 ) -> FillResult:
     """Allocate candidates to occurrences (see the module docstring for the rules); pure and deterministic."""
     planner = Planner(occurrences, candidates, campaigns, existing, freshness_days, now, share)

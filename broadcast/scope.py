@@ -69,8 +69,10 @@ def slot_filter(scope: Scope) -> ColumnElement[bool] | None:
     """Slots on an area or a station in the scope (None: no filter); network-wide channel slots are outside any area."""
     if scope.path is None:
         return None
-    return or_(and_(Slot.target_kind == "area", Slot.target_id.in_(area_ids(scope))),
-               and_(Slot.target_kind == "station", Slot.target_id.in_(station_ids(scope))))
+    return or_(
+        and_(Slot.target_kind == "area", Slot.target_id.in_(area_ids(scope))),
+        and_(Slot.target_kind == "station", Slot.target_id.in_(station_ids(scope))),
+    )
 
 
 def _outside(what: str, ident: int) -> NotFound:
@@ -127,5 +129,8 @@ def reaches(scope: Scope, kind: Any, ident: Any) -> ColumnElement[bool] | None:
         return None
     above = scope.ancestors
     network = select(Channel.id).where(Channel.kind == ChannelKind.loudspeaker.value)
-    return or_(and_(kind == "area", or_(ident.in_(area_ids(scope)), ident.in_(above))),
-               and_(kind == "station", ident.in_(station_ids(scope))), and_(kind == "channel", ident.in_(network)))
+    return or_(
+        and_(kind == "area", or_(ident.in_(area_ids(scope)), ident.in_(above))),
+        and_(kind == "station", ident.in_(station_ids(scope))),
+        and_(kind == "channel", ident.in_(network)),
+    )

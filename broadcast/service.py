@@ -126,7 +126,9 @@ def _local(moment: datetime, tz: str) -> str:
     return f"{moment.astimezone(ZoneInfo(tz)):%H:%M ngày %d/%m/%Y} ({tz})"
 
 
-def _check_overlaps(session: Session, pattern: recurrence.SlotPattern, target_kind: str, target_id: int, *, exclude: int | None = None) -> None:
+def _check_overlaps(
+    session: Session, pattern: recurrence.SlotPattern, target_kind: str, target_id: int, *, exclude: int | None = None
+) -> None:
     for other in _related_slots(session, target_kind, target_id, exclude=exclude):
         clash = recurrence.slots_overlap(pattern, _pattern(other))
         if clash is None:
@@ -169,15 +171,30 @@ def _check_quiet_hours(session: Session, pattern: recurrence.SlotPattern, target
 
 def _pattern(slot: Slot) -> recurrence.SlotPattern:
     return recurrence.SlotPattern(
-        rrule=slot.rrule, start_time=slot.start_time, duration_s=slot.duration_s, tz=slot.timezone, dtstart=slot.dtstart,
-        exdates=tuple(date.fromisoformat(d) for d in slot.exdates), rdates=tuple(date.fromisoformat(d) for d in slot.rdates),
+        rrule=slot.rrule,
+        start_time=slot.start_time,
+        duration_s=slot.duration_s,
+        tz=slot.timezone,
+        dtstart=slot.dtstart,
+        exdates=tuple(date.fromisoformat(d) for d in slot.exdates),
+        rdates=tuple(date.fromisoformat(d) for d in slot.rdates),
     )
 
 
 def create_slot(
-    session: Session, *, name: str, target_kind: str, target_id: int, rrule: str, start_time: time, duration_s: int,
-    dtstart: date, timezone: str = "Asia/Ho_Chi_Minh", overrun: str = "cut",
-    exdates: Sequence[date] = (), rdates: Sequence[date] = (),
+    session: Session,
+    *,
+    name: str,
+    target_kind: str,
+    target_id: int,
+    rrule: str,
+    start_time: time,
+    duration_s: int,
+    dtstart: date,
+    timezone: str = "Asia/Ho_Chi_Minh",
+    overrun: str = "cut",
+    exdates: Sequence[date] = (),
+    rdates: Sequence[date] = (),
 ) -> Slot:
     """Create a slot after refusing bad rules, quiet-hours clashes and overlaps with slots reaching the same stations."""
     if target_kind not in TARGET_KINDS:
@@ -196,9 +213,17 @@ def create_slot(
     exdates, rdates = _exception_days(dtstart, start_time, exdates, rdates)
     _target_area(session, target_kind, target_id)
     slot = Slot(
-        name=name, target_kind=target_kind, target_id=target_id, rrule=rrule, timezone=timezone, dtstart=dtstart,
-        start_time=start_time, duration_s=duration_s, overrun=overrun,
-        exdates=[d.isoformat() for d in exdates], rdates=[d.isoformat() for d in rdates],
+        name=name,
+        target_kind=target_kind,
+        target_id=target_id,
+        rrule=rrule,
+        timezone=timezone,
+        dtstart=dtstart,
+        start_time=start_time,
+        duration_s=duration_s,
+        overrun=overrun,
+        exdates=[d.isoformat() for d in exdates],
+        rdates=[d.isoformat() for d in rdates],
     )
     pattern = _pattern(slot)
     try:
@@ -262,7 +287,11 @@ def is_overlap_refusal(exc: IntegrityError) -> bool:
 
 
 def expand(
-    session: Session, *, slots: Iterable[Slot] | None = None, now: datetime | None = None, horizon_days: int = 14,
+    session: Session,
+    *,
+    slots: Iterable[Slot] | None = None,
+    now: datetime | None = None,
+    horizon_days: int = 14,
     skip_refused: bool = False,
 ) -> int:
     """Expand occurrences of slots from now to the horizon; removes future ones that exceptions cancelled; returns rows added.
@@ -338,8 +367,15 @@ def remove_occurrences(session: Session, occurrence_ids: Sequence[int], *, now: 
 
 
 def create_campaign(
-    session: Session, *, name: str, production_ids: Sequence[int], area_ids: Sequence[int], start: datetime,
-    end: datetime, min_airings_per_station: int = 2, topic: str | None = None,
+    session: Session,
+    *,
+    name: str,
+    production_ids: Sequence[int],
+    area_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    min_airings_per_station: int = 2,
+    topic: str | None = None,
 ) -> Campaign:
     """A campaign the scheduler honours: every station in the areas gets the minimum airings in [start, end)."""
     if end <= start:
@@ -351,7 +387,12 @@ def create_campaign(
     if missing:
         raise NotFound(f"Không có sản phẩm {', '.join(map(str, missing))} (production not found)")
     campaign = Campaign(
-        name=name, topic=topic, production_ids=list(production_ids), area_ids=list(area_ids), start=start, end=end,
+        name=name,
+        topic=topic,
+        production_ids=list(production_ids),
+        area_ids=list(area_ids),
+        start=start,
+        end=end,
         min_airings_per_station=min_airings_per_station,
     )
     session.add(campaign)

@@ -74,22 +74,34 @@ async def _pull(request: Request, station_id: int, name: str, hours: int) -> Res
     return represent(request, answer.rep, max_age=0, private=True)
 
 
-@get_and_head(router, "/{station_id}/schedule.json", response_class=Response,
-              responses={200: {"model": StationScheduleOut}, 304: NOT_MODIFIED})
+@get_and_head(
+    router,
+    "/{station_id}/schedule.json",
+    response_class=Response,
+    responses={200: {"model": StationScheduleOut}, 304: NOT_MODIFIED},
+)
 async def schedule(station_id: Id, request: Request, hours: Hours = pull.DEFAULT_HOURS) -> Response:
     """The station's schedule for the next hours; ETag and If-None-Match give 304."""
     return await _pull(request, station_id, "schedule.json", hours)
 
 
-@get_and_head(router, "/{station_id}/playlist.m3u", response_class=Response,
-              responses={200: content("audio/x-mpegurl", description="Extended M3U"), 304: NOT_MODIFIED})
+@get_and_head(
+    router,
+    "/{station_id}/playlist.m3u",
+    response_class=Response,
+    responses={200: content("audio/x-mpegurl", description="Extended M3U"), 304: NOT_MODIFIED},
+)
 async def playlist(station_id: Id, request: Request, hours: Hours = pull.DEFAULT_HOURS) -> Response:
     """Extended M3U of the schedule with durations."""
     return await _pull(request, station_id, "playlist.m3u", hours)
 
 
-@get_and_head(router, "/{station_id}/feed.rss", response_class=Response,
-              responses={200: content("application/rss+xml", description="RSS 2.0"), 304: NOT_MODIFIED})
+@get_and_head(
+    router,
+    "/{station_id}/feed.rss",
+    response_class=Response,
+    responses={200: content("application/rss+xml", description="RSS 2.0"), 304: NOT_MODIFIED},
+)
 async def station_feed(station_id: Id, request: Request, hours: Hours = pull.DEFAULT_HOURS) -> Response:
     """RSS of the station's upcoming items, for players that take podcasts."""
     return await _pull(request, station_id, "feed.rss", hours)

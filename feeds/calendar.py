@@ -55,4 +55,3 @@ def _vevent(event: CalendarEvent, tz: ZoneInfo) -> Event:
     if event.last_modified is not None:
         vevent.add("last-modified", aware_utc(event.last_modified))
     return vevent
-

@@ -86,4 +86,3 @@ def media(key: str, request: Request, session: SessionDep) -> Response:
     return file_response(
         request, storage.path_for(key), media_type=row.mime_type, etag=f'"{row.sha256[:32]}"', filename=key.rsplit("/", 1)[-1]
     )
-

@@ -141,12 +141,17 @@ def document_view(session: Session, document_id: int) -> tuple[DocumentView, lis
     doc = session.get(Document, document_id)
     episodes = []
     if doc is not None:
-        episodes = list(session.execute(
-            select(Production.id, Production.title)
-            .where(Production.document_id == doc.id, Production.status == ProductionStatus.published.value,
-                   Production.source_repealed.is_(False))
-            .order_by(Production.published_at.desc(), Production.id.desc())
-        ).tuples())
+        episodes = list(
+            session.execute(
+                select(Production.id, Production.title)
+                .where(
+                    Production.document_id == doc.id,
+                    Production.status == ProductionStatus.published.value,
+                    Production.source_repealed.is_(False),
+                )
+                .order_by(Production.published_at.desc(), Production.id.desc())
+            ).tuples()
+        )
     if doc is None or not episodes:
         raise NotFound(f"Không có văn bản {document_id} được công bố (document not published)")
     depth: dict[int, int] = {}
@@ -184,8 +189,9 @@ def home_view(session: Session) -> list[ChannelLink]:
         .subquery()
     )
     rows = session.execute(
-        select(Channel.slug, Channel.name, Channel.description, func.coalesce(published.c.n, 0))
-        .outerjoin(published, published.c.channel_slug == Channel.slug)
+        select(Channel.slug, Channel.name, Channel.description, func.coalesce(published.c.n, 0)).outerjoin(
+            published, published.c.channel_slug == Channel.slug
+        )
     ).tuples()
     links = [ChannelLink(slug, name, description or "", int(count)) for slug, name, description, count in rows]
     return sorted(links, key=lambda c: (c.episodes == 0, c.name.casefold()))
@@ -198,7 +204,13 @@ def document_header(doc: Document) -> DocumentView:
         return d.strftime("%d/%m/%Y") if d else None
 
     return DocumentView(
-        doc.id, doc.title, doc.doc_type, doc.number, doc.issuer, fmt(doc.issued_on), fmt(doc.effective_on),
+        doc.id,
+        doc.title,
+        doc.doc_type,
+        doc.number,
+        doc.issuer,
+        fmt(doc.issued_on),
+        fmt(doc.effective_on),
         DOC_STATUS_VI.get(doc.status, doc.status),
     )
 

@@ -190,9 +190,7 @@ def _rss_item(fe: FeedEntry, ep: Episode, language: str) -> None:
     if ep.episode is not None:
         p20.episode(ep.episode)
     for alt in ep.alternates:
-        p20.alternate_enclosure(
-            alt.url, alt.mime, alt.length, bitrate=alt.bitrate, title=alt.title, default=alt.default
-        )
+        p20.alternate_enclosure(alt.url, alt.mime, alt.length, bitrate=alt.bitrate, title=alt.title, default=alt.default)
 
 
 def _atom_entry(fe: FeedEntry, ep: Episode, feed_id: str) -> None:

@@ -56,10 +56,18 @@ templates.env.globals["clock"] = pages.clock
 
 def _page(request: Request, name: str, context: dict[str, object], status_code: int = 200) -> Response:
     settings = get_settings()
-    html = templates.get_template(name).render(
-        request=request, site_name="Tìm hiểu pháp luật", home_url="/", org_legal=settings.org_legal,
-        org_media=settings.org_media, **context,
-    ).encode()
+    html = (
+        templates.get_template(name)
+        .render(
+            request=request,
+            site_name="Tìm hiểu pháp luật",
+            home_url="/",
+            org_legal=settings.org_legal,
+            org_media=settings.org_media,
+            **context,
+        )
+        .encode()
+    )
     if status_code != 200:
         return Response(html, status_code=status_code, media_type="text/html; charset=utf-8")
     return conditional_response(request, html, media_type="text/html; charset=utf-8", last_modified=None, max_age=60)

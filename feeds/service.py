@@ -215,9 +215,14 @@ def calendar_events(session: Session, channel: Channel) -> list[CalendarEvent]:
     ).all()
     return [
         CalendarEvent(
-            uid=f"airing-{airing.id}@lawcast", summary=title, description=airing.reason,
-            start=aware_utc(airing.start), end=aware_utc(airing.end), location=channel.name,
-            url=f"{base_url()}/episodes/{airing.production_id}", last_modified=aware_utc(airing.updated_at),
+            uid=f"airing-{airing.id}@lawcast",
+            summary=title,
+            description=airing.reason,
+            start=aware_utc(airing.start),
+            end=aware_utc(airing.end),
+            location=channel.name,
+            url=f"{base_url()}/episodes/{airing.production_id}",
+            last_modified=aware_utc(airing.updated_at),
         )
         for airing, title in rows
     ]
@@ -282,8 +287,10 @@ def _forget_on_rollback(session: Session) -> None:
 
 
 _LISTENERS = (
-    ("after_flush", _note_flush), ("do_orm_execute", _note_bulk),
-    ("after_commit", _invalidate_on_commit), ("after_rollback", _forget_on_rollback),
+    ("after_flush", _note_flush),
+    ("do_orm_execute", _note_bulk),
+    ("after_commit", _invalidate_on_commit),
+    ("after_rollback", _forget_on_rollback),
 )
 
 

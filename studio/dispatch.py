@@ -54,7 +54,8 @@ def _take_over(session: Session, job: RenderJob, stale: datetime) -> Resend | No
         found = Resend(job.id, job.queue, lost)
     # Fenced like the attempt's own writes, and only while the heartbeat is still old: one reaper wins.
     taken = session.execute(
-        fenced(Attempt(job.id, job.attempts)).where(RenderJob.heartbeat_at < stale)
+        fenced(Attempt(job.id, job.attempts))
+        .where(RenderJob.heartbeat_at < stale)
         .values(workers_lost=RenderJob.workers_lost + 1, **values)
     )
     return found if rowcount(taken) == 1 else None
@@ -70,7 +71,8 @@ def _unsent_since(sent_before: datetime, created_before: datetime) -> ColumnElem
 def _mark_resent(session: Session, job_id: int, unsent: ColumnElement[bool]) -> bool:
     # Conditional, so two reapers or reconnecting workers at once send each job once.
     result = session.execute(
-        update(RenderJob).where(RenderJob.id == job_id, unsent)
+        update(RenderJob)
+        .where(RenderJob.id == job_id, unsent)
         .values(sent_at=utcnow(), sends=RenderJob.sends + 1)
         .execution_options(synchronize_session=False)
     )
@@ -114,8 +116,11 @@ def resend_queued(session: Session, *, sent_before: datetime | None, guard_s: fl
     guard = utcnow() - timedelta(seconds=guard_s)
     unsent = _unsent_since(sent_before or guard, guard)
     rows = session.execute(select(RenderJob.id, RenderJob.queue).where(unsent, RenderJob.cancel_requested.is_(False))).all()
-    return [Resend(job_id, queue, "sent again after a broker (re)connection") for job_id, queue in rows
-            if _mark_resent(session, job_id, unsent)]
+    return [
+        Resend(job_id, queue, "sent again after a broker (re)connection")
+        for job_id, queue in rows
+        if _mark_resent(session, job_id, unsent)
+    ]
 
 
 def send_jobs(session: Session, pending: Sequence[RenderJob]) -> None:
@@ -141,7 +146,9 @@ def send_jobs(session: Session, pending: Sequence[RenderJob]) -> None:
                 retry_after_s=outages.RETRY_AFTER_S,
             ) from exc
         session.execute(
-            update(RenderJob).where(RenderJob.id == job.id, RenderJob.sent_at.is_(None))
-            .values(sent_at=utcnow(), sends=RenderJob.sends + 1).execution_options(synchronize_session=False)
+            update(RenderJob)
+            .where(RenderJob.id == job.id, RenderJob.sent_at.is_(None))
+            .values(sent_at=utcnow(), sends=RenderJob.sends + 1)
+            .execution_options(synchronize_session=False)
         )
     session.flush()

@@ -80,8 +80,13 @@ def _text(upload: Upload) -> tuple[str, str | None]:
     """The document's text and title from an upload, after the size, NUL and zip-bomb checks."""
     settings = get_settings()
     if upload.data is not None:
-        text = service.ingest_upload(upload.data, filename=upload.filename, content_type=upload.content_type,
-                                     max_bytes=settings.max_upload_bytes, max_text_bytes=settings.text_limit)
+        text = service.ingest_upload(
+            upload.data,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            max_bytes=settings.max_upload_bytes,
+            max_text_bytes=settings.text_limit,
+        )
         return text, upload.title
     if upload.text is not None:
         return service.pasted_text(upload.text, max_bytes=settings.text_limit), upload.title
@@ -106,7 +111,7 @@ def ingest(upload: Upload, user: User) -> bytes:
 def _replace_last(json: str, empty: str, items: list[str]) -> str:
     """`json` with its last `empty` ('"key":[]') filled with the already serialised `items`."""
     at = json.rindex(empty)
-    return f"{json[:at]}{empty[:-1]}{','.join(items)}]{json[at + len(empty):]}"
+    return f"{json[:at]}{empty[:-1]}{','.join(items)}]{json[at + len(empty) :]}"
 
 
 def _provision_json(node: service.ProvisionNode) -> str:

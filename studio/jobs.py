@@ -19,6 +19,7 @@ from errors import Conflict, Invalid, NotFound
 from settings import get_settings
 from studio import service
 from studio.engine import pipeline
+from studio.engine.spec import RenderedFile
 from studio.engine.text.scripts import ScriptLine
 from studio.engine.tts import build_engines
 from studio.models import JobStatus, Output, Production, ProductionStatus, RenderJob
@@ -140,9 +141,11 @@ def fenced(attempt: Attempt) -> Update:
     """An UPDATE of the attempt's job that matches no row once the attempt no longer owns it."""
     # The attempt owns the job while the job is running under its number; a reaper that gave the job to a
     # later attempt changed one or the other, so a stale attempt's write matches no row.
-    return update(RenderJob).where(
-        RenderJob.id == attempt.job_id, RenderJob.attempts == attempt.number, RenderJob.status == JobStatus.running.value
-    ).execution_options(synchronize_session=False)
+    return (
+        update(RenderJob)
+        .where(RenderJob.id == attempt.job_id, RenderJob.attempts == attempt.number, RenderJob.status == JobStatus.running.value)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _finished_by(session: Session, attempt: Attempt, status: JobStatus) -> bool:
@@ -156,11 +159,21 @@ def claim(session: Session, *, job_id: int) -> Attempt | None:
     now = utcnow()
     result = session.execute(
         update(RenderJob)
-        .where(RenderJob.id == job_id, RenderJob.status == JobStatus.queued.value, RenderJob.cancel_requested.is_(False),
-               # A retry is due at sent_at: a duplicate message (a resend) must not cut its backoff short.
-               or_(RenderJob.sent_at.is_(None), RenderJob.sent_at <= now))
-        .values(status=JobStatus.running.value, started_at=now, heartbeat_at=now, stage="starting", progress=0.0,
-                attempts=RenderJob.attempts + 1)
+        .where(
+            RenderJob.id == job_id,
+            RenderJob.status == JobStatus.queued.value,
+            RenderJob.cancel_requested.is_(False),
+            # A retry is due at sent_at: a duplicate message (a resend) must not cut its backoff short.
+            or_(RenderJob.sent_at.is_(None), RenderJob.sent_at <= now),
+        )
+        .values(
+            status=JobStatus.running.value,
+            started_at=now,
+            heartbeat_at=now,
+            stage="starting",
+            progress=0.0,
+            attempts=RenderJob.attempts + 1,
+        )
         .execution_options(synchronize_session=False)
     )
     if rowcount(result) != 1:
@@ -199,13 +212,18 @@ def finish_values(status: JobStatus, stage: str, error: str | None = None) -> di
     return values
 
 
-def succeed(session: Session, *, attempt: Attempt, files: Sequence[pipeline.RenderedFile], slug: str,
-            engines: Iterable[str]) -> list[Output] | None:
+def succeed(
+    session: Session, *, attempt: Attempt, files: Sequence[RenderedFile], slug: str, engines: Iterable[str]
+) -> list[Output] | None:
     """Store a finished render's files under content-addressed keys and record them; None if the attempt lost its job."""
     done = fenced(attempt).values(engines_used=sorted(engines), **finish_values(JobStatus.succeeded, "done"))
     if rowcount(session.execute(done)) != 1:
         # Nothing was written: a stale attempt never stores a file or an output row.
-        return list(session.get_one(RenderJob, attempt.job_id).outputs) if _finished_by(session, attempt, JobStatus.succeeded) else None
+        return (
+            list(session.get_one(RenderJob, attempt.job_id).outputs)
+            if _finished_by(session, attempt, JobStatus.succeeded)
+            else None
+        )
     job = session.get_one(RenderJob, attempt.job_id, populate_existing=True)
     outputs = []
     for item in files:
@@ -249,8 +267,13 @@ def mark_cancelled(session: Session, *, attempt: Attempt) -> bool:
 
 def mark_retrying(session: Session, *, attempt: Attempt, error: str, countdown_s: float) -> bool:
     """Put the job back in the queue after a transient error of its own; its retry message is due in countdown_s."""
-    values = {"status": JobStatus.queued.value, "stage": "retrying", "error": error[:4000],
-              "sent_at": utcnow() + timedelta(seconds=countdown_s), "sends": RenderJob.sends + 1}
+    values = {
+        "status": JobStatus.queued.value,
+        "stage": "retrying",
+        "error": error[:4000],
+        "sent_at": utcnow() + timedelta(seconds=countdown_s),
+        "sends": RenderJob.sends + 1,
+    }
     return rowcount(session.execute(fenced(attempt).values(**values))) == 1
 
 

@@ -14,12 +14,14 @@ from auth import Staff
 from db import SessionDep
 from pagination import Created, Page, Paging, QueryText, Sort, page_of, sorting
 from studio import lists
-from studio.schemas import DiffLineOut, DocumentSummaryOut, JobSummaryOut, ProductionSummaryOut, ScriptDiffOut
+from studio.schemas_lists import DiffLineOut, DocumentSummaryOut, JobSummaryOut, ProductionSummaryOut, ScriptDiffOut
 
 router = APIRouter(tags=["studio"])  # studio.routes includes it under its /api prefix
 
 DocumentStatusName = Literal["in_force", "partly_in_force", "repealed", "draft"]
-ProductionStatusName = Literal["draft", "in_review", "changes_requested", "legally_approved", "approved", "published", "withdrawn"]
+ProductionStatusName = Literal[
+    "draft", "in_review", "changes_requested", "legally_approved", "approved", "published", "withdrawn"
+]
 JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Search = Annotated[
     QueryText | None,
@@ -36,7 +38,12 @@ JobSort = Annotated[Sort, sorting(tuple(lists.JOB_SORTS), default="-id")]
 
 @router.get("/documents", response_model=Page[DocumentSummaryOut])
 def list_documents(
-    session: SessionDep, user: Staff, paging: Paging, sort: DocumentSort, created: Created, q: Search = None,
+    session: SessionDep,
+    user: Staff,
+    paging: Paging,
+    sort: DocumentSort,
+    created: Created,
+    q: Search = None,
     status: Annotated[list[DocumentStatusName] | None, Query(description="legal status; repeat for several")] = None,
 ) -> Page[DocumentSummaryOut]:
     """Documents, newest first: search title, number and provision text; filter by legal status and creation time."""
@@ -46,7 +53,12 @@ def list_documents(
 
 @router.get("/productions", response_model=Page[ProductionSummaryOut])
 def list_productions(
-    session: SessionDep, user: Staff, paging: Paging, sort: ProductionSort, created: Created, q: Search = None,
+    session: SessionDep,
+    user: Staff,
+    paging: Paging,
+    sort: ProductionSort,
+    created: Created,
+    q: Search = None,
     status: Annotated[list[ProductionStatusName] | None, Query(description="workflow status; repeat for several")] = None,
     format: Literal["radio", "loudspeaker", "video"] | None = None,
     document_id: Annotated[Id | None, Query()] = None,
@@ -55,15 +67,27 @@ def list_productions(
 ) -> Page[ProductionSummaryOut]:
     """Productions, newest first: search titles (and the source's number); filter by status, format, document, channel."""
     listing = lists.list_productions(
-        session, params=paging, sort=sort, window=created, q=q, status=status, format=format, document_id=document_id,
-        language=language, channel=channel,
+        session,
+        params=paging,
+        sort=sort,
+        window=created,
+        q=q,
+        status=status,
+        format=format,
+        document_id=document_id,
+        language=language,
+        channel=channel,
     )
     return page_of(ProductionSummaryOut, listing, paging)
 
 
 @router.get("/jobs", response_model=Page[JobSummaryOut])
 def list_jobs(
-    session: SessionDep, user: Staff, paging: Paging, sort: JobSort, created: Created,
+    session: SessionDep,
+    user: Staff,
+    paging: Paging,
+    sort: JobSort,
+    created: Created,
     status: Annotated[list[JobStatusName] | None, Query(description="job status; repeat for several")] = None,
     production_id: Annotated[Id | None, Query()] = None,
     profile: Annotated[QueryText | None, Query(max_length=20)] = None,
@@ -77,7 +101,9 @@ def list_jobs(
 
 @router.get("/productions/{production_id}/diff", response_model=ScriptDiffOut)
 def script_diff(
-    production_id: Id, session: SessionDep, user: Staff,
+    production_id: Id,
+    session: SessionDep,
+    user: Staff,
     from_version: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1, description="older script version")],
     to_version: Annotated[int, Query(alias="to", ge=1, le=2**31 - 1, description="newer script version")],
 ) -> ScriptDiffOut:

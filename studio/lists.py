@@ -21,20 +21,33 @@ from studio.models import Document, Production, RenderJob
 
 # Sort keys are the indexed columns only (migration 0003): a deep page must never sort a whole table.
 DOCUMENT_SORTS = {
-    "id": Document.id, "created_at": Document.created_at, "title": Document.title, "number": Document.number,
+    "id": Document.id,
+    "created_at": Document.created_at,
+    "title": Document.title,
+    "number": Document.number,
     "issued_on": Document.issued_on,
 }
 PRODUCTION_SORTS = {
-    "id": Production.id, "created_at": Production.created_at, "updated_at": Production.updated_at,
-    "title": Production.title, "status": Production.status,
+    "id": Production.id,
+    "created_at": Production.created_at,
+    "updated_at": Production.updated_at,
+    "title": Production.title,
+    "status": Production.status,
 }
 JOB_SORTS = {"id": RenderJob.id, "created_at": RenderJob.created_at, "status": RenderJob.status}
 SOURCE_LANGUAGE = "vi"  # every production is Vietnamese until language versions exist (DESIGN.md, a later issue)
 
 
 def _page(
-    session: Session, query: Select[Any], column: Any, kind: str, q: str | None, params: PageParams, order: list[Any],
-    *, filtered: bool,
+    session: Session,
+    query: Select[Any],
+    column: Any,
+    kind: str,
+    q: str | None,
+    params: PageParams,
+    order: list[Any],
+    *,
+    filtered: bool,
 ) -> Listing[Any]:
     """One page of the query, restricted to rows whose search entry holds every word of `q` (if it has words).
 
@@ -51,7 +64,12 @@ def _page(
 
 
 def list_documents(
-    session: Session, *, params: PageParams, sort: Sort, window: Window, q: str | None = None,
+    session: Session,
+    *,
+    params: PageParams,
+    sort: Sort,
+    window: Window,
+    q: str | None = None,
     status: Sequence[str] | None = None,
 ) -> Listing[Document]:
     """Documents (without their text) matching a search, legal statuses and a creation window."""
@@ -64,9 +82,17 @@ def list_documents(
 
 
 def list_productions(
-    session: Session, *, params: PageParams, sort: Sort, window: Window, q: str | None = None,
-    status: Sequence[str] | None = None, format: str | None = None, document_id: int | None = None,
-    language: str | None = None, channel: str | None = None,
+    session: Session,
+    *,
+    params: PageParams,
+    sort: Sort,
+    window: Window,
+    q: str | None = None,
+    status: Sequence[str] | None = None,
+    format: str | None = None,
+    document_id: int | None = None,
+    language: str | None = None,
+    channel: str | None = None,
 ) -> Listing[Production]:
     """Productions matching a search and filters; `language` other than Vietnamese matches none yet."""
     query = select(Production).options(defer(Production.provision_ids))
@@ -87,8 +113,14 @@ def list_productions(
 
 
 def list_jobs(
-    session: Session, *, params: PageParams, sort: Sort, window: Window, status: Sequence[str] | None = None,
-    production_id: int | None = None, profile: str | None = None,
+    session: Session,
+    *,
+    params: PageParams,
+    sort: Sort,
+    window: Window,
+    status: Sequence[str] | None = None,
+    production_id: int | None = None,
+    profile: str | None = None,
 ) -> Listing[RenderJob]:
     """Render jobs by status, production, profile and creation window."""
     query = select(RenderJob)

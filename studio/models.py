@@ -116,9 +116,7 @@ class Production(Base):
     published_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    versions: Mapped[list[ScriptVersion]] = relationship(
-        back_populates="production", order_by="ScriptVersion.version"
-    )
+    versions: Mapped[list[ScriptVersion]] = relationship(back_populates="production", order_by="ScriptVersion.version")
 
 
 class ScriptVersion(Base):
@@ -251,6 +249,15 @@ class LexiconEntry(Base):
 # walk an index instead of sorting the table (PostgreSQL needs the id in it; in SQLite it is the implicit rowid).
 LIST_INDEXES = [
     Index(f"ix_{column.table.name}_{column.name}_id", column, column.table.c.id)
-    for column in (Document.created_at, Document.title, Document.issued_on, Production.created_at, Production.updated_at,
-                   Production.title, Production.status, RenderJob.created_at, RenderJob.status)
+    for column in (
+        Document.created_at,
+        Document.title,
+        Document.issued_on,
+        Production.created_at,
+        Production.updated_at,
+        Production.title,
+        Production.status,
+        RenderJob.created_at,
+        RenderJob.status,
+    )
 ]

@@ -20,7 +20,7 @@ from db import SessionDep, session_scope
 from errors import Invalid
 from openapi import event_stream
 from settings import get_settings
-from studio import dispatch, ingest, jobs, scripting, service, workflow
+from studio import dispatch, ingest, jobs, legal_status, scripting, service, workflow
 from studio.list_routes import router as list_router
 from studio.models import Document, Output, Production, ProductionStatus, RenderJob
 from studio.schemas import (
@@ -58,14 +58,24 @@ def _document_out(doc: Document) -> DocumentOut:
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # The route reads its body itself (JSON or a form), so the document says what it takes.
-UPLOAD_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": DocumentIn.model_json_schema()},
-    "multipart/form-data": {"schema": {"type": "object", "properties": {
-        "file": {"type": "string", "format": "binary", "description": ".txt .docx .pdf or .html"},
-        "text": {"type": "string", "description": "pasted text, when no file is sent"},
-        "title": {"type": "string", "maxLength": 500},
-    }}},
-}}}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": DocumentIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": ".txt .docx .pdf or .html"},
+                        "text": {"type": "string", "description": "pasted text, when no file is sent"},
+                        "title": {"type": "string", "maxLength": 500},
+                    },
+                }
+            },
+        },
+    }
+}
 
 
 @router.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut, openapi_extra=UPLOAD_BODY)
@@ -112,19 +122,23 @@ def get_document(document_id: Id, session: SessionDep, user: CurrentUser) -> Res
 def set_document_status(document_id: Id, body: DocumentStatusIn, session: SessionDep, user: LegalReviewer) -> DocumentStatusOut:
     """Change a document's legal status (legal reviewers); audited, and repealing withdraws what was made from it."""
     doc = service.get_document(session, document_id)
-    change = service.set_document_status(session, doc=doc, status=body.status, user=user, comment=body.comment)
+    change = legal_status.set_document_status(session, doc=doc, status=body.status, user=user, comment=body.comment)
     session.commit()
-    return DocumentStatusOut.model_validate({
-        **_document_out(doc).model_dump(), "affected": change.affected, "message": change.message,
-        "event": DocumentEventOut.model_validate(change.event),
-    })
+    return DocumentStatusOut.model_validate(
+        {
+            **_document_out(doc).model_dump(),
+            "affected": change.affected,
+            "message": change.message,
+            "event": DocumentEventOut.model_validate(change.event),
+        }
+    )
 
 
 @router.get("/documents/{document_id}/events", response_model=list[DocumentEventOut])
 def document_events(document_id: Id, session: SessionDep, user: CurrentUser) -> list[DocumentEventOut]:
     """A document's legal-status history: who changed it, when, from what to what, and why."""
     doc = service.get_document(session, document_id)
-    return [DocumentEventOut.model_validate(e) for e in service.document_events(session, doc)]
+    return [DocumentEventOut.model_validate(e) for e in legal_status.document_events(session, doc)]
 
 
 @router.post("/speech/preview", response_model=SpeechPreviewOut)
@@ -151,20 +165,38 @@ def add_lexicon(body: LexiconIn, session: SessionDep, user: Editor) -> LexiconOu
 def output_out(out: Output, *, approved: bool = False) -> OutputOut:
     """API form of an output: its public URL (served once published) and a signed preview URL for staff."""
     return OutputOut(
-        id=out.id, profile=out.profile, kind=out.kind, media_key=out.media_key, url=assets_service.public_url(out.media_key),
-        preview_url=access.preview_url(out.media_key), approved=approved,
-        mime_type=out.mime_type, bytes=out.bytes, sha256=out.sha256, duration_s=out.duration_s,
-        loudness_lufs=out.loudness_lufs, true_peak_dbtp=out.true_peak_dbtp, script_version=out.script_version,
+        id=out.id,
+        profile=out.profile,
+        kind=out.kind,
+        media_key=out.media_key,
+        url=assets_service.public_url(out.media_key),
+        preview_url=access.preview_url(out.media_key),
+        approved=approved,
+        mime_type=out.mime_type,
+        bytes=out.bytes,
+        sha256=out.sha256,
+        duration_s=out.duration_s,
+        loudness_lufs=out.loudness_lufs,
+        true_peak_dbtp=out.true_peak_dbtp,
+        script_version=out.script_version,
     )
 
 
-def production_out(session: Session, production: Production, notes: list[str] | None = None, siblings: list[int] | None = None) -> ProductionOut:
+def production_out(
+    session: Session, production: Production, notes: list[str] | None = None, siblings: list[int] | None = None
+) -> ProductionOut:
     """API form of a production with current script, outputs and audit trail."""
     outputs = jobs.outputs_of(session, production)
     return ProductionOut(
-        id=production.id, document_id=production.document_id, format=production.format, title=production.title,
-        status=production.status, source_repealed=production.source_repealed,
-        channel=production.channel_slug, part=production.part, parts=production.parts,
+        id=production.id,
+        document_id=production.document_id,
+        format=production.format,
+        title=production.title,
+        status=production.status,
+        source_repealed=production.source_repealed,
+        channel=production.channel_slug,
+        part=production.part,
+        parts=production.parts,
         current_version=production.current_version,
         legal_approved_version=production.legal_approved_version,
         approved_version=production.approved_version,
@@ -182,8 +214,16 @@ def production_out(session: Session, production: Production, notes: list[str] | 
 def create_production(body: ProductionIn, session: SessionDep, user: Editor) -> ProductionOut:
     """Build a first script for a format from chosen provisions (bulletins may split into parts)."""
     created = scripting.create_production(
-        session, document_id=body.document_id, format=body.format, user=user, provision_ids=body.provision_ids,
-        title=body.title, channel=body.channel, season=body.season, episode=body.episode, emergency=body.emergency,
+        session,
+        document_id=body.document_id,
+        format=body.format,
+        user=user,
+        provision_ids=body.provision_ids,
+        title=body.title,
+        channel=body.channel,
+        season=body.season,
+        episode=body.episode,
+        emergency=body.emergency,
     )
     session.commit()
     ids = [p.id for p in created.productions]
@@ -203,7 +243,13 @@ def get_script(production_id: Id, session: SessionDep, user: CurrentUser, versio
     row = service.script_version(session, production, version)
     said = service.spoken_lines(session, production, row.version)
     spoken = [
-        SpokenLineOut(index=s.index, speaker=s.line.speaker, text=s.line.text, spoken=s.spoken, flags=[service.flag_dict(f) for f in s.flags])
+        SpokenLineOut(
+            index=s.index,
+            speaker=s.line.speaker,
+            text=s.line.text,
+            spoken=s.spoken,
+            flags=[service.flag_dict(f) for f in s.flags],
+        )
         for s in said
     ]
     return ScriptOut(version=row.version, lines=[LineOut.model_validate(s.line) for s in said], spoken=spoken)
@@ -231,9 +277,18 @@ def job_out(session: Session, job: RenderJob) -> JobOut:
     """API form of a job."""
     approved = session.scalar(select(Production.approved_version).where(Production.id == job.production_id))
     return JobOut(
-        id=job.id, production_id=job.production_id, script_version=job.script_version, profile=job.profile,
-        status=job.status, progress=job.progress, stage=job.stage, error=job.error, attempts=job.attempts,
-        engines_used=list(job.engines_used or []), created_at=job.created_at, started_at=job.started_at,
+        id=job.id,
+        production_id=job.production_id,
+        script_version=job.script_version,
+        profile=job.profile,
+        status=job.status,
+        progress=job.progress,
+        stage=job.stage,
+        error=job.error,
+        attempts=job.attempts,
+        engines_used=list(job.engines_used or []),
+        created_at=job.created_at,
+        started_at=job.started_at,
         finished_at=job.finished_at,
         outputs=[output_out(o, approved=o.script_version == approved) for o in job.outputs],
     )
@@ -270,8 +325,11 @@ def cancel_job(job_id: Id, session: SessionDep, user: Staff) -> JobOut:
     return job_out(session, job)
 
 
-@router.get("/jobs/{job_id}/events", response_class=StreamingResponse,
-            responses={200: event_stream("progress", "JobOut", "A `progress` event (a JobOut) at each change")})
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={200: event_stream("progress", "JobOut", "A `progress` event (a JobOut) at each change")},
+)
 async def job_events(job_id: Id, user: CurrentUser) -> StreamingResponse:
     """Server-Sent Events with the job's progress until it finishes."""
 

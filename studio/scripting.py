@@ -102,11 +102,7 @@ def create_production(
         session.flush()
         if len(drafts) > 1:
             production.series_id = made[0].id if made else production.id
-        session.add(
-            ScriptVersion(
-                production_id=production.id, version=1, lines=draft.lines, created_by_id=user.id
-            )
-        )
+        session.add(ScriptVersion(production_id=production.id, version=1, lines=draft.lines, created_by_id=user.id))
         made.append(production)
         notes.extend(draft.notes)
     session.flush()
@@ -130,10 +126,15 @@ def _drafts(
     raise Invalid(f"Định dạng '{format}' không hỗ trợ; dùng radio, loudspeaker hoặc video")
 
 
-EDITABLE = frozenset({
-    ProductionStatus.draft.value, ProductionStatus.changes_requested.value, ProductionStatus.in_review.value,
-    ProductionStatus.legally_approved.value, ProductionStatus.approved.value,
-})
+EDITABLE = frozenset(
+    {
+        ProductionStatus.draft.value,
+        ProductionStatus.changes_requested.value,
+        ProductionStatus.in_review.value,
+        ProductionStatus.legally_approved.value,
+        ProductionStatus.approved.value,
+    }
+)
 
 
 def save_script(session: Session, *, production: Production, lines: Sequence[scripts.ScriptLine], user: User) -> ScriptVersion:
@@ -157,14 +158,12 @@ def check_line_provisions(session: Session, production: Production, lines: Seque
     cited = {line.provision_id for line in lines if line.provision_id is not None}
     if not cited:
         return
-    own = set(session.scalars(
-        select(Provision.id).where(Provision.document_id == production.document_id, Provision.id.in_(cited))
-    ))
+    own = set(
+        session.scalars(select(Provision.id).where(Provision.document_id == production.document_id, Provision.id.in_(cited)))
+    )
     foreign = sorted(cited - own)
     if foreign:
         raise Invalid(
             f"Dòng kịch bản trích điều khoản {foreign} không thuộc văn bản {production.document_id} của sản phẩm "
             f"(script lines cite provisions {foreign} that are not in the production's document {production.document_id})"
         )
-
-

@@ -104,7 +104,9 @@ def _store(session: Session, kind: str, rows: Sequence[tuple[int, str, str]]) ->
     session.execute(text(insert), params)
 
 
-def document_entry(doc_id: int, title: str | None, number: str | None, doc_type: str | None, body: str | None) -> tuple[int, str, str]:
+def document_entry(
+    doc_id: int, title: str | None, number: str | None, doc_type: str | None, body: str | None
+) -> tuple[int, str, str]:
     """The index entry of a document: its title, number and type, then its whole text (every provision)."""
     return doc_id, fold(" ".join(part for part in (title, number, doc_type) if part)), fold(body)
 
@@ -166,7 +168,9 @@ def count(session: Session, kind: str, words: Sequence[str]) -> int:
     return session.scalar(select(func.count()).select_from(_tables[kind]).where(_condition(session, kind, words))) or 0
 
 
-def matches(session: Session, kind: str, id_column: ColumnElement[Any], words: Sequence[str], *, paging: bool = False) -> ColumnElement[Any]:
+def matches(
+    session: Session, kind: str, id_column: ColumnElement[Any], words: Sequence[str], *, paging: bool = False
+) -> ColumnElement[Any]:
     """A WHERE clause: the row's id is among the matches of `words` (`paging`: to page a search with no other filter)."""
     if not paging:
         return id_column.in_(matching_ids(session, kind, words))

@@ -1,6 +1,7 @@
 """Studio service: documents, lexicon, and reading productions and their scripts.
 
-Writing scripts is in studio/scripting.py, the co-production workflow in studio/workflow.py.
+Writing scripts is in studio/scripting.py, the co-production workflow in studio/workflow.py, a document's
+legal status in studio/legal_status.py.
 Functions flush but never commit; the request or task commits at its edge.
 """
 
@@ -16,15 +17,12 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, object_session
 
 from auth import User
-from errors import Conflict, Invalid, NotFound, TooLarge, Unsupported
+from errors import Invalid, NotFound, TooLarge, Unsupported
 from settings import get_settings
 from studio import search
 from studio.engine.text import legal, scripts, speech
 from studio.models import (
-    AuditEvent,
     Document,
-    DocumentEvent,
-    DocumentStatus,
     LexiconEntry,
     Production,
     Provision,
@@ -33,7 +31,10 @@ from studio.models import (
 from textclean import NUL_MESSAGE, clean_name
 
 _ERROR_BY_CODE = {
-    "too_large": TooLarge, "text_too_large": TooLarge, "zip_bomb": TooLarge, "too_many_provisions": TooLarge,
+    "too_large": TooLarge,
+    "text_too_large": TooLarge,
+    "zip_bomb": TooLarge,
+    "too_many_provisions": TooLarge,
     "unsupported": Unsupported,
 }
 
@@ -108,7 +109,12 @@ def _title(value: str | None) -> str | None:
 
 
 def create_document(
-    session: Session, *, text: str, user: User | None, title: str | None = None, filename: str | None = None,
+    session: Session,
+    *,
+    text: str,
+    user: User | None,
+    title: str | None = None,
+    filename: str | None = None,
     max_provisions: int | None = None,
 ) -> Document:
     """Parse a legal text and store it with its provision tree (at most `max_provisions`, default LAWCAST_MAX_PROVISIONS)."""
@@ -160,9 +166,15 @@ def _insert_provisions(session: Session, document_id: int, roots: Sequence[legal
     while level:
         rows = [
             {
-                "document_id": document_id, "parent_id": parent_id, "position": position[id(node)], "kind": node.kind,
+                "document_id": document_id,
+                "parent_id": parent_id,
+                "position": position[id(node)],
+                "kind": node.kind,
                 # Cut to their columns: a hostile "Điều 999...9" must not make PostgreSQL refuse the row.
-                "number": node.number[:20], "label": node.label[:60], "heading": node.heading, "text": node.text,
+                "number": node.number[:20],
+                "label": node.label[:60],
+                "heading": node.heading,
+                "text": node.text,
                 "key": node.key[:255],
             }
             for parent_id, node in level
@@ -201,88 +213,36 @@ def provision_tree(doc: Document) -> list[ProvisionNode]:
     session = object_session(doc)
     rows: Sequence[Any]
     if session is not None and "provisions" in sa_inspect(doc).unloaded:
-        columns = (Provision.id, Provision.parent_id, Provision.kind, Provision.number, Provision.label,
-                   Provision.heading, Provision.text, Provision.key)
+        columns = (
+            Provision.id,
+            Provision.parent_id,
+            Provision.kind,
+            Provision.number,
+            Provision.label,
+            Provision.heading,
+            Provision.text,
+            Provision.key,
+        )
         rows = session.execute(select(*columns).where(Provision.document_id == doc.id).order_by(Provision.position)).all()
     else:
         rows = doc.provisions
     children_of: dict[int, list[ProvisionNode]] = {}
     roots: list[ProvisionNode] = []
     for row in rows:
-        node = ProvisionNode(id=row.id, kind=row.kind, number=row.number, label=row.label, heading=row.heading,
-                             text=row.text, key=row.key, children=[])
+        node = ProvisionNode(
+            id=row.id,
+            kind=row.kind,
+            number=row.number,
+            label=row.label,
+            heading=row.heading,
+            text=row.text,
+            key=row.key,
+            children=[],
+        )
         children_of[row.id] = node["children"]
         siblings = children_of.get(row.parent_id) if row.parent_id else None
         (roots if siblings is None else siblings).append(node)
     return roots
-
-
-@dataclass
-class StatusChange:
-    """What a change of a document's legal status did, in words a legal reviewer can check."""
-
-    event: DocumentEvent
-    affected: list[int]
-    message: str
-
-
-def set_document_status(
-    session: Session, *, doc: Document, status: str, user: User, comment: str | None = None
-) -> StatusChange:
-    """Change a document's legal status, audited on the document and on every production made from it.
-
-    Repeal marks every production and withdraws their airings and feed items. Undoing a repeal lifts
-    the marks, so they can be scheduled and published again; withdrawn airings stay withdrawn.
-    """
-    new_status = DocumentStatus(status).value
-    old_status = doc.status
-    if new_status == old_status:
-        raise Conflict(f"Văn bản {doc.id} đã ở trạng thái '{old_status}' (status unchanged)")
-    doc.status = new_status
-    repealed = new_status == DocumentStatus.repealed
-    productions = list(session.scalars(select(Production).where(Production.document_id == doc.id).order_by(Production.id)))
-    marked = [p.id for p in productions if p.source_repealed != repealed and (repealed or old_status == DocumentStatus.repealed)]
-    for production in productions:
-        if production.id in marked:
-            production.source_repealed = repealed
-    message = _status_message(old_status, new_status, marked)
-    event = DocumentEvent(
-        document_id=doc.id, from_status=old_status, to_status=new_status, actor_id=user.id, actor_name=user.name,
-        comment=comment, affected=[p.id for p in productions],
-    )
-    session.add(event)
-    note = f"Văn bản {doc.id}: {old_status} → {new_status}. {message}" + (f" Ghi chú: {comment}" if comment else "")
-    for production in productions:
-        session.add(AuditEvent(
-            production_id=production.id, action="document_status", from_status=production.status,
-            to_status=production.status, actor_id=user.id, actor_name=user.name, comment=note,
-            script_version=production.current_version,
-        ))
-    session.flush()
-    if repealed and marked:
-        notify_off_air(session, marked)
-    return StatusChange(event, marked, message)
-
-
-def _status_message(old: str, new: str, marked: list[int]) -> str:
-    if new == DocumentStatus.repealed:
-        return (
-            f"Đã rút {len(marked)} sản phẩm khỏi lịch phát và nguồn tin (withdrew {len(marked)} productions "
-            "from schedules and feeds)."
-        )
-    if old == DocumentStatus.repealed:
-        return (
-            f"Đã gỡ dấu 'văn bản bị bãi bỏ' của {len(marked)} sản phẩm: chúng có thể được lên lịch và phát hành lại. "
-            "Các lượt phát và mục tin đã rút KHÔNG được khôi phục; hãy lấp lịch lại "
-            f"(lifted the repeal mark of {len(marked)} productions; withdrawn airings and feed items are NOT restored: "
-            "fill the schedule again)."
-        )
-    return "Không sản phẩm nào thay đổi (no production changed)."
-
-
-def document_events(session: Session, doc: Document) -> list[DocumentEvent]:
-    """A document's legal-status history, oldest first."""
-    return list(session.scalars(select(DocumentEvent).where(DocumentEvent.document_id == doc.id).order_by(DocumentEvent.id)))
 
 
 # --- lexicon ---------------------------------------------------------------------------------
@@ -344,9 +304,7 @@ def script_version(session: Session, production: Production, version: int | None
 def contributors(session: Session, production: Production, version: int) -> set[int]:
     """Users who wrote or edited a script version: its author and everyone who saved it or an earlier version."""
     rows = session.scalars(
-        select(ScriptVersion.created_by_id).where(
-            ScriptVersion.production_id == production.id, ScriptVersion.version <= version
-        )
+        select(ScriptVersion.created_by_id).where(ScriptVersion.production_id == production.id, ScriptVersion.version <= version)
     )
     people = {user_id for user_id in rows if user_id is not None}
     if production.author_id is not None:

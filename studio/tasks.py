@@ -31,6 +31,7 @@ from settings import get_settings
 from studio import dispatch, jobs, service
 from studio.engine import pipeline
 from studio.engine.render._ffmpeg import Cancelled, FFmpegError
+from studio.engine.spec import BadScript, RenderSpec, Report
 from studio.engine.text import scripts
 from studio.engine.tts import EngineError, PhraseCache, build_engines
 
@@ -124,8 +125,12 @@ class _JobReporter:
             with self._lock:
                 self._pending = self._pending or pending  # carried by the next write
             if not self._down:
-                log.warning("render job %s: progress not saved, %s unreachable; rendering on (%s)",
-                            self.attempt.job_id, outages.kind(exc), _first_line(exc))
+                log.warning(
+                    "render job %s: progress not saved, %s unreachable; rendering on (%s)",
+                    self.attempt.job_id,
+                    outages.kind(exc),
+                    _first_line(exc),
+                )
             self._down = True
             return
         if self._down:
@@ -143,13 +148,13 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "lawcast"
 
 
-def _spec(session: Session, job_id: int) -> tuple[pipeline.RenderSpec, str]:
+def _spec(session: Session, job_id: int) -> tuple[RenderSpec, str]:
     settings = get_settings()
     job = jobs.get_job(session, job_id)
     production = service.get_production(session, job.production_id)
     version = service.script_version(session, production, job.script_version)
     doc = service.get_document(session, production.document_id)
-    spec = pipeline.RenderSpec(
+    spec = RenderSpec(
         profile=job.profile,
         title=production.title,
         album="Tìm hiểu pháp luật" if production.format == "radio" else doc.title,
@@ -193,7 +198,7 @@ def _run(task: Task[[int], str], attempt: jobs.Attempt) -> str:
     for path in jobs.earlier_work_dirs(attempt):  # an attempt whose worker was killed never cleaned up after itself
         shutil.rmtree(path, ignore_errors=True)
     reporter = _JobReporter(attempt)
-    report = pipeline.Report(progress=reporter.progress, cancel=reporter.cancel)
+    report = Report(progress=reporter.progress, cancel=reporter.cancel)
     try:
         spec, slug = retrying(lambda s: _spec(s, attempt.job_id), budget_s=budget_s, what=where)
         engines = build_engines(
@@ -207,7 +212,8 @@ def _run(task: Task[[int], str], attempt: jobs.Attempt) -> str:
         files = pipeline.render(spec, work_dir=work_dir, engines=engines, cache=PhraseCache(settings.cache_dir), report=report)
         stored = retrying(
             lambda s: jobs.succeed(s, attempt=attempt, files=files, slug=slug, engines=report.engines_used),
-            budget_s=budget_s, what=where,
+            budget_s=budget_s,
+            what=where,
         )
         return "succeeded" if stored is not None else _superseded(attempt)
     except Cancelled:
@@ -224,8 +230,12 @@ def _run(task: Task[[int], str], attempt: jobs.Attempt) -> str:
 
 
 def _superseded(attempt: jobs.Attempt) -> str:
-    log.warning("render job %s: attempt %s no longer owns the job (it was given to a later attempt or ended); "
-                "it stopped and wrote nothing", attempt.job_id, attempt.number)
+    log.warning(
+        "render job %s: attempt %s no longer owns the job (it was given to a later attempt or ended); "
+        "it stopped and wrote nothing",
+        attempt.job_id,
+        attempt.number,
+    )
     return "superseded"
 
 
@@ -239,8 +249,9 @@ def _after_error(task: Task[[int], str], attempt: jobs.Attempt, exc: Exception, 
     if isinstance(exc, Transient) and attempt.number < jobs.MAX_ATTEMPTS:
         # Never sooner than 1, 2, 4 s: the jitter only delays, so a flaky service gets at least that rest.
         countdown = 2 ** (attempt.number - 1) * random.uniform(1.0, 1.25)
-        if not retrying(lambda s: jobs.mark_retrying(s, attempt=attempt, error=message, countdown_s=countdown),
-                        budget_s=budget_s, what=where):
+        if not retrying(
+            lambda s: jobs.mark_retrying(s, attempt=attempt, error=message, countdown_s=countdown), budget_s=budget_s, what=where
+        ):
             return _superseded(attempt)
         log.warning("%s: transient error, retrying in %.1f s: %s", where, countdown, message)
         raise task.retry(exc=exc, countdown=countdown)
@@ -252,25 +263,35 @@ def _after_error(task: Task[[int], str], attempt: jobs.Attempt, exc: Exception, 
 
 def _actionable(exc: Exception, attempt: jobs.Attempt) -> str:
     """What went wrong and what to do, in Vietnamese with an English gloss."""
-    if isinstance(exc, pipeline.BadScript):
+    if isinstance(exc, BadScript):
         return str(exc)
     if isinstance(exc, EngineError):
         tries = f" (đã thử {attempt.number} lần)" if isinstance(exc, Transient) else ""
-        return (f"Không tổng hợp được giọng đọc{tries}: {exc}. Kiểm tra LAWCAST_TTS_ENGINES hoặc kết nối mạng rồi dựng lại "
-                "(speech synthesis failed: check the configured engines or the network, then render again)")
+        return (
+            f"Không tổng hợp được giọng đọc{tries}: {exc}. Kiểm tra LAWCAST_TTS_ENGINES hoặc kết nối mạng rồi dựng lại "
+            "(speech synthesis failed: check the configured engines or the network, then render again)"
+        )
     if isinstance(exc, FFmpegError):
-        return (f"ffmpeg lỗi khi dựng: {exc}. Dựng lại; nếu vẫn lỗi, gửi nhật ký máy dựng cho bộ phận kỹ thuật "
-                "(ffmpeg failed: render again; if it fails again, send the worker log to the technical team)")
+        return (
+            f"ffmpeg lỗi khi dựng: {exc}. Dựng lại; nếu vẫn lỗi, gửi nhật ký máy dựng cho bộ phận kỹ thuật "
+            "(ffmpeg failed: render again; if it fails again, send the worker log to the technical team)"
+        )
     if isinstance(exc, OSError):
-        return (f"Lỗi đọc/ghi tệp khi dựng: {exc}. Kiểm tra dung lượng đĩa và quyền ghi thư mục LAWCAST_DATA_DIR rồi dựng lại "
-                "(file error: check free disk space and write access to the data directory, then render again)")
+        return (
+            f"Lỗi đọc/ghi tệp khi dựng: {exc}. Kiểm tra dung lượng đĩa và quyền ghi thư mục LAWCAST_DATA_DIR rồi dựng lại "
+            "(file error: check free disk space and write access to the data directory, then render again)"
+        )
     if isinstance(exc, ValueError | KeyError):
-        return (f"Dữ liệu không hợp lệ: {exc}. Kiểm tra kịch bản, lưu một phiên bản mới rồi dựng lại "
-                "(invalid data: check the script, save a new version, then render again)")
-    return (f"Lỗi ngoài dự kiến khi dựng ({type(exc).__name__}: {exc}). Kịch bản đã lưu có thể bị hỏng: mở kịch bản, "
-            "lưu lại một phiên bản mới rồi dựng lại; nếu vẫn lỗi, gửi nhật ký máy dựng cho bộ phận kỹ thuật "
-            "(unexpected error: the stored script may be corrupt; save it again and render again, and if it fails "
-            "again send the worker log to the technical team)")
+        return (
+            f"Dữ liệu không hợp lệ: {exc}. Kiểm tra kịch bản, lưu một phiên bản mới rồi dựng lại "
+            "(invalid data: check the script, save a new version, then render again)"
+        )
+    return (
+        f"Lỗi ngoài dự kiến khi dựng ({type(exc).__name__}: {exc}). Kịch bản đã lưu có thể bị hỏng: mở kịch bản, "
+        "lưu lại một phiên bản mới rồi dựng lại; nếu vẫn lỗi, gửi nhật ký máy dựng cho bộ phận kỹ thuật "
+        "(unexpected error: the stored script may be corrupt; save it again and render again, and if it fails "
+        "again send the worker log to the technical team)"
+    )
 
 
 @shared_task(name="studio.requeue_stale_jobs")
@@ -279,7 +300,8 @@ def requeue_stale_jobs() -> int:
     settings = get_settings()
     found = retrying(
         lambda s: dispatch.recover_lost(s, stale_after_s=settings.job_stale_after_s, resend_after_s=settings.resend_after_s),
-        budget_s=float(settings.reaper_interval_s), what="reaper",
+        budget_s=float(settings.reaper_interval_s),
+        what="reaper",
     )
     sent = 0
     # Sent after the commit: a send that fails now is made by the next round, or by a worker that reconnects.

@@ -112,9 +112,7 @@ def _check_four_eyes(session: Session, *, production: Production, action: str, u
         )
     if action == "approve":
         if production.legal_approved_version != production.current_version:
-            raise Conflict(
-                f"Phiên bản {production.current_version} chưa được duyệt pháp lý (this version has no legal approval)"
-            )
+            raise Conflict(f"Phiên bản {production.current_version} chưa được duyệt pháp lý (this version has no legal approval)")
         if production.legal_approved_by_id == user.id:
             raise Forbidden(
                 "Nguyên tắc bốn mắt: người duyệt phát sóng phải khác người đã duyệt pháp lý "
@@ -151,10 +149,18 @@ def reopen(session: Session, *, production: Production, user: User) -> AuditEven
     production.approved_at = None
     note = f"Sửa kịch bản thành phiên bản {production.current_version}; trở về nháp"
     if dropped:
-        note += f"; phê duyệt của phiên bản {max(dropped)} không còn hiệu lực (approvals of version {max(dropped)} no longer count)"
+        note += (
+            f"; phê duyệt của phiên bản {max(dropped)} không còn hiệu lực (approvals of version {max(dropped)} no longer count)"
+        )
     event = AuditEvent(
-        production_id=production.id, action="edit", from_status=was, to_status=S.draft, actor_id=user.id,
-        actor_name=user.name, comment=note, script_version=production.current_version,
+        production_id=production.id,
+        action="edit",
+        from_status=was,
+        to_status=S.draft,
+        actor_id=user.id,
+        actor_name=user.name,
+        comment=note,
+        script_version=production.current_version,
     )
     session.add(event)
     session.flush()
@@ -165,9 +171,7 @@ def reopen(session: Session, *, production: Production, user: User) -> AuditEven
 
 def audit(session: Session, production: Production) -> list[AuditEvent]:
     """A production's audit trail, oldest first."""
-    return list(
-        session.scalars(select(AuditEvent).where(AuditEvent.production_id == production.id).order_by(AuditEvent.id))
-    )
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.production_id == production.id).order_by(AuditEvent.id)))
 
 
 def edit_script(session: Session, *, production: Production, lines: Sequence[ScriptLine], user: User) -> AuditEvent | None:

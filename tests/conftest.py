@@ -16,9 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES_SKIP = (
-    "PostgreSQL + Redis tier skipped: set LAWCAST_TEST_DATABASE_URL and LAWCAST_TEST_BROKER_URL to run it"
-)
+SERVICES_SKIP = "PostgreSQL + Redis tier skipped: set LAWCAST_TEST_DATABASE_URL and LAWCAST_TEST_BROKER_URL to run it"
 
 
 # Skip reasons summarised in one line each (tests/web/conftest.py adds the browser tests' reasons).
@@ -36,7 +34,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             tier += hits
     for report in skipped:
         if report not in tier:
-            terminalreporter.write_line(f"SKIPPED {report.nodeid}: {report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr}")
+            terminalreporter.write_line(
+                f"SKIPPED {report.nodeid}: {report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr}"
+            )
 
 
 def _apply_settings(**values: str | None) -> None:
@@ -61,8 +61,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh data directory for the whole session."""
     path = tmp_path_factory.mktemp("lawcast-data")
     _apply_settings(
-        data_dir=str(path), base_url="http://testserver", job_stale_after_s="4", reaper_interval_s="2",
-        database_url=None, broker_url=None, tts_engines="espeak",
+        data_dir=str(path),
+        base_url="http://testserver",
+        job_stale_after_s="4",
+        reaper_interval_s="2",
+        database_url=None,
+        broker_url=None,
+        tts_engines="espeak",
     )
     yield path
 

@@ -85,7 +85,9 @@ def test_station_role_users_get_403_on_every_api_endpoint(client: TestClient, st
     from db import session_scope
 
     with session_scope() as session:
-        user = auth.user_by_name(session, "test-station-user") or auth.create_user(session, name="test-station-user", role="station")
+        user = auth.user_by_name(session, "test-station-user") or auth.create_user(
+            session, name="test-station-user", role="station"
+        )
         token = auth.issue_token(session, user=user)
     routes = _api_routes()
     assert len(routes) >= 20
@@ -148,7 +150,10 @@ def test_cli_rotates_and_revokes_tokens(stack: Stack) -> None:
         if auth.user_by_name(session, "cli-rotated") is None:
             auth.issue_token(session, user=auth.create_user(session, name="cli-rotated", role="producer"))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    run = lambda *args: subprocess.run([sys.executable, "-m", "cli", "user", *args], capture_output=True, text=True, env=env, cwd=ROOT)  # noqa: E731
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cli", "user", *args], capture_output=True, text=True, env=env, cwd=ROOT)
+
     rotated = run("rotate", "cli-rotated", "--expires-days", "30")
     assert rotated.returncode == 0, rotated.stderr
     token = rotated.stdout.strip().splitlines()[-1]

@@ -25,8 +25,9 @@ def lawcast(home: Path, *args: str, stdin: str | None = None) -> subprocess.Comp
     """`python -m cli ARGS` with the data dir at home, output wide enough that messages are not wrapped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAWCAST_")}
     env.update(LAWCAST_DATA_DIR=str(home / "var"), COLUMNS="240", NO_COLOR="1", TERM="dumb", PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=home, env=env, input=stdin, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args], cwd=home, env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
 
 
 def said(result: subprocess.CompletedProcess[str]) -> str:

@@ -120,10 +120,18 @@ def _seed(client: TestClient, headers: dict[str, dict[str, str]], seeded: Seeded
         seeded.add("parent_id", area["id"])
     station = post("/api/stations", {"area_id": commune["id"], "name": "Trạm hợp đồng"})
     seeded.add("station_id", station["id"])
-    slot = post("/api/slots", {
-        "name": "Bản tin sáng", "target_kind": "area", "target_id": commune["id"], "rrule": "FREQ=DAILY",
-        "dtstart": date.today().isoformat(), "start_time": "06:00:00", "duration_s": 900,
-    })
+    slot = post(
+        "/api/slots",
+        {
+            "name": "Bản tin sáng",
+            "target_kind": "area",
+            "target_id": commune["id"],
+            "rrule": "FREQ=DAILY",
+            "dtstart": date.today().isoformat(),
+            "start_time": "06:00:00",
+            "duration_s": 900,
+        },
+    )
     seeded.add("slot_id", slot["id"])
     occurrences = client.get("/api/occurrences", params={"slot_id": slot["id"], "limit": 3}, headers=admin).json()
     for occurrence in occurrences:
@@ -253,8 +261,9 @@ def _fuzz(operation: Any, headers: dict[str, str], tally: Tally) -> None:
     )
 
     @seed(SEED)
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
+    )
     @given(case=strategy)
     def run(case: Any) -> None:
         tally.examples[label] += 1
@@ -287,8 +296,10 @@ def test_every_operation_keeps_the_contract(contract: Contract, role: str) -> No
         renewed += contract.renew(role)
         _fuzz(operation, contract.headers[role], tally)
     elapsed = time.monotonic() - started
-    print(f"\ncontract ({role}): {len(operations)} operations, {sum(tally.examples.values())} examples, {elapsed:.1f} s"
-          f" ({renewed} tokens renewed after the fuzzing revoked them); statuses: {dict(sorted(tally.statuses.items()))}")
+    print(
+        f"\ncontract ({role}): {len(operations)} operations, {sum(tally.examples.values())} examples, {elapsed:.1f} s"
+        f" ({renewed} tokens renewed after the fuzzing revoked them); statuses: {dict(sorted(tally.statuses.items()))}"
+    )
     assert len(operations) >= 50
     # The token held: only the station endpoints (which want a station's token) and a token just rotated answer 401.
     assert tally.statuses[401] < 0.1 * sum(tally.statuses.values())

@@ -205,7 +205,9 @@ def _show(found: list[set[str]], edges: list[Edge], modules: dict[str, Path], by
         for edge in edges:
             if edge.target not in modules:
                 continue
-            ends = (package_of(edge.source, modules), package_of(edge.target, modules)) if by_package else (edge.source, edge.target)
+            ends = (
+                (package_of(edge.source, modules), package_of(edge.target, modules)) if by_package else (edge.source, edge.target)
+            )
             if ends[0] != ends[1] and ends[0] in component and ends[1] in component and edge not in shown:
                 shown.add(edge)
                 lines.append(f"    {edge.source}:{edge.line} -> {edge.target}")

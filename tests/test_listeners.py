@@ -23,7 +23,9 @@ print("clean")
 
 
 def test_importing_the_domains_registers_nothing() -> None:
-    done = subprocess.run([sys.executable, "-c", IMPORT_ONLY], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_ONLY], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "clean"
 

@@ -17,8 +17,12 @@ def _rendered_bulletin(client: TestClient, stack: Stack, text: str) -> tuple[int
     editor, producer = stack.headers("editor"), stack.headers("producer")
     doc = client.post("/api/documents", json={"text": LAW}, headers=editor).json()
     pid = client.post("/api/productions", json={"document_id": doc["id"], "format": "loudspeaker"}, headers=editor).json()["id"]
-    assert client.put(f"/api/productions/{pid}/script", json={"lines": [{"speaker": "presenter", "text": text}]},
-                      headers=editor).status_code == 200
+    assert (
+        client.put(
+            f"/api/productions/{pid}/script", json={"lines": [{"speaker": "presenter", "text": text}]}, headers=editor
+        ).status_code
+        == 200
+    )
     job = wait_for_job(client, producer, client.post(f"/api/productions/{pid}/renders", headers=producer).json()["job"]["id"])
     assert job["status"] == "succeeded", job
     return pid, next(o for o in job["outputs"] if o["kind"] == "audio")
@@ -70,7 +74,15 @@ def test_stations_fetch_approved_media_with_their_token(client: TestClient, stac
 
 def test_withdrawn_media_is_gone_for_the_public(client: TestClient, stack: Stack) -> None:
     pid, audio = _rendered_bulletin(client, stack, "Bản tin sẽ bị rút xuống sau khi phát hành.")
-    _act(client, stack, pid, ("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer"), ("publish", "producer"))
+    _act(
+        client,
+        stack,
+        pid,
+        ("submit", "editor"),
+        ("approve_legal", "legal_reviewer"),
+        ("approve", "producer"),
+        ("publish", "producer"),
+    )
     path = f"/media/{audio['media_key']}"
     assert client.get(path).status_code == 200
     _act(client, stack, pid, ("withdraw", "legal_reviewer"))

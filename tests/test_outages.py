@@ -99,8 +99,9 @@ def world(api: TestClient, stack: Stack) -> Iterator[World]:
     make_slot(api, stack, "station", int(made["id"]), at, 60, rrule="FREQ=DAILY;COUNT=1")
     fill(api, stack, at.astimezone(UTC), at.astimezone(UTC) + timedelta(seconds=1), freshness_days=0)
     slug = unique("outage").lower().replace(" ", "-").replace(".", "-")
-    channel = api.post("/api/channels", json={"slug": slug, "name": "Kênh thử gián đoạn", "kind": "podcast"},
-                       headers=stack.headers("scheduler"))
+    channel = api.post(
+        "/api/channels", json={"slug": slug, "name": "Kênh thử gián đoạn", "kind": "podcast"}, headers=stack.headers("scheduler")
+    )
     assert channel.status_code == 201, channel.json()
     ids = [bulletin.production_id]
     yield World(int(made["id"]), str(made["token"]), slug, ids)
@@ -137,7 +138,9 @@ def test_station_and_feed_keep_their_last_answer_marked_stale(api: TestClient, w
     schedule_path = f"/stations/{world.station_id}/schedule.json"
     feed_path = f"/feeds/{world.channel}.rss"
     window = str(STALE_WINDOW_S)
-    with settings_env(station_revalidate_s="0", feed_revalidate_s="0", station_stale_if_error_s=window, feed_stale_if_error_s=window):
+    with settings_env(
+        station_revalidate_s="0", feed_revalidate_s="0", station_stale_if_error_s=window, feed_stale_if_error_s=window
+    ):
         fresh = api.get(schedule_path, headers=world.auth())
         fresh_feed = api.get(feed_path)
         served_at = time.monotonic()
@@ -197,8 +200,11 @@ def test_post_render_while_the_broker_is_down_answers_503(api: TestClient, stack
     editor = stack.headers("editor")
     doc = api.post("/api/documents", json={"text": TINY_LAW, "title": unique("Luật thử hàng đợi")}, headers=editor)
     assert doc.status_code == 201, doc.json()
-    created = api.post("/api/productions", json={"document_id": doc.json()["id"], "format": "loudspeaker", "title": unique("Hàng đợi")},
-                       headers=editor)
+    created = api.post(
+        "/api/productions",
+        json={"document_id": doc.json()["id"], "format": "loudspeaker", "title": unique("Hàng đợi")},
+        headers=editor,
+    )
     production_id = created.json()["id"]
     world.production_ids.append(production_id)
     script = {"lines": [{"speaker": "presenter", "text": "Bản tin khi hàng đợi gián đoạn.", "pause_ms": 200}]}
@@ -209,8 +215,9 @@ def test_post_render_while_the_broker_is_down_answers_503(api: TestClient, stack
     try:
         with settings_env(broker_url="redis://127.0.0.1:1/15"):
             worker.reload_celery()
-            response = api.post(f"/api/productions/{production_id}/renders", json={"profiles": ["loudspeaker"]},
-                                headers=stack.headers("producer"))
+            response = api.post(
+                f"/api/productions/{production_id}/renders", json={"profiles": ["loudspeaker"]}, headers=stack.headers("producer")
+            )
     finally:
         worker.reload_celery()  # back on the tier's broker
     # The send names the saved job (studio.jobs); any other broker error says BROKER_DOWN's words.

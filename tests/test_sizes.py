@@ -20,10 +20,8 @@ MAX_FUNCTION_LINES = 60
 # What other work still has to split (issue 13), with its size when this check was written. These may only
 # shrink: a new offender fails, so does a known one that grew, and so does an entry that is no longer over the
 # limit, until it is removed here.
-KNOWN_FILES: dict[str, int] = {
-}
-KNOWN_FUNCTIONS: dict[str, int] = {
-}
+KNOWN_FILES: dict[str, int] = {}
+KNOWN_FUNCTIONS: dict[str, int] = {}
 
 
 def product_files() -> list[Path]:

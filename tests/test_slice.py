@@ -37,9 +37,14 @@ def test_binary_file_uploaded_as_text_is_rejected(client: TestClient, stack: Sta
 
 def test_radio_slice_renders_and_reaches_the_feed(client: TestClient, stack: Stack, sample_law_text: str) -> None:
     editor, producer = stack.headers("editor"), stack.headers("producer")
-    assert client.post(
-        "/api/channels", json={"slug": "slice-show", "name": "Tìm hiểu pháp luật", "kind": "podcast"}, headers=stack.headers("scheduler")
-    ).status_code == 201
+    assert (
+        client.post(
+            "/api/channels",
+            json={"slug": "slice-show", "name": "Tìm hiểu pháp luật", "kind": "podcast"},
+            headers=stack.headers("scheduler"),
+        ).status_code
+        == 201
+    )
     doc = client.post("/api/documents", json={"text": sample_law_text}, headers=editor).json()
     articles = [node for node in doc["provisions"] if node["kind"] == "dieu"] or [
         child for node in doc["provisions"] for child in node["children"] if child["kind"] == "dieu"
@@ -47,7 +52,12 @@ def test_radio_slice_renders_and_reaches_the_feed(client: TestClient, stack: Sta
     assert len(articles) >= 3
     production = client.post(
         "/api/productions",
-        json={"document_id": doc["id"], "format": "radio", "provision_ids": [a["id"] for a in articles[:3]], "channel": "slice-show"},
+        json={
+            "document_id": doc["id"],
+            "format": "radio",
+            "provision_ids": [a["id"] for a in articles[:3]],
+            "channel": "slice-show",
+        },
         headers=editor,
     ).json()
     roles = [line["role"] for line in production["script"]]
@@ -71,7 +81,9 @@ def test_radio_slice_renders_and_reaches_the_feed(client: TestClient, stack: Sta
     assert abs(loudness - (-23.0)) <= 1.0, loudness
 
     for action, role in (("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer")):
-        moved = client.post(f"/api/productions/{production['id']}/transitions", json={"action": action}, headers=stack.headers(role))
+        moved = client.post(
+            f"/api/productions/{production['id']}/transitions", json={"action": action}, headers=stack.headers(role)
+        )
         assert moved.status_code == 200, moved.json()
     podcast = client.post(f"/api/productions/{production['id']}/renders", json={"profiles": ["podcast"]}, headers=producer)
     assert wait_for_job(client, producer, podcast.json()["job"]["id"])["status"] == "succeeded"

@@ -24,7 +24,9 @@ KEPT = "Công dân được tiếp cận thông tin miễn phí qua hệ thống
 
 
 def _act(client: TestClient, stack: Stack, pid: int, action: str, role: str, comment: str | None = None) -> httpx.Response:
-    return client.post(f"/api/productions/{pid}/transitions", json={"action": action, "comment": comment}, headers=stack.headers(role))
+    return client.post(
+        f"/api/productions/{pid}/transitions", json={"action": action, "comment": comment}, headers=stack.headers(role)
+    )
 
 
 def _write(client: TestClient, stack: Stack, pid: int, *texts: str) -> Json:
@@ -53,11 +55,20 @@ def test_what_airs_is_what_was_approved(client: TestClient, stack: Stack, monkey
     monkeypatch.setenv("LAWCAST_STATION_REVALIDATE_S", "0")  # every poll sees the latest fill
     get_settings.cache_clear()
     slug = f"trust-{stack.name}"
-    assert client.post("/api/channels", json={"slug": slug, "name": "Loa pháp luật", "kind": "podcast"},
-                       headers=stack.headers("scheduler")).status_code == 201
-    doc = client.post("/api/documents", json={"text": LAW, "title": "Luật tiếp cận thông tin (thử)"}, headers=stack.headers("editor")).json()
-    made = client.post("/api/productions", json={"document_id": doc["id"], "format": "loudspeaker", "channel": slug,
-                                                 "title": "Bản tin tiếp cận thông tin"}, headers=stack.headers("editor"))
+    assert (
+        client.post(
+            "/api/channels", json={"slug": slug, "name": "Loa pháp luật", "kind": "podcast"}, headers=stack.headers("scheduler")
+        ).status_code
+        == 201
+    )
+    doc = client.post(
+        "/api/documents", json={"text": LAW, "title": "Luật tiếp cận thông tin (thử)"}, headers=stack.headers("editor")
+    ).json()
+    made = client.post(
+        "/api/productions",
+        json={"document_id": doc["id"], "format": "loudspeaker", "channel": slug, "title": "Bản tin tiếp cận thông tin"},
+        headers=stack.headers("editor"),
+    )
     assert made.status_code == 201, made.json()
     pid = made.json()["id"]
 
@@ -91,8 +102,11 @@ def test_what_airs_is_what_was_approved(client: TestClient, stack: Stack, monkey
     agent = station(client, stack, commune["id"])
     start = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
     make_slot(client, stack, "area", commune["id"], start, 1800)
-    fill = client.post("/api/schedule/fill", json={"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()},
-                       headers=stack.headers("scheduler"))
+    fill = client.post(
+        "/api/schedule/fill",
+        json={"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()},
+        headers=stack.headers("scheduler"),
+    )
     assert fill.status_code == 200, fill.json()
     schedule = client.get(f"/stations/{agent['id']}/schedule.json", headers={"Authorization": f"Bearer {agent['token']}"})
     assert schedule.status_code == 200
@@ -107,8 +121,11 @@ def test_what_airs_is_what_was_approved(client: TestClient, stack: Stack, monkey
     assert final["audit"][-1]["script_version"] == 3
 
     # Every public surface shows version 3 only.
-    fill = client.post("/api/schedule/fill", json={"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()},
-                       headers=stack.headers("scheduler"))
+    fill = client.post(
+        "/api/schedule/fill",
+        json={"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()},
+        headers=stack.headers("scheduler"),
+    )
     assert fill.status_code == 200
     schedule = client.get(f"/stations/{agent['id']}/schedule.json", headers={"Authorization": f"Bearer {agent['token']}"})
     urls = [item["media_url"] for item in schedule.json()["items"]]
@@ -127,7 +144,9 @@ def test_what_airs_is_what_was_approved(client: TestClient, stack: Stack, monkey
 
 def test_an_edit_under_review_or_approved_goes_back_to_draft(client: TestClient, stack: Stack) -> None:
     doc = client.post("/api/documents", json={"text": LAW}, headers=stack.headers("editor")).json()
-    pid = client.post("/api/productions", json={"document_id": doc["id"], "format": "loudspeaker"}, headers=stack.headers("editor")).json()["id"]
+    pid = client.post(
+        "/api/productions", json={"document_id": doc["id"], "format": "loudspeaker"}, headers=stack.headers("editor")
+    ).json()["id"]
     _write(client, stack, pid, KEPT)
     for action, role in (("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer")):
         assert _act(client, stack, pid, action, role).status_code == 200
@@ -145,10 +164,16 @@ def test_an_edit_under_review_or_approved_goes_back_to_draft(client: TestClient,
 def test_four_eyes_hold_for_every_role(client: TestClient, stack: Stack) -> None:
     admin = stack.headers("admin")
     doc = client.post("/api/documents", json={"text": LAW}, headers=admin).json()
-    pid = client.post("/api/productions", json={"document_id": doc["id"], "format": "loudspeaker"}, headers=stack.headers("editor")).json()["id"]
+    pid = client.post(
+        "/api/productions", json={"document_id": doc["id"], "format": "loudspeaker"}, headers=stack.headers("editor")
+    ).json()["id"]
     # The admin edits the script, so the admin may approve neither step of this version.
-    assert client.put(f"/api/productions/{pid}/script", json={"lines": [{"speaker": "presenter", "text": KEPT}]},
-                      headers=admin).status_code == 200
+    assert (
+        client.put(
+            f"/api/productions/{pid}/script", json={"lines": [{"speaker": "presenter", "text": KEPT}]}, headers=admin
+        ).status_code
+        == 200
+    )
     assert _act(client, stack, pid, "submit", "editor").status_code == 200
     own = _act(client, stack, pid, "approve_legal", "admin")
     assert own.status_code == 403 and "bốn mắt" in own.json()["detail"]
@@ -157,7 +182,9 @@ def test_four_eyes_hold_for_every_role(client: TestClient, stack: Stack) -> None
 
     # Two different people: whoever gave the legal approval may not also approve for air.
     doc2 = client.post("/api/documents", json={"text": LAW}, headers=stack.headers("editor")).json()
-    pid2 = client.post("/api/productions", json={"document_id": doc2["id"], "format": "loudspeaker"}, headers=stack.headers("editor")).json()["id"]
+    pid2 = client.post(
+        "/api/productions", json={"document_id": doc2["id"], "format": "loudspeaker"}, headers=stack.headers("editor")
+    ).json()["id"]
     assert _act(client, stack, pid2, "submit", "editor").status_code == 200
     assert _act(client, stack, pid2, "approve_legal", "admin").status_code == 200
     twice = _act(client, stack, pid2, "approve", "admin")
@@ -167,13 +194,19 @@ def test_four_eyes_hold_for_every_role(client: TestClient, stack: Stack) -> None
 
 def test_legal_status_is_for_the_legal_role_and_audited(client: TestClient, stack: Stack) -> None:
     doc = client.post("/api/documents", json={"text": LAW}, headers=stack.headers("editor")).json()
-    pids = [client.post("/api/productions", json={"document_id": doc["id"], "format": "loudspeaker"},
-                        headers=stack.headers("editor")).json()["id"] for _ in range(2)]
+    pids = [
+        client.post(
+            "/api/productions", json={"document_id": doc["id"], "format": "loudspeaker"}, headers=stack.headers("editor")
+        ).json()["id"]
+        for _ in range(2)
+    ]
     url = f"/api/documents/{doc['id']}/status"
     for role in ("editor", "producer", "scheduler"):
         refused = client.post(url, json={"status": "repealed"}, headers=stack.headers(role))
         assert refused.status_code == 403, (role, refused.json())
-    repealed = client.post(url, json={"status": "repealed", "comment": "Bị thay thế bởi luật mới"}, headers=stack.headers("legal_reviewer"))
+    repealed = client.post(
+        url, json={"status": "repealed", "comment": "Bị thay thế bởi luật mới"}, headers=stack.headers("legal_reviewer")
+    )
     assert repealed.status_code == 200, repealed.json()
     body = repealed.json()
     assert body["status"] == "repealed" and sorted(body["affected"]) == sorted(pids)
@@ -182,7 +215,8 @@ def test_legal_status_is_for_the_legal_role_and_audited(client: TestClient, stac
     assert "KHÔNG được khôi phục" in undone["message"] and "NOT restored" in undone["message"]
     events = client.get(f"/api/documents/{doc['id']}/events", headers=stack.headers("editor")).json()
     assert [(e["from_status"], e["to_status"], e["comment"]) for e in events] == [
-        ("in_force", "repealed", "Bị thay thế bởi luật mới"), ("repealed", "in_force", "Ghi nhầm")
+        ("in_force", "repealed", "Bị thay thế bởi luật mới"),
+        ("repealed", "in_force", "Ghi nhầm"),
     ]
     for pid in pids:
         audit = client.get(f"/api/productions/{pid}", headers=stack.headers("editor")).json()["audit"]

@@ -20,8 +20,15 @@ def update(language: str, messages: set[str]) -> list[str]:
             old = {m.id: m.string for m in read_po(handle, locale=language) if m.id}
     except FileNotFoundError:
         old = {}
-    catalog = Catalog(locale=language, project="lawcast", version="0.1.0", charset="utf-8", fuzzy=False,
-                      copyright_holder="lawcast", msgid_bugs_address="")
+    catalog = Catalog(
+        locale=language,
+        project="lawcast",
+        version="0.1.0",
+        charset="utf-8",
+        fuzzy=False,
+        copyright_holder="lawcast",
+        msgid_bugs_address="",
+    )
     missing = []
     for message in sorted(messages):
         text = message if language == "vi" else old.get(message) or ""

@@ -1,4 +1,4 @@
-""""Việc của tôi": what each role should look at first, as plain data for the dashboard template.
+""" "Việc của tôi": what each role should look at first, as plain data for the dashboard template.
 
 Read-only queries over the domains' tables, each bounded (a count and the first few rows), so the page stays
 fast on a large database.
@@ -62,8 +62,10 @@ def _sees(user: User, *roles: Role) -> bool:
 
 def drafts(session: Session, user: User) -> Section:
     """Productions this user wrote that are still drafts or came back with changes requested."""
-    query = select(Production).options(defer(Production.provision_ids)).where(
-        Production.author_id == user.id, Production.status.in_((S.draft.value, S.changes_requested.value))
+    query = (
+        select(Production)
+        .options(defer(Production.provision_ids))
+        .where(Production.author_id == user.id, Production.status.in_((S.draft.value, S.changes_requested.value)))
     )
     return _section(session, query, (Production.updated_at.desc(), Production.id.desc()))
 
@@ -76,8 +78,9 @@ def waiting(session: Session, user: User) -> Section:
     if _sees(user, Role.producer):
         states.append(S.legally_approved.value)
     if user.role == Role.editor:  # an editor waits for others: their own productions under review
-        query = select(Production).where(Production.author_id == user.id, Production.status.in_(
-            (S.in_review.value, S.legally_approved.value)))
+        query = select(Production).where(
+            Production.author_id == user.id, Production.status.in_((S.in_review.value, S.legally_approved.value))
+        )
     else:
         query = select(Production).where(Production.status.in_(states))
     query = query.options(defer(Production.provision_ids))
@@ -87,9 +90,15 @@ def waiting(session: Session, user: User) -> Section:
 def renders(session: Session) -> Section:
     """Render jobs queued or running, and those that failed in the last week."""
     since = utcnow() - FAILED_WITHIN
-    query = select(RenderJob, Production.title).join(Production, Production.id == RenderJob.production_id).where(
-        or_(RenderJob.status.in_((JobStatus.queued.value, JobStatus.running.value)),
-            (RenderJob.status == JobStatus.failed.value) & (RenderJob.created_at >= since))
+    query = (
+        select(RenderJob, Production.title)
+        .join(Production, Production.id == RenderJob.production_id)
+        .where(
+            or_(
+                RenderJob.status.in_((JobStatus.queued.value, JobStatus.running.value)),
+                (RenderJob.status == JobStatus.failed.value) & (RenderJob.created_at >= since),
+            )
+        )
     )
     return _section(session, query, (RenderJob.id.desc(),))
 
@@ -105,14 +114,19 @@ def today_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
 def airings_today(session: Session, scope: area_scope.Scope = area_scope.EVERYWHERE) -> Section:
     """Airings starting today (not withdrawn), with their production's title; those reaching the user's area when scoped."""
     start, end = today_bounds()
-    query = select(Airing, Production.title).join(Production, Production.id == Airing.production_id).where(
-        Airing.start >= start, Airing.start < end, Airing.status != AiringStatus.withdrawn.value
+    query = (
+        select(Airing, Production.title)
+        .join(Production, Production.id == Airing.production_id)
+        .where(Airing.start >= start, Airing.start < end, Airing.status != AiringStatus.withdrawn.value)
     )
     direct = area_scope.reaches(scope, Airing.target_kind, Airing.target_id)
     on_occurrence = area_scope.reaches(scope, Occurrence.target_kind, Occurrence.target_id)
     if direct is not None and on_occurrence is not None:
-        linked = select(OccurrencePlan.plan_id).join(Occurrence, Occurrence.id == OccurrencePlan.occurrence_id).where(
-            on_occurrence, Occurrence.start < end, Occurrence.end > start)
+        linked = (
+            select(OccurrencePlan.plan_id)
+            .join(Occurrence, Occurrence.id == OccurrencePlan.occurrence_id)
+            .where(on_occurrence, Occurrence.start < end, Occurrence.end > start)
+        )
         query = query.where(or_(and_(Airing.plan_id.is_(None), direct), Airing.plan_id.in_(linked)))
     return _section(session, query, (Airing.start.asc(), Airing.id.asc()))
 
@@ -129,16 +143,18 @@ def silent_stations(session: Session, scope: area_scope.Scope = area_scope.EVERY
 def repealed_on_air(session: Session) -> Section:
     """Documents repealed in the last week that still have productions approved or published (to withdraw)."""
     since = utcnow() - REPEALED_WITHIN
-    repealed = select(DocumentEvent.document_id).where(
-        DocumentEvent.to_status == "repealed", DocumentEvent.at >= since
-    )
+    repealed = select(DocumentEvent.document_id).where(DocumentEvent.to_status == "repealed", DocumentEvent.at >= since)
     on_air = (
         select(Production.document_id, func.count(Production.id).label("on_air"))
-        .where(Production.status.in_(ON_AIR)).group_by(Production.document_id).subquery()
+        .where(Production.status.in_(ON_AIR))
+        .group_by(Production.document_id)
+        .subquery()
     )
-    query = select(Document.id, Document.title, Document.number, on_air.c.on_air).join(
-        on_air, on_air.c.document_id == Document.id
-    ).where(Document.id.in_(repealed), Document.status == "repealed")
+    query = (
+        select(Document.id, Document.title, Document.number, on_air.c.on_air)
+        .join(on_air, on_air.c.document_id == Document.id)
+        .where(Document.id.in_(repealed), Document.status == "repealed")
+    )
     return _section(session, query, (Document.id.desc(),))
 
 

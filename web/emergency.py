@@ -25,8 +25,13 @@ from timeutil import aware_utc
 
 PREFIX = "Khẩn cấp: "  # the title of a production written on the emergency page starts with this
 ON_AIR = (ProductionStatus.approved.value, ProductionStatus.published.value)
-IN_WORKFLOW = (ProductionStatus.draft.value, ProductionStatus.in_review.value, ProductionStatus.changes_requested.value,
-               ProductionStatus.legally_approved.value, ProductionStatus.approved.value)
+IN_WORKFLOW = (
+    ProductionStatus.draft.value,
+    ProductionStatus.in_review.value,
+    ProductionStatus.changes_requested.value,
+    ProductionStatus.legally_approved.value,
+    ProductionStatus.approved.value,
+)
 READY_SHOWN = 30
 STATIONS_SHOWN = 300
 RECENT = timedelta(days=7)
@@ -47,9 +52,15 @@ def _ready_query() -> Select[Production, Output]:
         select(Production, Output)
         .join(Output, Output.production_id == Production.id)
         .join(RenderJob, RenderJob.id == Output.job_id)
-        .where(Production.status.in_(ON_AIR), Production.source_repealed.is_(False), RenderJob.status == JobStatus.succeeded.value,
-               Output.script_version == Production.approved_version, Output.profile == "loudspeaker", Output.kind == "audio",
-               Output.duration_s > 0)
+        .where(
+            Production.status.in_(ON_AIR),
+            Production.source_repealed.is_(False),
+            RenderJob.status == JobStatus.succeeded.value,
+            Output.script_version == Production.approved_version,
+            Output.profile == "loudspeaker",
+            Output.kind == "audio",
+            Output.duration_s > 0,
+        )
     )
 
 
@@ -68,8 +79,10 @@ def ready_one(session: Session, production_id: int) -> Ready:
     """One production that may be broadcast now, or a readable 404 saying why not."""
     found = session.execute(_ready_query().where(Production.id == production_id).order_by(Output.id.desc()).limit(1)).first()
     if found is None:
-        raise NotFound(f"Sản phẩm {production_id} chưa được duyệt phát hoặc chưa có bản dựng loa của phiên bản được duyệt "
-                       "(not approved, or no loudspeaker render of its approved version)")
+        raise NotFound(
+            f"Sản phẩm {production_id} chưa được duyệt phát hoặc chưa có bản dựng loa của phiên bản được duyệt "
+            "(not approved, or no loudspeaker render of its approved version)"
+        )
     return Ready(found[0], found[1])
 
 
@@ -88,11 +101,19 @@ class Progress:
 def in_progress(session: Session) -> list[Progress]:
     """Productions written on the emergency page that are not on air yet (last week), newest first."""
     since = utcnow() - RECENT
-    rows = list(session.scalars(
-        select(Production).where(Production.title.startswith(PREFIX, autoescape=True), Production.format == "loudspeaker",
-                                 Production.status.in_(IN_WORKFLOW), Production.updated_at >= since)
-        .order_by(Production.updated_at.desc(), Production.id.desc()).limit(20)
-    ))
+    rows = list(
+        session.scalars(
+            select(Production)
+            .where(
+                Production.title.startswith(PREFIX, autoescape=True),
+                Production.format == "loudspeaker",
+                Production.status.in_(IN_WORKFLOW),
+                Production.updated_at >= since,
+            )
+            .order_by(Production.updated_at.desc(), Production.id.desc())
+            .limit(20)
+        )
+    )
     out = []
     for production in rows:
         status = production.status
@@ -108,8 +129,11 @@ def in_progress(session: Session) -> list[Progress]:
             done.add("rendered")
         if status == ProductionStatus.approved.value and "rendered" in done:
             continue  # it is ready: the list of what may go on air shows it
-        active = session.scalar(select(func.count()).select_from(RenderJob).where(
-            RenderJob.production_id == production.id, RenderJob.status.in_(("queued", "running"))))
+        active = session.scalar(
+            select(func.count())
+            .select_from(RenderJob)
+            .where(RenderJob.production_id == production.id, RenderJob.status.in_(("queued", "running")))
+        )
         out.append(Progress(production, done, bool(active)))
     return out
 
@@ -128,8 +152,15 @@ def create_from_text(session: Session, *, user: User, title: str, text: str) -> 
     """A document and an emergency loudspeaker bulletin from a short text (flushes): version 1, a draft for review."""
     doc = service.create_document(session, text=emergency_text(title, text), user=user, title=f"Thông báo khẩn cấp: {title}")
     articles = [row.id for row in doc.provisions if row.kind == "dieu"]
-    created = scripting.create_production(session, document_id=doc.id, format="loudspeaker", user=user,
-                                        provision_ids=articles or None, title=PREFIX + title, emergency=True)
+    created = scripting.create_production(
+        session,
+        document_id=doc.id,
+        format="loudspeaker",
+        user=user,
+        provision_ids=articles or None,
+        title=PREFIX + title,
+        emergency=True,
+    )
     for production in created.productions:
         # The article's heading repeats the title after the emergency intro; the notice reads better without it.
         first = service.script_version(session, production, 1)
@@ -166,13 +197,26 @@ def _reaches_scope(scope: area_scope.Scope) -> ColumnElement[bool]:
 
 def broadcast(session: Session, scope: area_scope.Scope, airing_id: int) -> Broadcast:
     """The emergency this airing belongs to, or 404 (also when it does not reach the viewer's area)."""
-    first = session.scalar(select(Airing).where(Airing.id == airing_id, Airing.plan_id.is_(None),
-                                                Airing.priority == Priority.emergency.value, _reaches_scope(scope)))
+    first = session.scalar(
+        select(Airing).where(
+            Airing.id == airing_id, Airing.plan_id.is_(None), Airing.priority == Priority.emergency.value, _reaches_scope(scope)
+        )
+    )
     if first is None:
         raise NotFound(f"Không có lượt phát khẩn cấp {airing_id} (emergency not found)")
-    group = list(session.scalars(select(Airing).where(
-        Airing.plan_id.is_(None), Airing.priority == Priority.emergency.value, Airing.production_id == first.production_id,
-        Airing.start == first.start, _reaches_scope(scope)).order_by(Airing.id)))
+    group = list(
+        session.scalars(
+            select(Airing)
+            .where(
+                Airing.plan_id.is_(None),
+                Airing.priority == Priority.emergency.value,
+                Airing.production_id == first.production_id,
+                Airing.start == first.start,
+                _reaches_scope(scope),
+            )
+            .order_by(Airing.id)
+        )
+    )
     areas = list(session.scalars(select(Area).where(Area.id.in_([a.target_id for a in group])).order_by(Area.name)))
     production = service.get_production(session, first.production_id)
     return Broadcast(group, production, areas, aware_utc(first.start))
@@ -184,9 +228,12 @@ def recent(session: Session, scope: area_scope.Scope) -> list[tuple[Airing, str,
     rows = session.execute(
         select(func.min(Airing.id), Production.title, func.count())
         .join(Production, Production.id == Airing.production_id)
-        .where(Airing.plan_id.is_(None), Airing.priority == Priority.emergency.value, Airing.start >= since, _reaches_scope(scope))
+        .where(
+            Airing.plan_id.is_(None), Airing.priority == Priority.emergency.value, Airing.start >= since, _reaches_scope(scope)
+        )
         .group_by(Airing.production_id, Airing.start, Production.title)
-        .order_by(func.min(Airing.id).desc()).limit(20)
+        .order_by(func.min(Airing.id).desc())
+        .limit(20)
     ).all()
     firsts = {a.id: a for a in session.scalars(select(Airing).where(Airing.id.in_([r[0] for r in rows])))}
     return [(firsts[first_id], title, int(n)) for first_id, title, n in rows if first_id in firsts]
@@ -223,14 +270,21 @@ def watch(session: Session, scope: area_scope.Scope, cast: Broadcast, *, now: da
     now = now or utcnow()
     under = or_(*(Area.path.startswith(area.path, autoescape=True) for area in cast.areas)) if cast.areas else Area.id < 0
     report = (
-        select(PlayReport.station_id, func.min(PlayReport.played_at).label("played_at"), func.min(PlayReport.outcome).label("outcome"))
+        select(
+            PlayReport.station_id,
+            func.min(PlayReport.played_at).label("played_at"),
+            func.min(PlayReport.outcome).label("outcome"),
+        )
         .where(PlayReport.airing_id.in_(cast.ids), PlayReport.outcome.in_(asrun.AIRED))
-        .group_by(PlayReport.station_id).subquery()
+        .group_by(PlayReport.station_id)
+        .subquery()
     )
     is_pulled = case((or_(report.c.played_at.is_not(None), Station.last_seen_at >= cast.start), 1), else_=0)
     base = (
         select(Station, Area.name, report.c.played_at, report.c.outcome, is_pulled.label("is_pulled"))
-        .join(Area, Area.id == Station.area_id).outerjoin(report, report.c.station_id == Station.id).where(under)
+        .join(Area, Area.id == Station.area_id)
+        .outerjoin(report, report.c.station_id == Station.id)
+        .where(under)
     )
     if not scope.everywhere:
         base = base.where(Area.path.startswith(scope.path or "", autoescape=True))
@@ -239,9 +293,12 @@ def watch(session: Session, scope: area_scope.Scope, cast: Broadcast, *, now: da
         select(func.count(), func.count(inner.c.played_at), func.coalesce(func.sum(inner.c.is_pulled), 0))
     ).one()
     # Waiting stations first (not pulled, then pulled but not played), then by name.
-    rows = session.execute(base.order_by(report.c.played_at.is_not(None), is_pulled, Station.name, Station.id)
-                           .limit(STATIONS_SHOWN)).all()
-    states = [StationState(station, area_name, bool(pulled_flag), aware_utc(played_at) if played_at else None, outcome)
-              for station, area_name, played_at, outcome, pulled_flag in rows]
+    rows = session.execute(
+        base.order_by(report.c.played_at.is_not(None), is_pulled, Station.name, Station.id).limit(STATIONS_SHOWN)
+    ).all()
+    states = [
+        StationState(station, area_name, bool(pulled_flag), aware_utc(played_at) if played_at else None, outcome)
+        for station, area_name, played_at, outcome, pulled_flag in rows
+    ]
     polling = int(played) < int(total) and now - cast.start < WATCH_FOR
     return Watch(int(total), int(pulled or 0), int(played), states, polling)

@@ -80,16 +80,29 @@ def _per_target(session: Session, kind: str, ids: Sequence[int], start: datetime
         return out
     direct = (
         select(Airing.target_id, func.count())
-        .where(Airing.target_kind == kind, Airing.target_id.in_(ids), Airing.start >= start, Airing.start < end,
-               Airing.plan_id.is_(None), Airing.status.in_(COUNTED))
+        .where(
+            Airing.target_kind == kind,
+            Airing.target_id.in_(ids),
+            Airing.start >= start,
+            Airing.start < end,
+            Airing.plan_id.is_(None),
+            Airing.status.in_(COUNTED),
+        )
         .group_by(Airing.target_id)
     )
     linked = (
         select(Occurrence.target_id, func.count())
         .join(OccurrencePlan, OccurrencePlan.occurrence_id == Occurrence.id)
         .join(Airing, Airing.plan_id == OccurrencePlan.plan_id)
-        .where(Occurrence.target_kind == kind, Occurrence.target_id.in_(ids), Occurrence.start > start - MAX_SLOT,
-               Occurrence.start < end, Airing.start >= start, Airing.start < end, Airing.status.in_(COUNTED))
+        .where(
+            Occurrence.target_kind == kind,
+            Occurrence.target_id.in_(ids),
+            Occurrence.start > start - MAX_SLOT,
+            Occurrence.start < end,
+            Airing.start >= start,
+            Airing.start < end,
+            Airing.status.in_(COUNTED),
+        )
         .group_by(Occurrence.target_id)
     )
     for query in (direct, linked):
@@ -109,15 +122,23 @@ def shares(session: Session, stations: Sequence[tuple[int, str]], *, now: dateti
     on_station = _per_target(session, "station", ids, start, end)
     on_area = _per_target(session, "area", areas, start, end)
     on_network = sum(_per_target(session, "channel", network, start, end).values())
-    played = dict(session.execute(
-        select(PlayReport.station_id, func.count())
-        .where(PlayReport.station_id.in_(ids or [-1]), PlayReport.scheduled_start >= start, PlayReport.scheduled_start < end,
-               PlayReport.outcome.in_(asrun.AIRED))
-        .group_by(PlayReport.station_id)
-    ).all())
+    played = dict(
+        session.execute(
+            select(PlayReport.station_id, func.count())
+            .where(
+                PlayReport.station_id.in_(ids or [-1]),
+                PlayReport.scheduled_start >= start,
+                PlayReport.scheduled_start < end,
+                PlayReport.outcome.in_(asrun.AIRED),
+            )
+            .group_by(PlayReport.station_id)
+        ).all()
+    )
     return {
-        station_id: Share(on_station.get(station_id, 0) + sum(on_area.get(a, 0) for a in ancestors(path)) + on_network,
-                          int(played.get(station_id, 0)))
+        station_id: Share(
+            on_station.get(station_id, 0) + sum(on_area.get(a, 0) for a in ancestors(path)) + on_network,
+            int(played.get(station_id, 0)),
+        )
         for station_id, path in stations
     }
 
@@ -145,8 +166,14 @@ def heartbeat_time(status: dict[str, Any] | None) -> datetime | None:
 
 
 def station_rows(
-    session: Session, scope: area_scope.Scope, *, params: PageParams, q: str | None = None, area_id: int | None = None,
-    health: str | None = None, now: datetime | None = None,
+    session: Session,
+    scope: area_scope.Scope,
+    *,
+    params: PageParams,
+    q: str | None = None,
+    area_id: int | None = None,
+    health: str | None = None,
+    now: datetime | None = None,
 ) -> Listing[StationRow]:
     """A page of stations in the scope (longest silent first, then by name), each with its health and 7-day share."""
     now = now or utcnow()
@@ -161,13 +188,26 @@ def station_rows(
         query = query.where(health_filter(health, now))
     total = count(session, query)
     order = (Station.last_seen_at.asc().nulls_first(), Station.name, Station.id)
-    found = session.execute(query.order_by(*order).offset(params.offset).limit(params.per_page)).all() if params.offset < total else []
+    found = (
+        session.execute(query.order_by(*order).offset(params.offset).limit(params.per_page)).all()
+        if params.offset < total
+        else []
+    )
     counted = shares(session, [(station.id, path) for station, _name, path in found], now=now)
     rows = []
     for station, area_name, path in found:
         seen = aware_utc(station.last_seen_at) if station.last_seen_at else None
-        rows.append(StationRow(station, area_name, path, health_of(seen, now), (now - seen).total_seconds() if seen else None,
-                               heartbeat_time(station.status), counted[station.id]))
+        rows.append(
+            StationRow(
+                station,
+                area_name,
+                path,
+                health_of(seen, now),
+                (now - seen).total_seconds() if seen else None,
+                heartbeat_time(station.status),
+                counted[station.id],
+            )
+        )
     return Listing(rows, total)
 
 
@@ -225,12 +265,24 @@ def schedule(session: Session, station: Station, area_path: str, *, start: datet
     for kind, ids in targets:
         if not ids:
             continue
-        direct = select(Airing).where(Airing.target_kind == kind, Airing.target_id.in_(ids), Airing.plan_id.is_(None),
-                                      Airing.start > start - MAX_SLOT, Airing.start < end, Airing.end > start)
+        direct = select(Airing).where(
+            Airing.target_kind == kind,
+            Airing.target_id.in_(ids),
+            Airing.plan_id.is_(None),
+            Airing.start > start - MAX_SLOT,
+            Airing.start < end,
+            Airing.end > start,
+        )
         linked_plans = (
-            select(OccurrencePlan.plan_id).join(Occurrence, Occurrence.id == OccurrencePlan.occurrence_id)
-            .where(Occurrence.target_kind == kind, Occurrence.target_id.in_(ids), Occurrence.start > start - MAX_SLOT,
-                   Occurrence.start < end, Occurrence.end > start)
+            select(OccurrencePlan.plan_id)
+            .join(Occurrence, Occurrence.id == OccurrencePlan.occurrence_id)
+            .where(
+                Occurrence.target_kind == kind,
+                Occurrence.target_id.in_(ids),
+                Occurrence.start > start - MAX_SLOT,
+                Occurrence.start < end,
+                Occurrence.end > start,
+            )
         )
         linked = select(Airing).where(Airing.plan_id.in_(linked_plans), Airing.start < end, Airing.end > start)
         for query in (direct, linked):

@@ -64,6 +64,10 @@ def extract_messages() -> set[str]:
 
     root = Path(__file__).resolve().parent
     methods = [("templates/app/**.html", "jinja2.ext:babel_extract"), ("*.py", "python")]
-    found = extract_from_dir(str(root), method_map=methods, keywords={"_": None, "N_": None},
-                             options_map={"templates/app/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}})
+    found = extract_from_dir(
+        str(root),
+        method_map=methods,
+        keywords={"_": None, "N_": None},
+        options_map={"templates/app/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}},
+    )
     return {message for _file, _line, message, _comments, _context in found if isinstance(message, str) and message}

@@ -13,7 +13,7 @@ from db import SessionDep
 from errors import Invalid
 from pagination import PageParams, Sort, Window
 from settings import get_settings
-from studio import ingest, lists, service
+from studio import ingest, legal_status, lists, service
 from web.nav import DOCUMENT_STATUS
 from web.render import PageRoute, fragment, is_htmx, page, redirect
 from web.security import Acting, SignedIn
@@ -32,12 +32,14 @@ def pages_of(total: int, per_page: int = PER_PAGE) -> int:
 
 
 @router.get("/documents")
-def documents(request: Request, session: SessionDep, who: SignedIn, q: Search = None, status: str | None = None,
-              page_no: PageNo = 1) -> Response:
+def documents(
+    request: Request, session: SessionDep, who: SignedIn, q: Search = None, status: str | None = None, page_no: PageNo = 1
+) -> Response:
     """Documents, newest first: search (accents folded) and a legal-status filter; the results alone for HTMX."""
     wanted = [status] if status in DOCUMENT_STATUS else None
-    listing = lists.list_documents(session, params=PageParams(page_no, PER_PAGE), sort=NEWEST, window=ALWAYS,
-                                   q=(q or "").strip() or None, status=wanted)
+    listing = lists.list_documents(
+        session, params=PageParams(page_no, PER_PAGE), sort=NEWEST, window=ALWAYS, q=(q or "").strip() or None, status=wanted
+    )
     values = {"listing": listing, "q": q or "", "status": status or "", "page_no": page_no, "pages": pages_of(listing.total)}
     if is_htmx(request) and request.headers.get("hx-target") == "ket-qua":
         return fragment(request, who, "app/_documents_table.html", values)
@@ -81,15 +83,25 @@ def document(document_id: Id, request: Request, session: SessionDep, who: Signed
     """A document: metadata, collapsible provision tree, legal-status history and change, its productions."""
     doc = service.get_document(session, document_id)
     made = lists.list_productions(session, params=PageParams(1, 200), sort=NEWEST, window=ALWAYS, document_id=doc.id)
-    return page(request, who, "app/document.html", {
-        "doc": doc, "tree": service.provision_tree(doc), "events": service.document_events(session, doc),
-        "productions": made,
-    })
+    return page(
+        request,
+        who,
+        "app/document.html",
+        {
+            "doc": doc,
+            "tree": service.provision_tree(doc),
+            "events": legal_status.document_events(session, doc),
+            "productions": made,
+        },
+    )
 
 
 @router.post("/documents/{document_id}/status")
 def document_status(
-    document_id: Id, session: SessionDep, who: Acting, status: Annotated[str, Form(max_length=20)],
+    document_id: Id,
+    session: SessionDep,
+    who: Acting,
+    status: Annotated[str, Form(max_length=20)],
     comment: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Change a document's legal status with a comment (legal reviewers); repeal withdraws what was made from it."""
@@ -97,6 +109,6 @@ def document_status(
     if status not in DOCUMENT_STATUS:
         raise Invalid(who._("Hãy chọn một trạng thái hiệu lực."))
     doc = service.get_document(session, document_id)
-    change = service.set_document_status(session, doc=doc, status=status, user=who.user, comment=comment.strip() or None)
+    change = legal_status.set_document_status(session, doc=doc, status=status, user=who.user, comment=comment.strip() or None)
     session.commit()
     return redirect(f"/app/documents/{doc.id}", change.message)

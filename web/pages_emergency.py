@@ -48,37 +48,76 @@ def chosen_areas(session: Session, scope: area_scope.Scope, ids: list[int], who:
 
 def stations_under(session: Session, scope: area_scope.Scope, areas: list[Area]) -> int:
     """How many stations the chosen areas hold (in the viewer's scope)."""
-    query = select(func.count()).select_from(Station).join(Area, Area.id == Station.area_id).where(
-        or_(*(Area.path.startswith(a.path, autoescape=True) for a in areas)))
+    query = (
+        select(func.count())
+        .select_from(Station)
+        .join(Area, Area.id == Station.area_id)
+        .where(or_(*(Area.path.startswith(a.path, autoescape=True) for a in areas)))
+    )
     if not scope.everywhere:
         query = query.where(Area.path.startswith(scope.path or "", autoescape=True))
     return int(session.scalar(query) or 0)
 
 
-def main_page(request: Request, session: Session, who: Viewer, *, q: str = "", production_id: int | None = None,
-              area_ids: list[int] | None = None, error: str = "", form: dict[str, str] | None = None,
-              status_code: int = 200) -> Response:
+def main_page(
+    request: Request,
+    session: Session,
+    who: Viewer,
+    *,
+    q: str = "",
+    production_id: int | None = None,
+    area_ids: list[int] | None = None,
+    error: str = "",
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     """The emergency page: what may go on air, texts under review, the area tree, and recent emergencies."""
     scope = area_scope.of(session, who.user)
-    return page(request, who, "app/emergency.html", {
-        "ready": [{"r": r, "url": signed(r.output.media_key)} for r in emergency.ready(session, q.strip() or None)],
-        "progress": emergency.in_progress(session), "tree": area_tree(session, scope), "recent": emergency.recent(session, scope),
-        "q": q, "production_id": production_id, "chosen": set(area_ids or []), "error": error, "form": form or {},
-        "can_write": who.has("editor"), "can_broadcast": who.has("scheduler", "producer"),
-        "can_render": who.has("editor", "producer"), "steps": emergency.STEPS, "max_text": MAX_TEXT,
-    }, status_code=status_code)
+    return page(
+        request,
+        who,
+        "app/emergency.html",
+        {
+            "ready": [{"r": r, "url": signed(r.output.media_key)} for r in emergency.ready(session, q.strip() or None)],
+            "progress": emergency.in_progress(session),
+            "tree": area_tree(session, scope),
+            "recent": emergency.recent(session, scope),
+            "q": q,
+            "production_id": production_id,
+            "chosen": set(area_ids or []),
+            "error": error,
+            "form": form or {},
+            "can_write": who.has("editor"),
+            "can_broadcast": who.has("scheduler", "producer"),
+            "can_render": who.has("editor", "producer"),
+            "steps": emergency.STEPS,
+            "max_text": MAX_TEXT,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/emergency")
-def emergency_page(request: Request, session: SessionDep, who: SignedIn, q: Search = None,
-                   production_id: Annotated[Id | None, Query()] = None, area: Areas = []) -> Response:  # noqa: B006
+def emergency_page(
+    request: Request,
+    session: SessionDep,
+    who: SignedIn,
+    q: Search = None,
+    production_id: Annotated[Id | None, Query()] = None,
+    area: Areas = [],  # noqa: B006
+) -> Response:
     """Choose what to broadcast and where (or write a short notice for review)."""
     return main_page(request, session, who, q=q or "", production_id=production_id, area_ids=area)
 
 
 @router.get("/emergency/confirm")
-def confirm(request: Request, session: SessionDep, who: SignedIn, production_id: Annotated[Id | None, Query()] = None,
-            area: Areas = []) -> Response:  # noqa: B006
+def confirm(
+    request: Request,
+    session: SessionDep,
+    who: SignedIn,
+    production_id: Annotated[Id | None, Query()] = None,
+    area: Areas = [],  # noqa: B006
+) -> Response:
     """The last look before the broadcast: what, where, how many stations; the button "Phát khẩn cấp"."""
     who.need("scheduler", "producer")
     scope = area_scope.of(session, who.user)
@@ -88,16 +127,29 @@ def confirm(request: Request, session: SessionDep, who: SignedIn, production_id:
         chosen = emergency.ready_one(session, production_id)
         areas = chosen_areas(session, scope, area, who)
     except ServiceError as exc:
-        return main_page(request, session, who, production_id=production_id, area_ids=area, error=exc.detail,
-                         status_code=exc.status)
-    return page(request, who, "app/emergency_confirm.html", {
-        "ready": chosen, "url": signed(chosen.output.media_key), "areas": areas, "stations": stations_under(session, scope, areas),
-    })
+        return main_page(
+            request, session, who, production_id=production_id, area_ids=area, error=exc.detail, status_code=exc.status
+        )
+    return page(
+        request,
+        who,
+        "app/emergency_confirm.html",
+        {
+            "ready": chosen,
+            "url": signed(chosen.output.media_key),
+            "areas": areas,
+            "stations": stations_under(session, scope, areas),
+        },
+    )
 
 
 @router.post("/emergency")
-def broadcast(session: SessionDep, who: Acting, production_id: Annotated[Id, Form()],
-              area: Annotated[list[Id], Form(max_length=500)] = []) -> Response:  # noqa: B006
+def broadcast(
+    session: SessionDep,
+    who: Acting,
+    production_id: Annotated[Id, Form()],
+    area: Annotated[list[Id], Form(max_length=500)] = [],  # noqa: B006
+) -> Response:
     """Broadcast now: one emergency airing per chosen area, at the head of every station's schedule."""
     who.need("scheduler", "producer")
     scope = area_scope.of(session, who.user)
@@ -107,13 +159,20 @@ def broadcast(session: SessionDep, who: Acting, production_id: Annotated[Id, For
     airings = [placements.emergency(session, production_id=production_id, area_id=a.id, now=now) for a in areas]
     count = stations_under(session, scope, areas)
     session.commit()
-    return redirect(f"/app/emergency/{airings[0].id}",
-                    who._("Đã phát khẩn cấp tới %(n)s trạm; các trạm nhận được ở lần hỏi lịch tới.", n=count))
+    return redirect(
+        f"/app/emergency/{airings[0].id}",
+        who._("Đã phát khẩn cấp tới %(n)s trạm; các trạm nhận được ở lần hỏi lịch tới.", n=count),
+    )
 
 
 @router.post("/emergency/text")
-def write_text(request: Request, session: SessionDep, who: Acting, title: Annotated[str, Form(max_length=MAX_TITLE * 2)],
-               text: Annotated[str, Form(max_length=MAX_TEXT * 2)]) -> Response:
+def write_text(
+    request: Request,
+    session: SessionDep,
+    who: Acting,
+    title: Annotated[str, Form(max_length=MAX_TITLE * 2)],
+    text: Annotated[str, Form(max_length=MAX_TEXT * 2)],
+) -> Response:
     """A short notice becomes an emergency bulletin (a draft): others must approve it before it can go on air."""
     who.need("editor")
     form = {"title": title, "text": text}
@@ -129,9 +188,13 @@ def write_text(request: Request, session: SessionDep, who: Acting, title: Annota
         detail, code = (exc.detail, exc.status) if isinstance(exc, ServiceError) else (str(exc), 422)
         return main_page(request, session, who, error=detail, form=form, status_code=code)
     session.commit()
-    return redirect(f"/app/productions/{made[0].id}/review",
-                    who._("Đã tạo bản tin khẩn cấp “%(title)s”. Hãy gửi duyệt; người khác duyệt pháp lý và duyệt phát sóng.",
-                          title=made[0].title))
+    return redirect(
+        f"/app/productions/{made[0].id}/review",
+        who._(
+            "Đã tạo bản tin khẩn cấp “%(title)s”. Hãy gửi duyệt; người khác duyệt pháp lý và duyệt phát sóng.",
+            title=made[0].title,
+        ),
+    )
 
 
 @router.post("/emergency/render/{production_id}")
@@ -139,7 +202,9 @@ def render(production_id: Id, session: SessionDep, who: Acting) -> Response:
     """Render the loudspeaker bulletin of an emergency notice on the emergency queue (ahead of routine renders)."""
     who.need("editor", "producer")
     production = service.get_production(session, production_id)
-    queued, _created = jobs.request_render(session, production=production, user=who.user, profiles=["loudspeaker"], emergency=True)
+    queued, _created = jobs.request_render(
+        session, production=production, user=who.user, profiles=["loudspeaker"], emergency=True
+    )
     session.commit()
     dispatch.send_jobs(session, queued)
     session.commit()

@@ -34,25 +34,55 @@ MAX_LINE_CHARS = 4000
 
 
 @router.get("/productions")
-def productions(request: Request, session: SessionDep, who: SignedIn, q: Search = None, status: str | None = None,
-                format: str | None = None, page_no: PageNo = 1) -> Response:
+def productions(
+    request: Request,
+    session: SessionDep,
+    who: SignedIn,
+    q: Search = None,
+    status: str | None = None,
+    format: str | None = None,
+    page_no: PageNo = 1,
+) -> Response:
     """Productions, newest first: search titles, filter by workflow state and format."""
     listing = lists.list_productions(
-        session, params=PageParams(page_no, PER_PAGE), sort=NEWEST, window=ALWAYS, q=(q or "").strip() or None,
-        status=[status] if status in PRODUCTION_STATUS else None, format=format if format in FORMATS else None,
+        session,
+        params=PageParams(page_no, PER_PAGE),
+        sort=NEWEST,
+        window=ALWAYS,
+        q=(q or "").strip() or None,
+        status=[status] if status in PRODUCTION_STATUS else None,
+        format=format if format in FORMATS else None,
     )
-    return page(request, who, "app/productions.html", {
-        "listing": listing, "q": q or "", "status": status or "", "format": format or "", "page_no": page_no,
-        "pages": pages_of(listing.total),
-    })
+    return page(
+        request,
+        who,
+        "app/productions.html",
+        {
+            "listing": listing,
+            "q": q or "",
+            "status": status or "",
+            "format": format or "",
+            "page_no": page_no,
+            "pages": pages_of(listing.total),
+        },
+    )
 
 
 def _channels(session: Session) -> list[Any]:
     return broadcast_lists.list_channels(session, params=PageParams(1, 200), sort=Sort("name", False)).rows
 
 
-def _new_page(request: Request, session: SessionDep, who: Viewer, document_id: int | None, *, error: str = "",
-              chosen: frozenset[int] = frozenset(), form: dict[str, str] | None = None, status_code: int = 200) -> Response:
+def _new_page(
+    request: Request,
+    session: SessionDep,
+    who: Viewer,
+    document_id: int | None,
+    *,
+    error: str = "",
+    chosen: frozenset[int] = frozenset(),
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     values: dict[str, Any] = {"error": error, "chosen": chosen, "form": form or {}, "channels": _channels(session)}
     if document_id is None:
         values["recent"] = lists.list_documents(session, params=PageParams(1, 50), sort=NEWEST, window=ALWAYS).rows
@@ -63,8 +93,9 @@ def _new_page(request: Request, session: SessionDep, who: Viewer, document_id: i
 
 
 @router.get("/productions/new")
-def new_production(request: Request, session: SessionDep, who: SignedIn,
-                   document_id: Annotated[Id | None, Query()] = None) -> Response:
+def new_production(
+    request: Request, session: SessionDep, who: SignedIn, document_id: Annotated[Id | None, Query()] = None
+) -> Response:
     """Tick provisions of a document, choose the format, channel and title."""
     who.need("editor")
     return _new_page(request, session, who, document_id)
@@ -72,9 +103,14 @@ def new_production(request: Request, session: SessionDep, who: SignedIn,
 
 @router.post("/productions/new")
 def create_production(
-    request: Request, session: SessionDep, who: Acting, document_id: Annotated[Id, Form()],
-    format: Annotated[str, Form(max_length=20)], title: Annotated[str, Form(max_length=480)] = "",
-    channel: Annotated[str, Form(max_length=80)] = "", provision: Annotated[list[Id], Form()] = [],  # noqa: B006
+    request: Request,
+    session: SessionDep,
+    who: Acting,
+    document_id: Annotated[Id, Form()],
+    format: Annotated[str, Form(max_length=20)],
+    title: Annotated[str, Form(max_length=480)] = "",
+    channel: Annotated[str, Form(max_length=80)] = "",
+    provision: Annotated[list[Id], Form()] = [],  # noqa: B006
 ) -> Response:
     """Create the production (a long bulletin may become several parts) and open its script editor."""
     who.need("editor")
@@ -82,14 +118,20 @@ def create_production(
         if not provision:
             raise Invalid(who._("Hãy chọn ít nhất một điều khoản."))
         created = scripting.create_production(
-            session, document_id=document_id, format=format, user=who.user, provision_ids=provision,
-            title=title.strip() or None, channel=channel or None,
+            session,
+            document_id=document_id,
+            format=format,
+            user=who.user,
+            provision_ids=provision,
+            title=title.strip() or None,
+            channel=channel or None,
         )
     except ServiceError as exc:
         session.rollback()
         form = {"format": format, "title": title, "channel": channel}
-        return _new_page(request, session, who, document_id, error=exc.detail, chosen=frozenset(provision), form=form,
-                         status_code=exc.status)
+        return _new_page(
+            request, session, who, document_id, error=exc.detail, chosen=frozenset(provision), form=form, status_code=exc.status
+        )
     session.commit()
     first = created.productions[0]
     note = who._("Đã tạo sản phẩm %(title)s.", title=first.title)
@@ -112,23 +154,44 @@ def outputs_view(session: Session, production: Production) -> list[dict[str, Any
     """Rendered files of the production with a signed preview URL, newest version first."""
     rows = sorted(jobs.outputs_of(session, production), key=lambda o: (-o.script_version, o.profile, o.kind))
     # Path only: the page plays from whatever host the staff reached it by, not only LAWCAST_BASE_URL's.
-    return [{"out": out, "url": urlsplit(access.preview_url(out.media_key))._replace(scheme="", netloc="").geturl(),
-             "approved": out.script_version == production.approved_version}
-            for out in rows if out.kind in workflow.MEDIA_KINDS]
+    return [
+        {
+            "out": out,
+            "url": urlsplit(access.preview_url(out.media_key))._replace(scheme="", netloc="").geturl(),
+            "approved": out.script_version == production.approved_version,
+        }
+        for out in rows
+        if out.kind in workflow.MEDIA_KINDS
+    ]
 
 
-def editor_page(request: Request, session: Session, who: Viewer, production: Production, *, error: str = "",
-                status_code: int = 200) -> Response:
+def editor_page(
+    request: Request, session: Session, who: Viewer, production: Production, *, error: str = "", status_code: int = 200
+) -> Response:
     """The script editor of a production (also re-rendered with a refusal after a failed action)."""
-    lines = [{**said.line.to_json(), "index": said.index, "spoken": said.spoken, "flags": [service.flag_dict(f) for f in said.flags]}
-             for said in service.spoken_lines(session, production)]
+    lines = [
+        {**said.line.to_json(), "index": said.index, "spoken": said.spoken, "flags": [service.flag_dict(f) for f in said.flags]}
+        for said in service.spoken_lines(session, production)
+    ]
     recent = lists.list_jobs(session, params=PageParams(1, 10), sort=NEWEST, window=ALWAYS, production_id=production.id)
-    return page(request, who, "app/editor.html", {
-        "production": production, "doc": service.get_document(session, production.document_id), "lines": lines,
-        "can_edit": who.has("editor") and production.status in scripting.EDITABLE, "actions": actions_for(who, production),
-        "can_render": can_render(who, production), "outputs": outputs_view(session, production), "jobs": recent.rows,
-        "error": error, "speakers": SPEAKERS,
-    }, status_code=status_code)
+    return page(
+        request,
+        who,
+        "app/editor.html",
+        {
+            "production": production,
+            "doc": service.get_document(session, production.document_id),
+            "lines": lines,
+            "can_edit": who.has("editor") and production.status in scripting.EDITABLE,
+            "actions": actions_for(who, production),
+            "can_render": can_render(who, production),
+            "outputs": outputs_view(session, production),
+            "jobs": recent.rows,
+            "error": error,
+            "speakers": SPEAKERS,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/productions/{production_id}")
@@ -141,10 +204,18 @@ def lines_from_form(form: Any, original: Sequence[ScriptLine], who: Viewer) -> l
     """Script lines in the order of the form's rows; fields the editor does not show are kept from the old line."""
     lines = []
     for key in form.getlist("row"):
-        base = original[int(orig)].to_json() if (orig := str(form.get(f"orig-{key}") or "")).isdigit() and int(orig) < len(original) else {}
+        base = (
+            original[int(orig)].to_json()
+            if (orig := str(form.get(f"orig-{key}") or "")).isdigit() and int(orig) < len(original)
+            else {}
+        )
         pause = str(form.get(f"pause_ms-{key}") or "400").strip()
-        base.update(speaker=str(form.get(f"speaker-{key}") or "presenter"), text=str(form.get(f"text-{key}") or "").strip(),
-                    pause_ms=int(pause) if pause.isdigit() else -1, bed=form.get(f"bed-{key}") is not None)
+        base.update(
+            speaker=str(form.get(f"speaker-{key}") or "presenter"),
+            text=str(form.get(f"text-{key}") or "").strip(),
+            pause_ms=int(pause) if pause.isdigit() else -1,
+            bed=form.get(f"bed-{key}") is not None,
+        )
         lines.append(base)
     try:
         return [line.to_line() for line in ScriptIn.model_validate({"lines": lines}).lines]
@@ -177,9 +248,18 @@ async def save_script(production_id: Id, request: Request, session: SessionDep, 
 
 def _preview(request: Request, session: Session, who: Viewer, *, row: str, text: str, note: str = "") -> Response:
     spoken = service.preview(session, text)
-    return fragment(request, who, "app/_preview.html", {
-        "row": row, "spoken": spoken.text, "flags": [service.flag_dict(f) for f in spoken.flags], "text": text, "note": note,
-    })
+    return fragment(
+        request,
+        who,
+        "app/_preview.html",
+        {
+            "row": row,
+            "spoken": spoken.text,
+            "flags": [service.flag_dict(f) for f in spoken.flags],
+            "text": text,
+            "note": note,
+        },
+    )
 
 
 def _field(form: Any, name: str, limit: int) -> str:
@@ -210,23 +290,34 @@ async def add_lexicon(request: Request, session: SessionDep, who: Acting) -> Res
     def add() -> Response:
         service.upsert_lexicon(session, term=term, spoken=spoken, note=None, user=who.user)
         session.commit()
-        note = who._("Đã thêm “%(term)s” → “%(spoken)s” vào từ điển cách đọc.", term=term.strip(), spoken=" ".join(spoken.split()))
+        note = who._(
+            "Đã thêm “%(term)s” → “%(spoken)s” vào từ điển cách đọc.", term=term.strip(), spoken=" ".join(spoken.split())
+        )
         return _preview(request, session, who, row=row, text=text, note=note)
 
     return await run_in_threadpool(add)
 
 
 @router.get("/speech/say")
-def say(session: SessionDep, who: SignedIn, text: Annotated[str, Query(min_length=1, max_length=MAX_LINE_CHARS)],
-        speaker: Annotated[str, Query(max_length=40)] = "presenter") -> Response:
-    """"Nghe thử": one line's speech as WAV, from the phrase cache when it was spoken before."""
+def say(
+    session: SessionDep,
+    who: SignedIn,
+    text: Annotated[str, Query(min_length=1, max_length=MAX_LINE_CHARS)],
+    speaker: Annotated[str, Query(max_length=40)] = "presenter",
+) -> Response:
+    """ "Nghe thử": one line's speech as WAV, from the phrase cache when it was spoken before."""
     began = time.perf_counter()
     try:
         audio = line_speech.line_audio(text, speaker, service.lexicon(session))
     except EngineError as exc:
         raise ServiceUnavailable(who._("Không đọc được dòng này lúc này: %(why)s", why=str(exc)), retry_after_s=30) from exc
     took_ms = (time.perf_counter() - began) * 1000
-    return Response(audio.wav, media_type="audio/wav", headers={
-        "Cache-Control": "private, max-age=600", "X-Phrase-Cache": "hit" if audio.cached else "miss",
-        "Server-Timing": f"speech;dur={took_ms:.1f}",
-    })
+    return Response(
+        audio.wav,
+        media_type="audio/wav",
+        headers={
+            "Cache-Control": "private, max-age=600",
+            "X-Phrase-Cache": "hit" if audio.cached else "miss",
+            "Server-Timing": f"speech;dur={took_ms:.1f}",
+        },
+    )

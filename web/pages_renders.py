@@ -77,8 +77,11 @@ def views(session: Session, rows: list[RenderJob]) -> list[JobView]:
         production = productions[job.production_id]
         files = outputs.get(job.id, [])
         sidecars = {out.kind: signed(out.media_key) for out in files if out.kind in SIDECARS}
-        media = [Rendered(out, signed(out.media_key), out.script_version == production.approved_version, sidecars)
-                 for out in files if out.kind in MEDIA]
+        media = [
+            Rendered(out, signed(out.media_key), out.script_version == production.approved_version, sidecars)
+            for out in files
+            if out.kind in MEDIA
+        ]
         made.append(JobView(job, production, media))
     return made
 
@@ -86,12 +89,26 @@ def views(session: Session, rows: list[RenderJob]) -> list[JobView]:
 @router.get("/jobs")
 def queue(request: Request, session: SessionDep, who: SignedIn, status: str | None = None, page_no: PageNo = 1) -> Response:
     """Render jobs, newest first (filter by state); active ones update themselves every second."""
-    listing = lists.list_jobs(session, params=PageParams(page_no, PER_PAGE), sort=NEWEST, window=ALWAYS,
-                              status=[status] if status in JOB_STATUS else None)
-    return page(request, who, "app/jobs.html", {
-        "views": views(session, listing.rows), "total": listing.total, "status": status or "", "page_no": page_no,
-        "pages": pages_of(listing.total, PER_PAGE), "can_act": who.has("editor", "producer"),
-    })
+    listing = lists.list_jobs(
+        session,
+        params=PageParams(page_no, PER_PAGE),
+        sort=NEWEST,
+        window=ALWAYS,
+        status=[status] if status in JOB_STATUS else None,
+    )
+    return page(
+        request,
+        who,
+        "app/jobs.html",
+        {
+            "views": views(session, listing.rows),
+            "total": listing.total,
+            "status": status or "",
+            "page_no": page_no,
+            "pages": pages_of(listing.total, PER_PAGE),
+            "can_act": who.has("editor", "producer"),
+        },
+    )
 
 
 def _row(request: Request, session: Session, who: Viewer, job: RenderJob, *, part: str = "row") -> Response:
@@ -102,8 +119,9 @@ def _row(request: Request, session: Session, who: Viewer, job: RenderJob, *, par
     if part == "state" and view.active:
         return fragment(request, who, "app/_job_state.html", values)
     if part == "state":  # it has just finished: the whole row once, with its outputs and buttons
-        return fragment(request, who, "app/_job_row.html", values,
-                        headers={"HX-Retarget": f"#job-{job.id}", "HX-Reswap": "outerHTML"})
+        return fragment(
+            request, who, "app/_job_row.html", values, headers={"HX-Retarget": f"#job-{job.id}", "HX-Reswap": "outerHTML"}
+        )
     return fragment(request, who, "app/_job_row.html", values)
 
 
@@ -131,8 +149,9 @@ def retry(job_id: Id, session: SessionDep, who: Acting) -> Response:
     old = jobs.get_job(session, job_id)
     production = service.get_production(session, old.production_id)  # 404 only if deleted since (ON DELETE CASCADE)
     try:
-        again, _created = jobs.request_render(session, production=production, user=who.user, profiles=[old.profile],
-                                              emergency=old.queue == "emergency")
+        again, _created = jobs.request_render(
+            session, production=production, user=who.user, profiles=[old.profile], emergency=old.queue == "emergency"
+        )
     except ServiceError:
         session.rollback()
         raise
@@ -140,7 +159,7 @@ def retry(job_id: Id, session: SessionDep, who: Acting) -> Response:
     dispatch.send_jobs(session, again)
     session.commit()
     new = again[0]
-    message = who._("Đã xếp lại: tác vụ #%(id)s dựng phiên bản %(v)s (%(profile)s).", id=new.id, v=new.script_version,
-                    profile=new.profile)
+    message = who._(
+        "Đã xếp lại: tác vụ #%(id)s dựng phiên bản %(v)s (%(profile)s).", id=new.id, v=new.script_version, profile=new.profile
+    )
     return redirect("/app/jobs", message)
-

@@ -24,6 +24,7 @@ from studio.models import Production
 from web import report_charts as charts
 from web import schedule_data as data
 from web import week as wk
+from web.i18n import Gettext
 from web.nav import N_
 from web.pages_schedule import today_local, zone
 from web.render import PageRoute, page
@@ -35,8 +36,12 @@ MAX_DAYS = 366
 CHARTED = 12  # rows per chart (the largest by scheduled); the tables and the downloads have every row
 TABLED = 50
 NO_CHANNEL = N_("(chưa gắn kênh)")
-DIMENSIONS = (("area", N_("Theo địa bàn")), ("station", N_("Theo trạm")), ("production", N_("Theo sản phẩm")),
-              ("channel", N_("Theo kênh")))
+DIMENSIONS = (
+    ("area", N_("Theo địa bàn")),
+    ("station", N_("Theo trạm")),
+    ("production", N_("Theo sản phẩm")),
+    ("channel", N_("Theo kênh")),
+)
 
 
 @dataclass
@@ -74,9 +79,14 @@ def _channel_totals(session: Session, rows: list[dict[str, Any]], who: Viewer) -
     ids = {int(r["production_id"]) for r in rows}
     slugs = dict(session.execute(select(Production.id, Production.channel_slug).where(Production.id.in_(ids or {-1}))).all())
     names = dict(session.execute(select(Channel.slug, Channel.name)).all())
-    keyed = [{**r, "channel_id": slugs.get(r["production_id"]) or "",
-              "channel": names.get(slugs.get(r["production_id"]) or "", slugs.get(r["production_id"]) or who._(NO_CHANNEL))}
-             for r in rows]
+    keyed = [
+        {
+            **r,
+            "channel_id": slugs.get(r["production_id"]) or "",
+            "channel": names.get(slugs.get(r["production_id"]) or "", slugs.get(r["production_id"]) or who._(NO_CHANNEL)),
+        }
+        for r in rows
+    ]
     return asrun.totals(keyed, "channel")
 
 
@@ -105,8 +115,14 @@ def _query(report: Coverage) -> str:
 
 
 @router.get("/reports")
-def reports(request: Request, session: SessionDep, who: SignedIn, start: DayParam = None, end: DayParam = None,
-            area_id: Annotated[Id | None, Query()] = None) -> Response:
+def reports(
+    request: Request,
+    session: SessionDep,
+    who: SignedIn,
+    start: DayParam = None,
+    end: DayParam = None,
+    area_id: Annotated[Id | None, Query()] = None,
+) -> Response:
     """Coverage over a period: totals, a chart and a table per dimension, and the downloads."""
     report = coverage(session, who, start, end, area_id)
     scheduled_label, aired_label = who._("Đã xếp lịch"), who._("Đã phát")
@@ -115,11 +131,21 @@ def reports(request: Request, session: SessionDep, who: SignedIn, start: DayPara
         bars = [charts.Bar(str(r[dim]), int(r["scheduled"]), int(r["aired"])) for r in report.totals[dim]]
         chart = charts.bar_chart(bars[:CHARTED], title=who._(label), scheduled_label=scheduled_label, aired_label=aired_label)
         sections.append({"dim": dim, "label": label, "chart": chart, "bars": bars[:TABLED], "total": len(bars)})
-    return page(request, who, "app/reports.html", {
-        "report": report, "sections": sections, "query": _query(report), "percent": charts.percent,
-        "share": (report.aired / report.scheduled) if report.scheduled else None, "tz": zone(),
-        "choices": data.area_choices(session, data.scope_of(session, who.user)), "scoped": data.scope_of(session, who.user),
-    })
+    return page(
+        request,
+        who,
+        "app/reports.html",
+        {
+            "report": report,
+            "sections": sections,
+            "query": _query(report),
+            "percent": charts.percent,
+            "share": (report.aired / report.scheduled) if report.scheduled else None,
+            "tz": zone(),
+            "choices": data.area_choices(session, data.scope_of(session, who.user)),
+            "scoped": data.scope_of(session, who.user),
+        },
+    )
 
 
 def _filename(report: Coverage, suffix: str) -> str:
@@ -127,37 +153,89 @@ def _filename(report: Coverage, suffix: str) -> str:
 
 
 @router.get("/reports/coverage.csv")
-def coverage_csv(session: SessionDep, who: SignedIn, start: DayParam = None, end: DayParam = None,
-                 area_id: Annotated[Id | None, Query()] = None) -> Response:
+def coverage_csv(
+    session: SessionDep,
+    who: SignedIn,
+    start: DayParam = None,
+    end: DayParam = None,
+    area_id: Annotated[Id | None, Query()] = None,
+) -> Response:
     """The coverage rows (station x production) as CSV, UTF-8 with a byte-order mark so that Excel reads the accents."""
     report = coverage(session, who, start, end, area_id)
-    return Response("\ufeff" + asrun.coverage_csv(report.rows), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(report, "csv")}"'})
+    return Response(
+        "\ufeff" + asrun.coverage_csv(report.rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "csv")}"'},
+    )
 
 
 @router.get("/reports/coverage.xlsx")
-def coverage_xlsx(session: SessionDep, who: SignedIn, start: DayParam = None, end: DayParam = None,
-                  area_id: Annotated[Id | None, Query()] = None) -> Response:
+def coverage_xlsx(
+    session: SessionDep,
+    who: SignedIn,
+    start: DayParam = None,
+    end: DayParam = None,
+    area_id: Annotated[Id | None, Query()] = None,
+) -> Response:
     """The coverage report as an Excel workbook: a summary sheet, the detail rows, and one sheet per dimension."""
     report = coverage(session, who, start, end, area_id)
-    _ = who._
+    sheets = _coverage_sheets(report, who._)
+    return Response(
+        charts.workbook(sheets),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "xlsx")}"'},
+    )
+
+
+def _share(row: dict[str, Any]) -> object:
+    """The aired share of a row's scheduled airings, blank when none was scheduled."""
+    return round(int(row["aired"]) / int(row["scheduled"]), 4) if int(row["scheduled"]) else ""
+
+
+def _coverage_sheets(report: Coverage, _: Gettext) -> list[charts.Sheet]:
+    """The workbook's sheets: a summary, the detail rows (station x production), and one sheet per dimension."""
     figures = [_("Đã xếp lịch"), _("Đã phát"), _("Còn thiếu"), _("Tỉ lệ đã phát")]
-
-    def share(row: dict[str, Any]) -> object:
-        return round(int(row["aired"]) / int(row["scheduled"]), 4) if int(row["scheduled"]) else ""
-
-    sheets = [charts.Sheet(_("Tổng hợp"), [_("Mục"), _("Giá trị")], [
-        [_("Từ ngày"), report.first.isoformat()], [_("Đến ngày"), report.last.isoformat()],
-        [_("Địa bàn"), report.area.name if report.area else _("Tất cả")], [_("Múi giờ"), zone()],
-        [_("Đã xếp lịch"), report.scheduled], [_("Đã phát"), report.aired],
-    ])]
-    sheets.append(charts.Sheet(_("Chi tiết"), [_("Mã địa bàn"), _("Địa bàn"), _("Mã trạm"), _("Trạm"), _("Mã sản phẩm"),
-                                               _("Sản phẩm"), *figures],
-                               [[r["area_id"], r["area"], r["station_id"], r["station"], r["production_id"], r["production"],
-                                 r["scheduled"], r["aired"], r["missing"], share(r)] for r in report.rows]))
+    sheets = [
+        charts.Sheet(
+            _("Tổng hợp"),
+            [_("Mục"), _("Giá trị")],
+            [
+                [_("Từ ngày"), report.first.isoformat()],
+                [_("Đến ngày"), report.last.isoformat()],
+                [_("Địa bàn"), report.area.name if report.area else _("Tất cả")],
+                [_("Múi giờ"), zone()],
+                [_("Đã xếp lịch"), report.scheduled],
+                [_("Đã phát"), report.aired],
+            ],
+        )
+    ]
+    sheets.append(
+        charts.Sheet(
+            _("Chi tiết"),
+            [_("Mã địa bàn"), _("Địa bàn"), _("Mã trạm"), _("Trạm"), _("Mã sản phẩm"), _("Sản phẩm"), *figures],
+            [
+                [
+                    r["area_id"],
+                    r["area"],
+                    r["station_id"],
+                    r["station"],
+                    r["production_id"],
+                    r["production"],
+                    r["scheduled"],
+                    r["aired"],
+                    r["missing"],
+                    _share(r),
+                ]
+                for r in report.rows
+            ],
+        )
+    )
     for dim, label in DIMENSIONS:
-        sheets.append(charts.Sheet(_(label), [_("Mã"), _("Tên"), *figures],
-                                   [[r[f"{dim}_id"], r[dim], r["scheduled"], r["aired"], r["missing"], share(r)]
-                                    for r in report.totals[dim]]))
-    return Response(charts.workbook(sheets), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(report, "xlsx")}"'})
+        sheets.append(
+            charts.Sheet(
+                _(label),
+                [_("Mã"), _("Tên"), *figures],
+                [[r[f"{dim}_id"], r[dim], r["scheduled"], r["aired"], r["missing"], _share(r)] for r in report.totals[dim]],
+            )
+        )
+    return sheets

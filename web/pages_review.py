@@ -63,34 +63,66 @@ def timeline(session: Session, production: Production) -> list[Moment]:
     """Who did what to the production, when, on which version, and why: audit events and version saves, oldest first."""
     saved = session.execute(
         select(ScriptVersion.version, ScriptVersion.created_at, User.name)
-        .outerjoin(User, User.id == ScriptVersion.created_by_id).where(ScriptVersion.production_id == production.id)
+        .outerjoin(User, User.id == ScriptVersion.created_by_id)
+        .where(ScriptVersion.production_id == production.id)
     ).all()
     moments = [Moment(at, name or "–", "create" if version == 1 else "save", version) for version, at, name in saved]
-    moments += [Moment(e.at, e.actor_name, e.action, e.script_version, e.comment, e.from_status, e.to_status)
-                for e in workflow.audit(session, production)]
+    moments += [
+        Moment(e.at, e.actor_name, e.action, e.script_version, e.comment, e.from_status, e.to_status)
+        for e in workflow.audit(session, production)
+    ]
     return sorted(moments, key=lambda m: m.at)
 
 
-def review_page(request: Request, session: Session, who: Viewer, production: Production, *, from_v: int | None = None,
-                to_v: int | None = None, error: str = "", status_code: int = 200) -> Response:
+def review_page(
+    request: Request,
+    session: Session,
+    who: Viewer,
+    production: Production,
+    *,
+    from_v: int | None = None,
+    to_v: int | None = None,
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
     """The review page (also re-rendered with a refusal after a failed action)."""
     doc = service.get_document(session, production.document_id)
     first, last = default_versions(production)
     from_v, to_v = min(from_v or first, production.current_version), min(to_v or last, production.current_version)
     diff = lists.script_diff(session, production_id=production.id, from_version=from_v, to_version=to_v)
     wrote = who.user.id in service.contributors(session, production, production.current_version)
-    return page(request, who, "app/review.html", {
-        "production": production, "doc": doc,
-        "sources": chosen_nodes(service.provision_tree(doc), set(production.provision_ids or [])),
-        "lines": service.script_version(session, production).lines, "versions": range(1, production.current_version + 1),
-        "diff": diff, "from_v": from_v, "to_v": to_v, "timeline": timeline(session, production),
-        "actions": actions_for(who, production), "can_render": can_render(who, production), "wrote": wrote, "error": error,
-    }, status_code=status_code)
+    return page(
+        request,
+        who,
+        "app/review.html",
+        {
+            "production": production,
+            "doc": doc,
+            "sources": chosen_nodes(service.provision_tree(doc), set(production.provision_ids or [])),
+            "lines": service.script_version(session, production).lines,
+            "versions": range(1, production.current_version + 1),
+            "diff": diff,
+            "from_v": from_v,
+            "to_v": to_v,
+            "timeline": timeline(session, production),
+            "actions": actions_for(who, production),
+            "can_render": can_render(who, production),
+            "wrote": wrote,
+            "error": error,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/productions/{production_id}/review")
-def review(production_id: Id, request: Request, session: SessionDep, who: SignedIn,
-           from_v: Annotated[Version, Query(alias="from")] = None, to_v: Annotated[Version, Query(alias="to")] = None) -> Response:
+def review(
+    production_id: Id,
+    request: Request,
+    session: SessionDep,
+    who: SignedIn,
+    from_v: Annotated[Version, Query(alias="from")] = None,
+    to_v: Annotated[Version, Query(alias="to")] = None,
+) -> Response:
     """Review a production: sources beside the script, a diff, the audit trail, approve or request changes."""
     return review_page(request, session, who, service.get_production(session, production_id), from_v=from_v, to_v=to_v)
 
@@ -106,8 +138,13 @@ def _render(session: Session, who: Viewer, production: Production) -> str:
 
 @router.post("/productions/{production_id}/transitions")
 def transition(
-    production_id: Id, request: Request, session: SessionDep, who: Acting, action: Annotated[str, Form(max_length=40)],
-    comment: Annotated[str, Form(max_length=4000)] = "", back: Annotated[str, Form(max_length=10)] = "editor",
+    production_id: Id,
+    request: Request,
+    session: SessionDep,
+    who: Acting,
+    action: Annotated[str, Form(max_length=40)],
+    comment: Annotated[str, Form(max_length=4000)] = "",
+    back: Annotated[str, Form(max_length=10)] = "editor",
 ) -> Response:
     """A workflow button (Gửi duyệt, Duyệt pháp lý, Phát hành, Dựng...): done, or refused with a readable reason."""
     production = service.get_production(session, production_id)
@@ -120,8 +157,9 @@ def transition(
         else:
             if action == "request_changes" and not comment.strip():
                 raise Invalid(who._("Hãy ghi rõ cần sửa gì trong ô nhận xét."))
-            event = workflow.transition(session, production=production, action=action, user=who.user,
-                                        comment=comment.strip() or None)
+            event = workflow.transition(
+                session, production=production, action=action, user=who.user, comment=comment.strip() or None
+            )
             message = who._("Đã thực hiện “%(action)s” (phiên bản %(v)s).", action=who._(ACTIONS[action]), v=event.script_version)
     except ServiceError as exc:
         session.rollback()

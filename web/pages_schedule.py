@@ -30,8 +30,13 @@ from web.slot_rule import DAY_LABELS, DAY_SHORT
 router = APIRouter(route_class=PageRoute)
 WeekParam = Annotated[str | None, Query(max_length=10)]
 PRIORITIES = {"normal": N_("Thường"), "priority": N_("Ưu tiên"), "emergency": N_("Khẩn cấp")}
-AIRING_STATUS = {"planned": N_("Đã xếp"), "published": N_("Đã phát hành"), "aired": N_("Đã phát"), "missed": N_("Bị lỡ"),
-                 "withdrawn": N_("Đã rút")}
+AIRING_STATUS = {
+    "planned": N_("Đã xếp"),
+    "published": N_("Đã phát hành"),
+    "aired": N_("Đã phát"),
+    "missed": N_("Bị lỡ"),
+    "withdrawn": N_("Đã rút"),
+}
 UNDERFILLED_SHOWN = 200
 LABELS = {"PRIORITIES": PRIORITIES, "AIRING_STATUS": AIRING_STATUS, "DAY_LABELS": DAY_LABELS, "DAY_SHORT": DAY_SHORT}
 
@@ -64,8 +69,14 @@ def _default_area(session: Session, root: Area | None) -> Area | None:
 
 
 @router.get("/schedule")
-def schedule(request: Request, session: SessionDep, who: SignedIn, area_id: Annotated[Id | None, Query()] = None,
-             station_id: Annotated[Id | None, Query()] = None, week: WeekParam = None) -> Response:
+def schedule(
+    request: Request,
+    session: SessionDep,
+    who: SignedIn,
+    area_id: Annotated[Id | None, Query()] = None,
+    station_id: Annotated[Id | None, Query()] = None,
+    week: WeekParam = None,
+) -> Response:
     """The week grid of an area (what all its stations air, and a lane per commune or station) or of one station."""
     span = week_of(week, who)
     root = data.scope_of(session, who.user)
@@ -85,25 +96,48 @@ def schedule(request: Request, session: SessionDep, who: SignedIn, area_id: Anno
     grid = wk.build(span, wk.merge(items), quiet=wk.quiet_ranges(*(quiet[:2] if quiet else (None, None))))
     target = ("station", station.id) if station else ("area", area.id)
     today = today_local()
-    return page(request, who, "app/schedule.html", {
-        "area": area, "station": station, "span": span, "grid": grid, "lanes": lanes, "quiet": quiet,
-        "choices": data.area_choices(session, root), "slots": _slots_on(session, *target), "target": f"{target[0]}:{target[1]}",
-        "tz": zone(), "this_week": wk.iso_label(today), "fill_start": today, "fill_end": today + timedelta(days=6),
-        "inside_commune": area.kind in ("commune", "cluster"), **LABELS,
-    })
+    return page(
+        request,
+        who,
+        "app/schedule.html",
+        {
+            "area": area,
+            "station": station,
+            "span": span,
+            "grid": grid,
+            "lanes": lanes,
+            "quiet": quiet,
+            "choices": data.area_choices(session, root),
+            "slots": _slots_on(session, *target),
+            "target": f"{target[0]}:{target[1]}",
+            "tz": zone(),
+            "this_week": wk.iso_label(today),
+            "fill_start": today,
+            "fill_end": today + timedelta(days=6),
+            "inside_commune": area.kind in ("commune", "cluster"),
+            **LABELS,
+        },
+    )
 
 
 @router.get("/schedule/lane")
-def lane(request: Request, session: SessionDep, who: SignedIn, area_id: Annotated[Id, Query()],
-         key: Annotated[str, Query(max_length=30, pattern=r"^(area|station):\d{1,10}$")], week: WeekParam = None) -> Response:
+def lane(
+    request: Request,
+    session: SessionDep,
+    who: SignedIn,
+    area_id: Annotated[Id, Query()],
+    key: Annotated[str, Query(max_length=30, pattern=r"^(area|station):\d{1,10}$")],
+    week: WeekParam = None,
+) -> Response:
     """One lane opened: the week grid of a commune's (or a station's) own airings, alike ones merged (an HTMX part)."""
     span = week_of(week, who)
     area = data.checked_area(session, who.user, area_id)
     name, items = data.lane_items(session, area, key, span)
     quiet = broadcast_service.quiet_hours(session, area)
     grid = wk.build(span, items, quiet=wk.quiet_ranges(*(quiet[:2] if quiet else (None, None))))
-    return fragment(request, who, "app/_schedule_lane.html", {"grid": grid, "name": name, "key": key, "area": area,
-                                                               "span": span, **LABELS})
+    return fragment(
+        request, who, "app/_schedule_lane.html", {"grid": grid, "name": name, "key": key, "area": area, "span": span, **LABELS}
+    )
 
 
 # --- "Lấp lịch" -----------------------------------------------------------------------------------------
@@ -118,24 +152,46 @@ def _day(value: str, who: Viewer) -> date:
 
 def occurrences_within(session: Session, user_scope: area_scope.Scope, start: datetime, end: datetime) -> list[int]:
     """Occurrences in [start, end) on the scope's areas and stations (what a scoped scheduler may fill)."""
-    return list(session.scalars(select(Occurrence.id).where(
-        Occurrence.start >= start, Occurrence.start < end,
-        or_(and_(Occurrence.target_kind == "area", Occurrence.target_id.in_(area_scope.area_ids(user_scope))),
-            and_(Occurrence.target_kind == "station", Occurrence.target_id.in_(area_scope.station_ids(user_scope)))),
-    )))
+    return list(
+        session.scalars(
+            select(Occurrence.id).where(
+                Occurrence.start >= start,
+                Occurrence.start < end,
+                or_(
+                    and_(Occurrence.target_kind == "area", Occurrence.target_id.in_(area_scope.area_ids(user_scope))),
+                    and_(Occurrence.target_kind == "station", Occurrence.target_id.in_(area_scope.station_ids(user_scope))),
+                ),
+            )
+        )
+    )
 
 
 def _gaps(session: Session, summary: airings_service.FillSummary) -> list[dict[str, Any]]:
     gaps = sorted(summary.underfilled, key=lambda g: (g.underfill.occurrence_start, g.underfill.slot_id))[:UNDERFILLED_SHOWN]
     slots = {s.id: s for s in session.scalars(select(Slot).where(Slot.id.in_({g.underfill.slot_id for g in gaps} or {-1})))}
-    return [{"slot": slots.get(g.underfill.slot_id), "slot_id": g.underfill.slot_id, "start": g.underfill.occurrence_start,
-             "remaining": clock(g.underfill.remaining_s), "reason": g.underfill.reason, "alike": g.occurrences} for g in gaps]
+    return [
+        {
+            "slot": slots.get(g.underfill.slot_id),
+            "slot_id": g.underfill.slot_id,
+            "start": g.underfill.occurrence_start,
+            "remaining": clock(g.underfill.remaining_s),
+            "reason": g.underfill.reason,
+            "alike": g.occurrences,
+        }
+        for g in gaps
+    ]
 
 
 @router.post("/schedule/fill")
-def fill(request: Request, session: SessionDep, who: Acting, start: Annotated[str, Form(max_length=10)],
-         end: Annotated[str, Form(max_length=10)], back: Annotated[str, Form(max_length=300)] = "") -> Response:
-    """"Lấp lịch": fill the occurrences of the chosen days with approved content; show what was placed and the gaps."""
+def fill(
+    request: Request,
+    session: SessionDep,
+    who: Acting,
+    start: Annotated[str, Form(max_length=10)],
+    end: Annotated[str, Form(max_length=10)],
+    back: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """ "Lấp lịch": fill the occurrences of the chosen days with approved content; show what was placed and the gaps."""
     who.need("scheduler")
     first, last = _day(start, who), _day(end, who)
     if last < first:
@@ -150,7 +206,18 @@ def fill(request: Request, session: SessionDep, who: Acting, start: Annotated[st
     summary = airings_service.fill(session, start=begin, end=finish, freshness_days=freshness, occurrence_ids=only)
     session.commit()
     target = back if back.startswith("/app/schedule") else f"/app/schedule?week={wk.iso_label(first)}"
-    return page(request, who, "app/schedule_fill.html", {
-        "summary": summary, "gaps": _gaps(session, summary), "first": first, "last": last, "back": target,
-        "freshness": freshness, "scoped": user_scope.name, "tz": zone(),
-    })
+    return page(
+        request,
+        who,
+        "app/schedule_fill.html",
+        {
+            "summary": summary,
+            "gaps": _gaps(session, summary),
+            "first": first,
+            "last": last,
+            "back": target,
+            "freshness": freshness,
+            "scoped": user_scope.name,
+            "tz": zone(),
+        },
+    )

@@ -43,18 +43,34 @@ def _target_choices(session: Session, root: Area | None) -> dict[str, Any]:
         stations = stations.where(Area.path.startswith(root.path, autoescape=True))
     listed = session.execute(stations.order_by(Station.name, Station.id).limit(STATIONS_LISTED + 1)).all()
     channels = [] if root is not None else list(session.scalars(select(Channel).order_by(Channel.name)))
-    return {"choices": data.area_choices(session, root), "stations": listed[:STATIONS_LISTED],
-            "stations_typed": len(listed) > STATIONS_LISTED, "channels": channels}
+    return {
+        "choices": data.area_choices(session, root),
+        "stations": listed[:STATIONS_LISTED],
+        "stations_typed": len(listed) > STATIONS_LISTED,
+        "channels": channels,
+    }
 
 
-def _form_page(request: Request, session: Session, who: Viewer, form: slot_rule.SlotForm, *, error: str = "",
-               status_code: int = 200) -> Response:
+def _form_page(
+    request: Request, session: Session, who: Viewer, form: slot_rule.SlotForm, *, error: str = "", status_code: int = 200
+) -> Response:
     root = data.scope_of(session, who.user)
     preview = _preview_values(form, who)
-    return page(request, who, "app/slot_new.html", {
-        "form": form, "error": error, "overrun_labels": OVERRUN, "tz": zone(), **preview,
-        **_target_choices(session, root), **LABELS,
-    }, status_code=status_code)
+    return page(
+        request,
+        who,
+        "app/slot_new.html",
+        {
+            "form": form,
+            "error": error,
+            "overrun_labels": OVERRUN,
+            "tz": zone(),
+            **preview,
+            **_target_choices(session, root),
+            **LABELS,
+        },
+        status_code=status_code,
+    )
 
 
 def _preview_values(form: slot_rule.SlotForm, who: Viewer) -> dict[str, Any]:
@@ -63,16 +79,21 @@ def _preview_values(form: slot_rule.SlotForm, who: Viewer) -> dict[str, Any]:
         checked = slot_rule.check(form, who._)
     except ValueError as exc:
         return {"rrule": "", "plain": "", "next_dates": [], "problem": str(exc)}
-    pattern = recurrence.SlotPattern(rrule=checked.rrule, start_time=checked.start_time, duration_s=checked.duration_s,
-                                     tz=zone(), dtstart=checked.dtstart)
+    pattern = recurrence.SlotPattern(
+        rrule=checked.rrule, start_time=checked.start_time, duration_s=checked.duration_s, tz=zone(), dtstart=checked.dtstart
+    )
     try:
         recurrence.validate_rrule(checked.rrule)
         now = utcnow()
         coming = recurrence.expand_pattern(pattern, window_start=now, window_end=now + timedelta(days=70))[:5]
     except ValueError as exc:
         return {"rrule": checked.rrule, "plain": "", "next_dates": [], "problem": str(exc)}
-    return {"rrule": checked.rrule, "problem": "", "next_dates": [o.start for o in coming],
-            "plain": slot_rule.describe(checked.rrule, checked.start_time, checked.duration_s, checked.dtstart, who._)}
+    return {
+        "rrule": checked.rrule,
+        "problem": "",
+        "next_dates": [o.start for o in coming],
+        "plain": slot_rule.describe(checked.rrule, checked.start_time, checked.duration_s, checked.dtstart, who._),
+    }
 
 
 async def _read_form(request: Request) -> slot_rule.SlotForm:
@@ -84,16 +105,21 @@ async def _read_form(request: Request) -> slot_rule.SlotForm:
 
     typed = text("station_number", 10)
     return slot_rule.SlotForm(
-        name=text("name", 200), target=f"station:{typed}" if typed.isdigit() else text("target", 30), days=[d for d in raw.getlist("days") if d in wk.BYDAY],
-        start_time=text("start_time", 8), duration_min=text("duration_min", 5), dtstart=text("dtstart", 10),
-        until=text("until", 10), interval=text("interval", 3) or "1", overrun=text("overrun", 10),
+        name=text("name", 200),
+        target=f"station:{typed}" if typed.isdigit() else text("target", 30),
+        days=[d for d in raw.getlist("days") if d in wk.BYDAY],
+        start_time=text("start_time", 8),
+        duration_min=text("duration_min", 5),
+        dtstart=text("dtstart", 10),
+        until=text("until", 10),
+        interval=text("interval", 3) or "1",
+        overrun=text("overrun", 10),
         rrule_expert=text("rrule_expert", 400),
     )
 
 
 @router.get("/slots/new")
-def new_slot(request: Request, session: SessionDep, who: SignedIn,
-             target: Annotated[str, Query(max_length=30)] = "") -> Response:
+def new_slot(request: Request, session: SessionDep, who: SignedIn, target: Annotated[str, Query(max_length=30)] = "") -> Response:
     """The new-slot form, in plain words; the target may come from the schedule page."""
     who.need("scheduler")
     form = slot_rule.SlotForm(target=target, dtstart=today_local().isoformat(), start_time="06:00")
@@ -115,8 +141,15 @@ def _check_target(session: Session, who: Viewer, kind: str, target_id: int) -> N
 def _insert(session: Session, checked: slot_rule.Checked) -> Slot:
     """The checked form as a new slot, in the site's timezone (broadcast.service.create_slot refuses clashes)."""
     return broadcast_service.create_slot(
-        session, name=checked.name, target_kind=checked.target_kind, target_id=checked.target_id, rrule=checked.rrule,
-        start_time=checked.start_time, duration_s=checked.duration_s, dtstart=checked.dtstart, timezone=zone(),
+        session,
+        name=checked.name,
+        target_kind=checked.target_kind,
+        target_id=checked.target_id,
+        rrule=checked.rrule,
+        start_time=checked.start_time,
+        duration_s=checked.duration_s,
+        dtstart=checked.dtstart,
+        timezone=zone(),
         overrun=checked.overrun,
     )
 
@@ -174,15 +207,20 @@ def _visible_slot(session: Session, who: Viewer, slot_id: int) -> Slot:
 def _coming(session: Session, slot: Slot) -> list[dict[str, Any]]:
     """The slot's next occurrences (and the one playing), each with the airings placed in it."""
     now = utcnow()
-    rows = list(session.scalars(
-        select(Occurrence).where(Occurrence.slot_id == slot.id, Occurrence.end > now)
-        .order_by(Occurrence.start).limit(OCCURRENCES_SHOWN)
-    ))
+    rows = list(
+        session.scalars(
+            select(Occurrence)
+            .where(Occurrence.slot_id == slot.id, Occurrence.end > now)
+            .order_by(Occurrence.start)
+            .limit(OCCURRENCES_SHOWN)
+        )
+    )
     placed: dict[int, list[Any]] = {row.id: [] for row in rows}
     if rows:
         for occurrence_id, airing, title in session.execute(
             select(OccurrencePlan.occurrence_id, Airing, Production.title)
-            .join(Airing, Airing.plan_id == OccurrencePlan.plan_id).join(Production, Production.id == Airing.production_id)
+            .join(Airing, Airing.plan_id == OccurrencePlan.plan_id)
+            .join(Production, Production.id == Airing.production_id)
             .where(OccurrencePlan.occurrence_id.in_(list(placed)), Airing.status != AiringStatus.withdrawn.value)
             .order_by(Airing.start, Airing.id)
         ):
@@ -190,18 +228,34 @@ def _coming(session: Session, slot: Slot) -> list[dict[str, Any]]:
     return [{"occurrence": row, "airings": placed[row.id]} for row in rows]
 
 
-def slot_page(request: Request, session: Session, who: Viewer, slot: Slot, *, error: str = "", status_code: int = 200) -> Response:
+def slot_page(
+    request: Request, session: Session, who: Viewer, slot: Slot, *, error: str = "", status_code: int = 200
+) -> Response:
     """A slot: plain words and RRULE, exceptions, coming occurrences with their airings, pins (also after a refusal)."""
     name, link = _target_label(session, slot)
     channels = {c.id: c for c in session.scalars(select(Channel))}
     profile = fill_inputs.profile_for(slot.target_kind, slot.target_id, channels)
     candidates = fill_inputs.candidates(session, profile)[:CANDIDATES_SHOWN]
-    return page(request, who, "app/slot.html", {
-        "slot": slot, "target_name": name, "target_link": link, "error": error, "coming": _coming(session, slot),
-        "plain": slot_rule.describe(slot.rrule, slot.start_time, slot.duration_s, slot.dtstart, who._),
-        "candidates": [{"c": c, "length": clock(c.duration_s)} for c in candidates], "profile": profile,
-        "overrun_labels": OVERRUN, "today": today_local(), "tz": slot.timezone, **LABELS,
-    }, status_code=status_code)
+    return page(
+        request,
+        who,
+        "app/slot.html",
+        {
+            "slot": slot,
+            "target_name": name,
+            "target_link": link,
+            "error": error,
+            "coming": _coming(session, slot),
+            "plain": slot_rule.describe(slot.rrule, slot.start_time, slot.duration_s, slot.dtstart, who._),
+            "candidates": [{"c": c, "length": clock(c.duration_s)} for c in candidates],
+            "profile": profile,
+            "overrun_labels": OVERRUN,
+            "today": today_local(),
+            "tz": slot.timezone,
+            **LABELS,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/slots/{slot_id}")
@@ -211,8 +265,14 @@ def slot_view(slot_id: Id, request: Request, session: SessionDep, who: SignedIn)
 
 
 @router.post("/slots/{slot_id}/exceptions")
-def exception(slot_id: Id, request: Request, session: SessionDep, who: Acting, day: Annotated[str, Form(max_length=10)],
-              action: Annotated[str, Form(max_length=10)]) -> Response:
+def exception(
+    slot_id: Id,
+    request: Request,
+    session: SessionDep,
+    who: Acting,
+    day: Annotated[str, Form(max_length=10)],
+    action: Annotated[str, Form(max_length=10)],
+) -> Response:
     """Cancel one date of the slot, or add an extra one (refused, readably, if it clashes); occurrences follow."""
     who.need("scheduler")
     slot = _visible_slot(session, who, slot_id)
@@ -230,20 +290,33 @@ def exception(slot_id: Id, request: Request, session: SessionDep, who: Acting, d
         session.rollback()
         if not broadcast_service.is_overlap_refusal(exc):
             raise
-        return slot_page(request, session, who, broadcast_service.get_slot(session, slot_id), status_code=409,
-                         error=who._("Khung giờ trùng với một khung khác trên cùng nơi phát."))
+        return slot_page(
+            request,
+            session,
+            who,
+            broadcast_service.get_slot(session, slot_id),
+            status_code=409,
+            error=who._("Khung giờ trùng với một khung khác trên cùng nơi phát."),
+        )
     except ServiceError as exc:
         session.rollback()
-        return slot_page(request, session, who, broadcast_service.get_slot(session, slot_id), error=exc.detail,
-                         status_code=exc.status)
+        return slot_page(
+            request, session, who, broadcast_service.get_slot(session, slot_id), error=exc.detail, status_code=exc.status
+        )
     shown = chosen.strftime("%d/%m/%Y")
     message = who._("Đã thêm ngày %(day)s.", day=shown) if action == "add" else who._("Đã huỷ ngày %(day)s.", day=shown)
     return redirect(f"/app/slots/{slot.id}", message)
 
 
 @router.post("/slots/{slot_id}/pins")
-def pin(slot_id: Id, request: Request, session: SessionDep, who: Acting, occurrence_id: Annotated[Id, Form()],
-        production_id: Annotated[Id, Form()]) -> Response:
+def pin(
+    slot_id: Id,
+    request: Request,
+    session: SessionDep,
+    who: Acting,
+    occurrence_id: Annotated[Id, Form()],
+    production_id: Annotated[Id, Form()],
+) -> Response:
     """Pin a production into one occurrence of the slot (placements.pin); later fills keep it."""
     who.need("scheduler")
     slot = _visible_slot(session, who, slot_id)
@@ -251,14 +324,25 @@ def pin(slot_id: Id, request: Request, session: SessionDep, who: Acting, occurre
         occurrence = session.get(Occurrence, occurrence_id)
         if occurrence is None or occurrence.slot_id != slot.id:
             raise Conflict(who._("Lượt phát này không thuộc khung giờ này."))
-        airing, _occurrence = placements.pin(session, occurrence_id=occurrence_id, production_id=production_id,
-                                              freshness_days=get_settings().freshness_days,
-                                              by=who.user.display_name or who.user.name)
+        airing, _occurrence = placements.pin(
+            session,
+            occurrence_id=occurrence_id,
+            production_id=production_id,
+            freshness_days=get_settings().freshness_days,
+            by=who.user.display_name or who.user.name,
+        )
         session.commit()
     except ServiceError as exc:
         session.rollback()
-        return slot_page(request, session, who, broadcast_service.get_slot(session, slot_id), error=exc.detail,
-                         status_code=exc.status)
+        return slot_page(
+            request, session, who, broadcast_service.get_slot(session, slot_id), error=exc.detail, status_code=exc.status
+        )
     title = session.get(Production, production_id)
-    return redirect(f"/app/slots/{slot.id}", who._("Đã ghim “%(title)s” vào lượt %(when)s.", title=title.title if title else "",
-                                                    when=wk.local_time_label(airing.start, slot.timezone)))
+    return redirect(
+        f"/app/slots/{slot.id}",
+        who._(
+            "Đã ghim “%(title)s” vào lượt %(when)s.",
+            title=title.title if title else "",
+            when=wk.local_time_label(airing.start, slot.timezone),
+        ),
+    )

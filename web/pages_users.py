@@ -68,44 +68,90 @@ def _role(value: str, who: Viewer) -> str:
 
 def _live_tokens(session: Session, user_ids: list[int]) -> dict[int, int]:
     now = utcnow()
-    query = (select(auth.ApiToken.user_id, func.count()).where(
-        auth.ApiToken.user_id.in_(user_ids or [-1]), auth.ApiToken.revoked.is_(False),
-        or_(auth.ApiToken.expires_at.is_(None), auth.ApiToken.expires_at > now)).group_by(auth.ApiToken.user_id))
+    query = (
+        select(auth.ApiToken.user_id, func.count())
+        .where(
+            auth.ApiToken.user_id.in_(user_ids or [-1]),
+            auth.ApiToken.revoked.is_(False),
+            or_(auth.ApiToken.expires_at.is_(None), auth.ApiToken.expires_at > now),
+        )
+        .group_by(auth.ApiToken.user_id)
+    )
     return {user_id: int(n) for user_id, n in session.execute(query)}
 
 
-def users_page(request: Request, session: Session, who: Viewer, *, q: str = "", role: str = "", page_no: int = 1,
-               error: str = "", form: dict[str, str] | None = None, status_code: int = 200) -> Response:
+def users_page(
+    request: Request,
+    session: Session,
+    who: Viewer,
+    *,
+    q: str = "",
+    role: str = "",
+    page_no: int = 1,
+    error: str = "",
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     """The users list with the creation form (also re-rendered with a refusal)."""
     query = select(auth.User).where(auth.User.role != auth.Role.station.value)
     if q.strip():
-        query = query.where(auth.User.name.icontains(q.strip(), autoescape=True)
-                            | auth.User.display_name.icontains(q.strip(), autoescape=True))
+        query = query.where(
+            auth.User.name.icontains(q.strip(), autoescape=True) | auth.User.display_name.icontains(q.strip(), autoescape=True)
+        )
     if role in ROLES:
         query = query.where(auth.User.role == role)
     total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     users = list(session.scalars(query.order_by(auth.User.name).offset((page_no - 1) * PER_PAGE).limit(PER_PAGE)))
     areas = {a.id: a for a in session.scalars(select(Area).where(Area.id.in_({u.area_id for u in users if u.area_id})))}
-    return page(request, who, "app/users.html", {
-        "users": users, "areas": areas, "tokens": _live_tokens(session, [u.id for u in users]), "total": total,
-        "q": q, "role": role, "page_no": page_no, "pages": pages_of(total, PER_PAGE), "roles": ROLES,
-        "options": area_options(session), "error": error, "form": form or {}, "now": utcnow(),
-        "min_password": auth.MIN_PASSWORD_LENGTH,
-    }, status_code=status_code)
+    return page(
+        request,
+        who,
+        "app/users.html",
+        {
+            "users": users,
+            "areas": areas,
+            "tokens": _live_tokens(session, [u.id for u in users]),
+            "total": total,
+            "q": q,
+            "role": role,
+            "page_no": page_no,
+            "pages": pages_of(total, PER_PAGE),
+            "roles": ROLES,
+            "options": area_options(session),
+            "error": error,
+            "form": form or {},
+            "now": utcnow(),
+            "min_password": auth.MIN_PASSWORD_LENGTH,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/users")
-def users(request: Request, session: SessionDep, who: SignedIn, q: Search = None,
-          role: Annotated[str, Query(max_length=40)] = "", page_no: PageNo = 1) -> Response:
+def users(
+    request: Request,
+    session: SessionDep,
+    who: SignedIn,
+    q: Search = None,
+    role: Annotated[str, Query(max_length=40)] = "",
+    page_no: PageNo = 1,
+) -> Response:
     """Every staff user: role, area scope, last sign-in, live API tokens; and a form to add one."""
     who.need("admin")
     return users_page(request, session, who, q=q or "", role=role, page_no=page_no)
 
 
 @router.post("/users")
-def create(request: Request, session: SessionDep, who: Acting, name: Annotated[str, Form(max_length=240)],
-           password: Annotated[str, Form(max_length=1024)], role: Annotated[str, Form(max_length=40)],
-           display_name: Annotated[str, Form(max_length=400)] = "", area_id: AreaField = "") -> Response:
+def create(
+    request: Request,
+    session: SessionDep,
+    who: Acting,
+    name: Annotated[str, Form(max_length=240)],
+    password: Annotated[str, Form(max_length=1024)],
+    role: Annotated[str, Form(max_length=40)],
+    display_name: Annotated[str, Form(max_length=400)] = "",
+    area_id: AreaField = "",
+) -> Response:
     """Create a user who signs in with this password."""
     who.need("admin")
     form = {"name": name, "display_name": display_name, "role": role, "area_id": area_id}
@@ -134,14 +180,27 @@ def _user(session: Session, user_id: int, who: Viewer) -> auth.User:
     return user
 
 
-def user_page(request: Request, session: Session, who: Viewer, user: auth.User, *, error: str = "",
-              status_code: int = 200) -> Response:
+def user_page(
+    request: Request, session: Session, who: Viewer, user: auth.User, *, error: str = "", status_code: int = 200
+) -> Response:
     """One user's page: role and scope, password reset, API tokens."""
-    return page(request, who, "app/user.html", {
-        "person": user, "area": session.get(Area, user.area_id) if user.area_id else None, "roles": ROLES,
-        "options": area_options(session), "tokens": auth.tokens_of(session, user), "live": _live_tokens(session, [user.id]).get(user.id, 0),
-        "error": error, "now": utcnow(), "min_password": auth.MIN_PASSWORD_LENGTH,
-    }, status_code=status_code)
+    return page(
+        request,
+        who,
+        "app/user.html",
+        {
+            "person": user,
+            "area": session.get(Area, user.area_id) if user.area_id else None,
+            "roles": ROLES,
+            "options": area_options(session),
+            "tokens": auth.tokens_of(session, user),
+            "live": _live_tokens(session, [user.id]).get(user.id, 0),
+            "error": error,
+            "now": utcnow(),
+            "min_password": auth.MIN_PASSWORD_LENGTH,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/users/{user_id}")
@@ -163,8 +222,15 @@ def _attempt(request: Request, session: Session, who: Viewer, user: auth.User, c
 
 
 @router.post("/users/{user_id}")
-def update(user_id: Id, request: Request, session: SessionDep, who: Acting, role: Annotated[str, Form(max_length=40)],
-           display_name: Annotated[str, Form(max_length=400)] = "", area_id: AreaField = "") -> Response:
+def update(
+    user_id: Id,
+    request: Request,
+    session: SessionDep,
+    who: Acting,
+    role: Annotated[str, Form(max_length=40)],
+    display_name: Annotated[str, Form(max_length=400)] = "",
+    area_id: AreaField = "",
+) -> Response:
     """Set a user's role, display name and area scope (an admin cannot remove their own admin role)."""
     who.need("admin")
     person = _user(session, user_id, who)
@@ -181,8 +247,9 @@ def update(user_id: Id, request: Request, session: SessionDep, who: Acting, role
 
 
 @router.post("/users/{user_id}/password")
-def reset_password(user_id: Id, request: Request, session: SessionDep, who: Acting,
-                   password: Annotated[str, Form(max_length=1024)]) -> Response:
+def reset_password(
+    user_id: Id, request: Request, session: SessionDep, who: Acting, password: Annotated[str, Form(max_length=1024)]
+) -> Response:
     """Set a new password: it also lifts a lock-out and signs the user out of every browser."""
     who.need("admin")
     person = _user(session, user_id, who)
@@ -192,8 +259,14 @@ def reset_password(user_id: Id, request: Request, session: SessionDep, who: Acti
             raise Invalid(who._("Mật khẩu cần ít nhất %(n)s ký tự.", n=auth.MIN_PASSWORD_LENGTH))
         auth.set_password(session, user=person, password=password)
 
-    return _attempt(request, session, who, person, change,
-                    who._("Đã đặt mật khẩu mới cho %(name)s; các phiên đăng nhập cũ đã kết thúc.", name=person.name))
+    return _attempt(
+        request,
+        session,
+        who,
+        person,
+        change,
+        who._("Đã đặt mật khẩu mới cho %(name)s; các phiên đăng nhập cũ đã kết thúc.", name=person.name),
+    )
 
 
 @router.post("/users/{user_id}/tokens/revoke")
@@ -203,4 +276,6 @@ def revoke(user_id: Id, session: SessionDep, who: Acting) -> Response:
     person = _user(session, user_id, who)
     revoked = auth.revoke_tokens(session, user=person)
     session.commit()
-    return redirect(f"/app/users/{person.id}", who._("Đã thu hồi %(n)s mã truy cập API của %(name)s.", n=revoked, name=person.name))
+    return redirect(
+        f"/app/users/{person.id}", who._("Đã thu hồi %(n)s mã truy cập API của %(name)s.", n=revoked, name=person.name)
+    )

@@ -41,9 +41,16 @@ def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
 
 env.filters["local"] = local_time
 env.globals.update(
-    HTMX_FILE=HTMX_FILE, MESSAGES_ID=MESSAGES_ID, LANGUAGES=LANGUAGES, PRODUCTION_STATUS=nav.PRODUCTION_STATUS,
-    DOCUMENT_STATUS=nav.DOCUMENT_STATUS, FORMATS=nav.FORMATS, JOB_STATUS=nav.JOB_STATUS, ROLES=nav.ROLES,
-    SPEAKERS=nav.SPEAKERS, ACTIONS=nav.ACTIONS,
+    HTMX_FILE=HTMX_FILE,
+    MESSAGES_ID=MESSAGES_ID,
+    LANGUAGES=LANGUAGES,
+    PRODUCTION_STATUS=nav.PRODUCTION_STATUS,
+    DOCUMENT_STATUS=nav.DOCUMENT_STATUS,
+    FORMATS=nav.FORMATS,
+    JOB_STATUS=nav.JOB_STATUS,
+    ROLES=nav.ROLES,
+    SPEAKERS=nav.SPEAKERS,
+    ACTIONS=nav.ACTIONS,
 )
 
 
@@ -57,9 +64,16 @@ def context(request: Request, who: Viewer | None, values: Mapping[str, Any] | No
     lang = who.lang if who else language_of(request)
     settings = get_settings()
     return {
-        "request": request, "who": who, "user": who.user if who else None, "csrf": who.csrf if who else "",
-        "_": who._ if who else gettext_for(lang), "lang": lang, "path": request.url.path,
-        "nav": nav.nav_for(who.user.role) if who else [], "org_legal": settings.org_legal, "org_media": settings.org_media,
+        "request": request,
+        "who": who,
+        "user": who.user if who else None,
+        "csrf": who.csrf if who else "",
+        "_": who._ if who else gettext_for(lang),
+        "lang": lang,
+        "path": request.url.path,
+        "nav": nav.nav_for(who.user.role) if who else [],
+        "org_legal": settings.org_legal,
+        "org_media": settings.org_media,
         **(values or {}),
     }
 
@@ -77,8 +91,13 @@ def redirect(target: str, message: str | None = None, *, htmx: bool = False) -> 
 
 
 def page(
-    request: Request, who: Viewer | None, template: str, values: Mapping[str, Any] | None = None, *,
-    status_code: int = 200, headers: Mapping[str, str] | None = None,
+    request: Request,
+    who: Viewer | None,
+    template: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """A whole page (a template extending app/base.html), never cached; shows and clears a pending flash message."""
     pending = unquote(request.cookies.get(FLASH_COOKIE, ""))
@@ -90,8 +109,15 @@ def page(
     return response
 
 
-def fragment(request: Request, who: Viewer | None, template: str, values: Mapping[str, Any] | None = None, *,
-             status_code: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:
+def fragment(
+    request: Request,
+    who: Viewer | None,
+    template: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
     """A part of a page for HTMX to swap in (a template that does not extend the base)."""
     html = env.get_template(template).render(context(request, who, values))
     response = HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
@@ -138,16 +164,25 @@ class PageRoute(APIRoute):
                 return sign_in_redirect(request)
             except CsrfRefused:
                 return error_response(
-                    request, 403, _("Yêu cầu bị từ chối"),
-                    _("Biểu mẫu đã cũ hoặc không đến từ trang của lawcast (thiếu mã chống giả mạo CSRF). "
-                      "Hãy tải lại trang rồi thử lại."),
+                    request,
+                    403,
+                    _("Yêu cầu bị từ chối"),
+                    _(
+                        "Biểu mẫu đã cũ hoặc không đến từ trang của lawcast (thiếu mã chống giả mạo CSRF). "
+                        "Hãy tải lại trang rồi thử lại."
+                    ),
                 )
             except RoleRefused as exc:
                 allowed = ", ".join(_(nav.ROLES.get(role, role)) for role in sorted(exc.allowed))
                 return error_response(
-                    request, 403, _("Không được phép"),
-                    _("Vai trò %(role)s không dùng được chức năng này; cần: %(allowed)s.",
-                      role=_(nav.ROLES.get(exc.role, exc.role)), allowed=allowed),
+                    request,
+                    403,
+                    _("Không được phép"),
+                    _(
+                        "Vai trò %(role)s không dùng được chức năng này; cần: %(allowed)s.",
+                        role=_(nav.ROLES.get(exc.role, exc.role)),
+                        allowed=allowed,
+                    ),
                 )
             except ServiceError as exc:
                 heading = {404: _("Không tìm thấy"), 403: _("Không được phép")}.get(exc.status, _("Không thực hiện được"))

@@ -58,7 +58,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, scheduled_label: str, aired_la
         figures = f"{bar.aired}/{bar.scheduled} ({percent(bar.share)})"
         tip = escape(f"{bar.label}: {aired_label} {bar.aired}, {scheduled_label} {bar.scheduled} ({percent(bar.share)})")
         parts.append(
-            f'<g><title>{tip}</title>'
+            f"<g><title>{tip}</title>"
             f'<text x="{LABEL_W - 6}" y="{y + 15}" text-anchor="end">{escape(_short(bar.label))}</text>'
             f'<rect x="{LABEL_W}" y="{y}" width="{planned_w}" height="{ROW_H}" class="scheduled"/>'
             f'<rect x="{LABEL_W}" y="{y + 5}" width="{aired_w}" height="{ROW_H - 10}" class="aired"/>'

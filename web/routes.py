@@ -44,8 +44,18 @@ from web.security import (
 )
 
 router = APIRouter(prefix="/app", route_class=PageRoute, include_in_schema=False)
-SCREENS = (documents_router, productions_router, review_router, schedule_router, slots_router, reports_router,
-           renders_router, emergency_router, stations_router, users_router)
+SCREENS = (
+    documents_router,
+    productions_router,
+    review_router,
+    schedule_router,
+    slots_router,
+    reports_router,
+    renders_router,
+    emergency_router,
+    stations_router,
+    users_router,
+)
 
 
 def safe_next(target: str | None) -> str:
@@ -63,8 +73,13 @@ def root() -> RedirectResponse:
 
 def _login_page(request: Request, *, next_url: str, error: str = "", status_code: int = 200, name: str = "") -> Response:
     token = login_csrf(request)
-    response = page(request, None, "app/login.html", {"next": next_url, "error": error, "login_csrf": token, "name": name},
-                    status_code=status_code)
+    response = page(
+        request,
+        None,
+        "app/login.html",
+        {"next": next_url, "error": error, "login_csrf": token, "name": name},
+        status_code=status_code,
+    )
     set_login_csrf(response, token)
     return response
 
@@ -91,13 +106,16 @@ def _sign_in(request: Request, session: Session, form: Any) -> Response:
     name, password = str(form.get("username") or "").strip()[:120], str(form.get("password") or "")[:1024]
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or cookie != form.get("csrf_token"):
-        return _login_page(request, next_url=next_url, status_code=403, name=name,
-                           error=_("Biểu mẫu đăng nhập đã cũ; hãy thử lại."))
+        return _login_page(
+            request, next_url=next_url, status_code=403, name=name, error=_("Biểu mẫu đăng nhập đã cũ; hãy thử lại.")
+        )
     result = auth.authenticate(session, name=name, password=password)
     if result.user is None:
         session.commit()  # the failure counts even though the answer is an error
         if result.locked_until is not None:
-            error = _("Tài khoản tạm khoá đến %(until)s vì đăng nhập sai nhiều lần.", until=local_time(result.locked_until, "%H:%M"))
+            error = _(
+                "Tài khoản tạm khoá đến %(until)s vì đăng nhập sai nhiều lần.", until=local_time(result.locked_until, "%H:%M")
+            )
         else:
             error = _("Tên đăng nhập hoặc mật khẩu không đúng.")
         return _login_page(request, next_url=next_url, error=error, status_code=401, name=name)

@@ -113,13 +113,24 @@ def _labels(session: Session, placed: Sequence[reach.Placed]) -> dict[tuple[str,
 def items_of(session: Session, placed: Sequence[reach.Placed]) -> list[wk.Item]:
     """Grid items of placed airings (withdrawn ones left out), titled, each naming the target it airs on."""
     shown = [p for p in placed if p.airing.status in SHOWN]
-    titles = dict(session.execute(
-        select(Production.id, Production.title).where(Production.id.in_({p.airing.production_id for p in shown} or {-1}))
-    ).all())
+    titles = dict(
+        session.execute(
+            select(Production.id, Production.title).where(Production.id.in_({p.airing.production_id for p in shown} or {-1}))
+        ).all()
+    )
     labels = _labels(session, shown)
     return [
-        wk.Item(aware_utc(p.airing.start), aware_utc(p.airing.end), titles.get(p.airing.production_id, ""), p.airing.priority,
-                p.airing.reason, p.airing.status, (labels.get((p.target_kind, p.target_id), ""),), 1, p.airing.production_id)
+        wk.Item(
+            aware_utc(p.airing.start),
+            aware_utc(p.airing.end),
+            titles.get(p.airing.production_id, ""),
+            p.airing.priority,
+            p.airing.reason,
+            p.airing.status,
+            (labels.get((p.target_kind, p.target_id), ""),),
+            1,
+            p.airing.production_id,
+        )
         for p in shown
     ]
 
@@ -231,21 +242,31 @@ def lanes(session: Session, area: Area, week: wk.Week) -> list[Lane]:
     """The lanes beneath an area with their slot windows per day: grouped in SQL by place and window, so a province
     of 1,000 stations reads one row per commune and window, not one per station."""
     areas = session.execute(
-        select(Area.id, Area.parent_id, Area.kind, Area.name, Area.path)
-        .where(Area.path.startswith(area.path, autoescape=True), Area.id != area.id)
+        select(Area.id, Area.parent_id, Area.kind, Area.name, Area.path).where(
+            Area.path.startswith(area.path, autoescape=True), Area.id != area.id
+        )
     ).all()
     per_station = area.kind in ("commune", "cluster")
     if per_station:
-        stations = list(session.execute(
-            select(Station.id, Station.area_id, Station.name, literal(1)).join(Area, Area.id == Station.area_id)
-            .where(Area.path.startswith(area.path, autoescape=True))
-        ))
+        stations = list(
+            session.execute(
+                select(Station.id, Station.area_id, Station.name, literal(1))
+                .join(Area, Area.id == Station.area_id)
+                .where(Area.path.startswith(area.path, autoescape=True))
+            )
+        )
     else:  # a province's 1,000 stations are counted per area, not read one by one
-        stations = list(session.execute(
-            select(func.min(Station.id), Station.area_id, func.min(Station.name), func.count()).join(Area, Area.id == Station.area_id)
-            .where(Area.path.startswith(area.path, autoescape=True), Area.id != area.id).group_by(Station.area_id)
-        ))
-        stations += session.execute(select(Station.id, Station.area_id, Station.name, literal(1)).where(Station.area_id == area.id)).all()
+        stations = list(
+            session.execute(
+                select(func.min(Station.id), Station.area_id, func.min(Station.name), func.count())
+                .join(Area, Area.id == Station.area_id)
+                .where(Area.path.startswith(area.path, autoescape=True), Area.id != area.id)
+                .group_by(Station.area_id)
+            )
+        )
+        stations += session.execute(
+            select(Station.id, Station.area_id, Station.name, literal(1)).where(Station.area_id == area.id)
+        ).all()
     target_lane, by_key = _lane_keys(area, areas, stations)
     for lane in by_key.values():
         lane.days = [LaneDay() for _ in range(7)]
@@ -278,22 +299,33 @@ def _windows(session: Session, area: Area, week: wk.Week, *, per_station: bool) 
     place = Station.id if per_station else Station.area_id
     on_stations = (
         select(literal("station" if per_station else "area"), place, Occurrence.start, Occurrence.end, func.count(), filled)
-        .select_from(Station).join(Area, Area.id == Station.area_id)
+        .select_from(Station)
+        .join(Area, Area.id == Station.area_id)
         .join(Occurrence, and_(Occurrence.target_kind == "station", Occurrence.target_id == Station.id, in_week))
-        .where(inside).group_by(place, Occurrence.start, Occurrence.end)
+        .where(inside)
+        .group_by(place, Occurrence.start, Occurrence.end)
     )
     on_areas = (
         select(literal("area"), Area.id, Occurrence.start, Occurrence.end, func.count(), filled)
-        .select_from(Area).join(Occurrence, and_(Occurrence.target_kind == "area", Occurrence.target_id == Area.id, in_week))
-        .where(inside, Area.id != area.id).group_by(Area.id, Occurrence.start, Occurrence.end)
+        .select_from(Area)
+        .join(Occurrence, and_(Occurrence.target_kind == "area", Occurrence.target_id == Area.id, in_week))
+        .where(inside, Area.id != area.id)
+        .group_by(Area.id, Occurrence.start, Occurrence.end)
     )
     stations = select(Station.id).join(Area, Area.id == Station.area_id).where(inside)
     below = select(Area.id).where(inside, Area.id != area.id)
     direct = (
         select(Airing.target_kind, Airing.target_id, Airing.start, Airing.end, func.count(), func.count())
-        .where(Airing.plan_id.is_(None), Airing.status.in_(SHOWN), Airing.start >= week.start, Airing.start < week.end,
-               or_(and_(Airing.target_kind == "station", Airing.target_id.in_(stations)),
-                   and_(Airing.target_kind == "area", Airing.target_id.in_(below))))
+        .where(
+            Airing.plan_id.is_(None),
+            Airing.status.in_(SHOWN),
+            Airing.start >= week.start,
+            Airing.start < week.end,
+            or_(
+                and_(Airing.target_kind == "station", Airing.target_id.in_(stations)),
+                and_(Airing.target_kind == "area", Airing.target_id.in_(below)),
+            ),
+        )
         .group_by(Airing.target_kind, Airing.target_id, Airing.start, Airing.end)
     )
     rows: list[tuple[Any, ...]] = [tuple(row) for query in (on_stations, on_areas) for row in session.execute(query)]
@@ -320,8 +352,10 @@ def lane_items(session: Session, area: Area, key: str, week: wk.Week) -> tuple[s
         if lane.kind == "district":
             targets = [("area", [lane.id])]
         else:
-            targets = [("area", list(session.scalars(select(Area.id).where(Area.path.startswith(lane.path, autoescape=True))))),
-                       ("station", broadcast_service.stations_under(session, lane))]
+            targets = [
+                ("area", list(session.scalars(select(Area.id).where(Area.path.startswith(lane.path, autoescape=True))))),
+                ("station", broadcast_service.stations_under(session, lane)),
+            ]
         name = lane.name
     return name, wk.merge(items_of(session, every_placement(session, targets, week)))
 
@@ -335,13 +369,24 @@ def every_placement(session: Session, targets: Sequence[tuple[str, Sequence[int]
         select(Airing, Occurrence.target_kind, Occurrence.target_id, Occurrence.id, Occurrence.slot_id, Occurrence.end)
         .join(OccurrencePlan, OccurrencePlan.plan_id == Airing.plan_id)
         .join(Occurrence, Occurrence.id == OccurrencePlan.occurrence_id)
-        .where(or_(*(and_(Occurrence.target_kind == kind, Occurrence.target_id.in_(ids)) for kind, ids in wanted)),
-               Occurrence.start > week.start - reach.MAX_SLOT, Occurrence.start < week.end,
-               Airing.status.in_(SHOWN), Airing.start < week.end, Airing.end > week.start)
+        .where(
+            or_(*(and_(Occurrence.target_kind == kind, Occurrence.target_id.in_(ids)) for kind, ids in wanted)),
+            Occurrence.start > week.start - reach.MAX_SLOT,
+            Occurrence.start < week.end,
+            Airing.status.in_(SHOWN),
+            Airing.start < week.end,
+            Airing.end > week.start,
+        )
     ).all()
     out = [reach.Placed(a, kind, target, occ, slot, aware_utc(end), "") for a, kind, target, occ, slot, end in linked]
-    direct = session.scalars(select(Airing).where(
-        Airing.plan_id.is_(None), or_(*(and_(Airing.target_kind == kind, Airing.target_id.in_(ids)) for kind, ids in wanted)),
-        Airing.status.in_(SHOWN), Airing.start < week.end, Airing.end > week.start))
+    direct = session.scalars(
+        select(Airing).where(
+            Airing.plan_id.is_(None),
+            or_(*(and_(Airing.target_kind == kind, Airing.target_id.in_(ids)) for kind, ids in wanted)),
+            Airing.status.in_(SHOWN),
+            Airing.start < week.end,
+            Airing.end > week.start,
+        )
+    )
     out += [reach.Placed(a, a.target_kind or "", a.target_id or 0, None, None, aware_utc(a.end), "") for a in direct]
     return out

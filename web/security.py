@@ -73,8 +73,13 @@ def secure_cookies() -> bool:
 def set_session_cookie(response: Response, raw: str) -> None:
     """Hand the browser its session id (never readable by scripts)."""
     response.set_cookie(
-        SESSION_COOKIE, raw, max_age=int(auth.SESSION_MAX.total_seconds()), path="/app", httponly=True,
-        samesite="lax", secure=secure_cookies(),
+        SESSION_COOKIE,
+        raw,
+        max_age=int(auth.SESSION_MAX.total_seconds()),
+        path="/app",
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(),
     )
 
 

@@ -98,8 +98,16 @@ def check(form: SlotForm, _: Gettext) -> Checked:
     else:
         rule = weekly_rule(form.days, interval=int(form.interval), until=until)
     name = form.name.strip() or _("Khung %(time)s", time=start_time.strftime("%H:%M"))
-    return Checked(name[:200], target[0], target[1], rule, start_time.replace(second=0, microsecond=0),
-                   int(form.duration_min) * 60, dtstart, form.overrun if form.overrun in ("cut", "finish", "refuse") else "cut")
+    return Checked(
+        name[:200],
+        target[0],
+        target[1],
+        rule,
+        start_time.replace(second=0, microsecond=0),
+        int(form.duration_min) * 60,
+        dtstart,
+        form.overrun if form.overrun in ("cut", "finish", "refuse") else "cut",
+    )
 
 
 def _parts(rule: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-""""Nghe thử": one script line spoken as a WAV, sentence by sentence through the phrase cache.
+""" "Nghe thử": one script line spoken as a WAV, sentence by sentence through the phrase cache.
 
 The sentences are normalised and spoken exactly as a render speaks them (same voice, pitch, rate and cache
 keys), so a line heard here is a cache hit for the render, and a line already rendered is answered from the
@@ -34,8 +34,12 @@ class LineAudio:
 def _engines(names: tuple[str, ...]) -> list[Engine]:
     settings = get_settings()
     return build_engines(
-        names, gtts_host=settings.gtts_host, gtts_timeout_s=settings.gtts_timeout_s, gtts_retries=settings.gtts_retries,
-        gtts_min_interval_s=settings.gtts_min_interval_s, piper_model=settings.piper_model,
+        names,
+        gtts_host=settings.gtts_host,
+        gtts_timeout_s=settings.gtts_timeout_s,
+        gtts_retries=settings.gtts_retries,
+        gtts_min_interval_s=settings.gtts_min_interval_s,
+        piper_model=settings.piper_model,
     )
 
 

@@ -203,16 +203,29 @@ def merge(items: Iterable[Item]) -> list[Item]:
     for alike in groups.values():
         first = alike[0]
         where = tuple(dict.fromkeys(w for item in alike for w in item.where))
-        out.append(Item(first.start, first.end, first.title, first.priority, first.reason, first.status, where,
-                        sum(item.count for item in alike), first.production_id))
+        out.append(
+            Item(
+                first.start,
+                first.end,
+                first.title,
+                first.priority,
+                first.reason,
+                first.status,
+                where,
+                sum(item.count for item in alike),
+                first.production_id,
+            )
+        )
     return sorted(out, key=lambda i: (i.start, i.priority != "emergency", i.title))
 
 
 def build(week: Week, items: Iterable[Item], *, quiet: Sequence[tuple[int, int]] = ()) -> Grid:
     """Place items in the week's days (local time of the week's zone), by the hour they start in."""
     zone = ZoneInfo(week.tz)
-    days = [Day(day, n, [Cell(h, quiet=hour_quiet(h, quiet)) for h in range(FIRST_HOUR, LAST_HOUR)])
-            for n, day in enumerate(week.days)]
+    days = [
+        Day(day, n, [Cell(h, quiet=hour_quiet(h, quiet)) for h in range(FIRST_HOUR, LAST_HOUR)])
+        for n, day in enumerate(week.days)
+    ]
     index = {day.day: day for day in days}
     for item in sorted(items, key=lambda i: (i.start, i.priority != "emergency", i.title)):
         local_start, local_end = item.start.astimezone(zone), item.end.astimezone(zone)

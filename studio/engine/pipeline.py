@@ -1,13 +1,14 @@
 """The render pipeline: script lines -> speech -> mixed, normalised media plus sidecars.
 
-Pure with respect to the database: it takes plain data and a work directory and returns files.
+Pure with respect to the database: it takes plain data and a work directory and returns files; that data
+(RenderSpec, Report, RenderedFile, BadScript) is in studio/engine/spec.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from studio.engine.render import audio, subtitles, video
 from studio.engine.render._ffmpeg import Cancelled
 from studio.engine.render.profiles import PROFILES, AudioProfile, mezzanine
+from studio.engine.spec import BadScript, RenderedFile, RenderSpec, Report
 from studio.engine.text import speech
 from studio.engine.text.scripts import ScriptLine
 from studio.engine.tts import Engine, PhraseCache, speak
@@ -40,41 +42,6 @@ FORMAT_PROFILES = {
 OPTIONAL_PROFILES = {"radio": ("loudspeaker",)}
 
 
-class BadScript(ValueError):
-    """The script cannot make this product; the message says what the editor should change (never retried)."""
-
-
-@dataclass(frozen=True)
-class RenderSpec:
-    """Everything a render needs, as plain data."""
-
-    profile: str
-    title: str
-    album: str
-    artist: str
-    lines: Sequence[ScriptLine]
-    lexicon: dict[str, str]
-    rate: int = 165
-    branding_left: str = "Sở Tư pháp"
-    branding_right: str = "Trung tâm Truyền thông"
-    logo_left: Path | None = None
-    logo_right: Path | None = None
-    max_duration_s: float | None = None  # a loudspeaker bulletin's limit; longer scripts fail as bad input
-    section_cache_mb: int = 2048  # mixed and encoded sections kept for re-renders (least recently used go first)
-
-
-@dataclass(frozen=True)
-class RenderedFile:
-    """One file a render produced."""
-
-    kind: str
-    path: Path
-    extension: str
-    duration_s: float | None = None
-    loudness_lufs: float | None = None
-    true_peak_dbtp: float | None = None
-
-
 @dataclass
 class Spoken:
     """A synthesised sentence and where it came from."""
@@ -89,15 +56,6 @@ class Spoken:
     chapter: str | None
     engine: str
     speech_log: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass
-class Report:
-    """What the pipeline tells its caller as it goes."""
-
-    progress: Callable[[float, str], None] = lambda fraction, stage: None
-    cancel: Callable[[], bool] = lambda: False
-    engines_used: set[str] = field(default_factory=set)
 
 
 @lru_cache(maxsize=1)
@@ -154,7 +112,15 @@ def synthesise(spec: RenderSpec, *, engines: Sequence[Engine], cache: PhraseCach
         pause = line.pause_ms if last_of_line[index] == pos else SENTENCE_PAUSE_MS
         result.append(
             Spoken(
-                index, written, speaker, phrase.path, phrase.duration_s, pause, line.bed, chapter, phrase.engine,
+                index,
+                written,
+                speaker,
+                phrase.path,
+                phrase.duration_s,
+                pause,
+                line.bed,
+                chapter,
+                phrase.engine,
                 phrase.record(),
             )
         )
@@ -190,7 +156,9 @@ def _chapter_title(line: ScriptLine, seen: set[object]) -> str | None:
     return titles.get(str(key)) or line.text.split(":")[0][:80].rstrip(".")
 
 
-def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache: PhraseCache, report: Report) -> list[RenderedFile]:
+def render(
+    spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache: PhraseCache, report: Report
+) -> list[RenderedFile]:
     """Render one profile: speech, mix, loudness, encode, then subtitles, transcript and chapters."""
     work_dir.mkdir(parents=True, exist_ok=True)
     audio_profile = _audio_profile(spec.profile)
@@ -207,7 +175,10 @@ def render(spec: RenderSpec, *, work_dir: Path, engines: Sequence[Engine], cache
     else:
         loudness = mixed.loudness
         files.insert(
-            0, RenderedFile("audio", mixed.path, audio_profile.extension, mixed.duration_s, loudness.integrated_lufs, loudness.true_peak_dbtp)
+            0,
+            RenderedFile(
+                "audio", mixed.path, audio_profile.extension, mixed.duration_s, loudness.integrated_lufs, loudness.true_peak_dbtp
+            ),
         )
     report.progress(1.0, "done")
     return files
@@ -260,7 +231,13 @@ def _mix(
 
 
 def _video(
-    spec: RenderSpec, spoken: Sequence[Spoken], mixed: audio.AudioResult, cues: Sequence[subtitles.Cue], *, work_dir: Path, report: Report
+    spec: RenderSpec,
+    spoken: Sequence[Spoken],
+    mixed: audio.AudioResult,
+    cues: Sequence[subtitles.Cue],
+    *,
+    work_dir: Path,
+    report: Report,
 ) -> RenderedFile:
     """The video of a video profile: slides and burnt-in subtitles over the mixed audio."""
     width, height, _ = VIDEO_PROFILES[spec.profile]
@@ -279,10 +256,14 @@ def _video(
         cancel=report.cancel,
         on_progress=lambda f: report.progress(0.9 + 0.09 * f, "video"),
     )
-    return RenderedFile("video", result.path, "mp4", result.duration_s, mixed.loudness.integrated_lufs, mixed.loudness.true_peak_dbtp)
+    return RenderedFile(
+        "video", result.path, "mp4", result.duration_s, mixed.loudness.integrated_lufs, mixed.loudness.true_peak_dbtp
+    )
 
 
-def _sidecars(work_dir: Path, cues: Sequence[subtitles.Cue], spoken: Sequence[Spoken], mixed: audio.AudioResult, title: str) -> list[RenderedFile]:
+def _sidecars(
+    work_dir: Path, cues: Sequence[subtitles.Cue], spoken: Sequence[Spoken], mixed: audio.AudioResult, title: str
+) -> list[RenderedFile]:
     names = ("subs.vtt", "subs.srt", "transcript.txt", "chapters.json", "speech.json")
     vtt, srt, txt, chap, log = (work_dir / name for name in names)
     subtitles.write_text_atomic(vtt, subtitles.to_webvtt(cues))
@@ -303,8 +284,12 @@ def speech_log_json(spoken: Sequence[Spoken], timings: Sequence[audio.Timed]) ->
     """Per-sentence speech log: which engine and voice spoke it (and which failed first), and where it sits."""
     sentences = [
         {
-            "line": item.line_index, "speaker": item.speaker, "text": item.written,
-            "start_s": round(timing.start_s, 3), "end_s": round(timing.end_s, 3), **item.speech_log,
+            "line": item.line_index,
+            "speaker": item.speaker,
+            "text": item.written,
+            "start_s": round(timing.start_s, 3),
+            "end_s": round(timing.end_s, 3),
+            **item.speech_log,
         }
         for item, timing in zip(spoken, timings, strict=True)
     ]
@@ -349,7 +334,11 @@ CARD_ROLES = {"question": "question", "answer": "answer", "heading": "provision"
 
 
 def slide_plan(
-    title: str, album: str, lines: Sequence[ScriptLine], sentences: Sequence[tuple[int, float]], duration_s: float,
+    title: str,
+    album: str,
+    lines: Sequence[ScriptLine],
+    sentences: Sequence[tuple[int, float]],
+    duration_s: float,
 ) -> list[video.Slide]:
     """Title card first, then a card for each stretch of one provision said by one speaker, shown while it is said.
 

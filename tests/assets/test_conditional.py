@@ -284,4 +284,7 @@ def test_answer_builds_raw_headers() -> None:
     assert packed.body == b"" and dict(packed.headers)[b"content-length"] == str(len(rep.gzipped)).encode()
     assert dict(packed.headers)[b"etag"] == headers[b"etag"]
     assert answer(rep, method="GET", accept_encoding="", **{**kwargs, "if_none_match": rep.etag}).status == 304
-    assert dict(answer(rep, method="GET", accept_encoding="", **{**kwargs, "authorized": True}).headers)[b"cache-control"] == b"private, max-age=30"
+    assert (
+        dict(answer(rep, method="GET", accept_encoding="", **{**kwargs, "authorized": True}).headers)[b"cache-control"]
+        == b"private, max-age=30"
+    )

@@ -77,16 +77,18 @@ def make_bulletins(api: TestClient, stack: Stack, tag: str, scripts: list[list[s
     made = []
     for index, lines in enumerate(scripts, start=1):
         title = f"{tag}: bản tin {index}"
-        created = api.post("/api/productions", json={"document_id": doc.json()["id"], "format": "loudspeaker", "title": title},
-                           headers=editor)
+        created = api.post(
+            "/api/productions", json={"document_id": doc.json()["id"], "format": "loudspeaker", "title": title}, headers=editor
+        )
         assert created.status_code == 201, created.json()
         production_id = created.json()["id"]
         script = {"lines": [{"speaker": "presenter", "text": text, "pause_ms": 200} for text in lines]}
         assert api.put(f"/api/productions/{production_id}/script", json=script, headers=editor).status_code == 200
         for action, role in (("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer")):
             act(api, stack, production_id, action, role)
-        accepted = api.post(f"/api/productions/{production_id}/renders", json={"profiles": ["loudspeaker"]},
-                            headers=stack.headers("producer"))
+        accepted = api.post(
+            f"/api/productions/{production_id}/renders", json={"profiles": ["loudspeaker"]}, headers=stack.headers("producer")
+        )
         assert accepted.status_code == 202, accepted.json()
         made.append((production_id, title, accepted.json()["job"]["id"]))
     out = []
@@ -94,7 +96,9 @@ def make_bulletins(api: TestClient, stack: Stack, tag: str, scripts: list[list[s
         job = wait_for_job(api, stack.headers("producer"), job_id)
         assert job["status"] == "succeeded", job
         audio = next(o for o in job["outputs"] if o["kind"] == "audio")
-        out.append(Bulletin(production_id, title, audio["id"], audio["duration_s"], audio["sha256"], audio["bytes"], audio["media_key"]))
+        out.append(
+            Bulletin(production_id, title, audio["id"], audio["duration_s"], audio["sha256"], audio["bytes"], audio["media_key"])
+        )
     return out
 
 
@@ -114,8 +118,15 @@ def unique(prefix: str) -> str:
     return f"{prefix} {next(_names)}-{datetime.now(UTC).timestamp():.0f}"
 
 
-def area(api: TestClient, stack: Stack, *, kind: str = "commune", parent_id: int | None = None,
-         quiet: tuple[time, time] | None = None, name: str | None = None) -> Json:
+def area(
+    api: TestClient,
+    stack: Stack,
+    *,
+    kind: str = "commune",
+    parent_id: int | None = None,
+    quiet: tuple[time, time] | None = None,
+    name: str | None = None,
+) -> Json:
     """A new area (its own names, so tests never share one)."""
     body: dict[str, object] = {"name": name or unique(f"Địa bàn {kind}"), "kind": kind, "parent_id": parent_id}
     if quiet:
@@ -138,17 +149,25 @@ def slot_body(target_kind: str, target_id: int, at: datetime, duration_s: int, *
     tz = str(extra.get("timezone", "Asia/Ho_Chi_Minh"))
     local = at.astimezone(ZoneInfo(tz))
     body: dict[str, object] = {
-        "name": unique("Khung"), "target_kind": target_kind, "target_id": target_id, "rrule": "FREQ=DAILY",
-        "dtstart": local.date().isoformat(), "start_time": local.time().replace(microsecond=0).isoformat(),
+        "name": unique("Khung"),
+        "target_kind": target_kind,
+        "target_id": target_id,
+        "rrule": "FREQ=DAILY",
+        "dtstart": local.date().isoformat(),
+        "start_time": local.time().replace(microsecond=0).isoformat(),
         "duration_s": duration_s,
     }
     body.update(extra)
     return body
 
 
-def make_slot(api: TestClient, stack: Stack, target_kind: str, target_id: int, at: datetime, duration_s: int, **extra: object) -> Json:
+def make_slot(
+    api: TestClient, stack: Stack, target_kind: str, target_id: int, at: datetime, duration_s: int, **extra: object
+) -> Json:
     """A slot created through the API (which expands it), which must succeed."""
-    response = api.post("/api/slots", json=slot_body(target_kind, target_id, at, duration_s, **extra), headers=stack.headers("scheduler"))
+    response = api.post(
+        "/api/slots", json=slot_body(target_kind, target_id, at, duration_s, **extra), headers=stack.headers("scheduler")
+    )
     assert response.status_code == 201, response.json()
     return response.json()
 
@@ -162,8 +181,11 @@ def occurrences(api: TestClient, stack: Stack, slot_id: int, **window: str) -> l
 
 def fill(api: TestClient, stack: Stack, start: datetime, end: datetime, **extra: object) -> Json:
     """POST /api/schedule/fill, which must succeed."""
-    response = api.post("/api/schedule/fill", json={"start": start.isoformat(), "end": end.isoformat(), **extra},
-                        headers=stack.headers("scheduler"))
+    response = api.post(
+        "/api/schedule/fill",
+        json={"start": start.isoformat(), "end": end.isoformat(), **extra},
+        headers=stack.headers("scheduler"),
+    )
     assert response.status_code == 200, response.json()
     return response.json()
 

@@ -24,7 +24,7 @@ from tests.broadcast.conftest import Bulletin, area, make_slot, occurrences, sta
 from tests.conftest import ROOT, Stack
 from tests.helpers import Json
 
-RECORDER = '''
+RECORDER = """
 import sys, time
 log, seconds, path = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 with open(log, "a") as out:
@@ -32,7 +32,7 @@ with open(log, "a") as out:
 time.sleep(float(sys.argv[4]) if len(sys.argv) > 4 else seconds)  # a fixed time, if given: the limit is ignored
 with open(log, "a") as out:
     out.write(f"end {path}\\n")
-'''
+"""
 
 
 class LiveServer:
@@ -43,8 +43,14 @@ class LiveServer:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, LAWCAST_DATA_DIR=str(stack.data_dir), LAWCAST_DATABASE_URL=stack.database_url,
-                        LAWCAST_BROKER_URL=stack.broker_url, LAWCAST_BASE_URL=self.url, PYTHONPATH=str(ROOT))
+        self.env = dict(
+            os.environ,
+            LAWCAST_DATA_DIR=str(stack.data_dir),
+            LAWCAST_DATABASE_URL=stack.database_url,
+            LAWCAST_BROKER_URL=stack.broker_url,
+            LAWCAST_BASE_URL=self.url,
+            PYTHONPATH=str(ROOT),
+        )
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -52,9 +58,23 @@ class LiveServer:
         """Start serving and wait until it answers."""
         with self.log.open("ab") as handle:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--log-level", "warning"],
-                cwd=ROOT, env=self.env, stdout=handle, stderr=handle,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "app:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=handle,
+                stderr=handle,
             )
         wait_until(self._up, 30, "server did not start")
 
@@ -106,13 +126,24 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
     target = station(api, stack, commune["id"])
     first, second = bulletins[0], bulletins[3]
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
-    slot = make_slot(api, stack, "station", target["id"], at, math.ceil(first.duration_s + second.duration_s) + 1,
-                     rrule="FREQ=DAILY;COUNT=1", overrun="finish")
+    slot = make_slot(
+        api,
+        stack,
+        "station",
+        target["id"],
+        at,
+        math.ceil(first.duration_s + second.duration_s) + 1,
+        rrule="FREQ=DAILY;COUNT=1",
+        overrun="finish",
+    )
     occurrence = occurrences(api, stack, slot["id"])[0]
     pinned = []
     for bulletin in (first, second):
-        made = api.post("/api/schedule/pins", json={"occurrence_id": occurrence["id"], "production_id": bulletin.production_id},
-                        headers=stack.headers("scheduler"))
+        made = api.post(
+            "/api/schedule/pins",
+            json={"occurrence_id": occurrence["id"], "production_id": bulletin.production_id},
+            headers=stack.headers("scheduler"),
+        )
         assert made.status_code == 201, made.json()
         pinned.append(made.json()["id"])
     cache, plays_log = tmp_path / "cache", tmp_path / "plays.log"
@@ -122,9 +153,27 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
     def start_agent() -> subprocess.Popen[bytes]:
         handle = (tmp_path / "agent.log").open("ab")
         return subprocess.Popen(
-            [sys.executable, "-m", "cli", "station", "run", "--server", live.url, "--token", str(target["token"]),
-             "--dir", str(cache), "--player", player, "--poll", "1"],
-            cwd=ROOT, env=live.env, stdout=handle, stderr=handle,
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "station",
+                "run",
+                "--server",
+                live.url,
+                "--token",
+                str(target["token"]),
+                "--dir",
+                str(cache),
+                "--player",
+                player,
+                "--poll",
+                "1",
+            ],
+            cwd=ROOT,
+            env=live.env,
+            stdout=handle,
+            stderr=handle,
         )
 
     def scheduled() -> list[Json]:
@@ -150,10 +199,16 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
             assert any(line.endswith(f"{item['sha256']}.media") for line in played_lines())
         live.start()
         wait_until(lambda: outbox() == [], 30, "queued reports were not delivered after the network came back")
-        alert = api.post("/api/emergency", json={"production_id": bulletins[2].production_id, "area_id": commune["id"]},
-                         headers=stack.headers("scheduler")).json()
-        wait_until(lambda: any(line.endswith(f"{bulletins[2].sha256}.media") for line in played_lines()), 30,
-                   "the emergency did not play at the next poll")
+        alert = api.post(
+            "/api/emergency",
+            json={"production_id": bulletins[2].production_id, "area_id": commune["id"]},
+            headers=stack.headers("scheduler"),
+        ).json()
+        wait_until(
+            lambda: any(line.endswith(f"{bulletins[2].sha256}.media") for line in played_lines()),
+            30,
+            "the emergency did not play at the next poll",
+        )
         wait_until(lambda: outbox() == [] and alert["id"] in read_json(cache / "played.json", []), 30, "emergency not reported")
     finally:
         agent.send_signal(signal.SIGINT)
@@ -166,7 +221,9 @@ def test_agent_keeps_playing_offline_and_every_report_arrives_exactly_once(
         again.send_signal(signal.SIGINT)
         again.wait(timeout=20)
     with session_scope() as session:
-        rows = session.execute(select(PlayReport.airing_id, PlayReport.outcome).where(PlayReport.station_id == target["id"])).all()
+        rows = session.execute(
+            select(PlayReport.airing_id, PlayReport.outcome).where(PlayReport.station_id == target["id"])
+        ).all()
     expected = {int(i["airing_id"]) for i in items} | {alert["id"]}
     assert sorted(airing for airing, _ in rows) == sorted(expected)  # every play reported, exactly once
     assert set(pinned) <= expected and {outcome for _, outcome in rows} == {"played"}
@@ -187,9 +244,15 @@ def _agent(live: LiveServer, tmp_path: Path, token: str = "unused", **extra: Any
 def _item(bulletin: Bulletin, **extra: object) -> Json:
     now = datetime.now(UTC)
     item: dict[str, object] = {
-        "airing_id": 1, "start": now.isoformat(), "end": (now + timedelta(seconds=bulletin.duration_s)).isoformat(),
-        "priority": "normal", "title": bulletin.title, "media_url": f"/media/{bulletin.media_key}", "sha256": bulletin.sha256,
-        "bytes": bulletin.bytes, "duration_s": bulletin.duration_s,
+        "airing_id": 1,
+        "start": now.isoformat(),
+        "end": (now + timedelta(seconds=bulletin.duration_s)).isoformat(),
+        "priority": "normal",
+        "title": bulletin.title,
+        "media_url": f"/media/{bulletin.media_key}",
+        "sha256": bulletin.sha256,
+        "bytes": bulletin.bytes,
+        "duration_s": bulletin.duration_s,
     }
     item.update(extra)
     return item
@@ -240,7 +303,9 @@ def test_a_download_whose_sha256_does_not_match_is_rejected(
     agent.close()
 
 
-@pytest.mark.parametrize(("policy", "outcome", "finished"), [("refuse", "skipped", None), ("cut", "cut", False), ("finish", "overran", True)])
+@pytest.mark.parametrize(
+    ("policy", "outcome", "finished"), [("refuse", "skipped", None), ("cut", "cut", False), ("finish", "overran", True)]
+)
 def test_overrun_policy_is_honoured_at_play_time(
     bulletins: list[Bulletin], live: LiveServer, tmp_path: Path, policy: str, outcome: str, finished: bool | None
 ) -> None:
@@ -268,13 +333,31 @@ def test_overrun_policy_is_honoured_at_play_time(
 # --- the agent speaks up (issue 12 §7) -------------------------------------------------------------
 
 
-def run_agent(live: LiveServer, cache: Path, token: str, log: Path, server: str | None = None, poll: float = 0.5) -> subprocess.Popen[bytes]:
+def run_agent(
+    live: LiveServer, cache: Path, token: str, log: Path, server: str | None = None, poll: float = 0.5
+) -> subprocess.Popen[bytes]:
     """`lawcast station run` in its own process, logging to `log`."""
     handle = log.open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "cli", "station", "run", "--server", server or live.url, "--token", token,
-         "--dir", str(cache), "--poll", str(poll)],
-        cwd=ROOT, env=live.env, stdout=handle, stderr=handle,
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "station",
+            "run",
+            "--server",
+            server or live.url,
+            "--token",
+            token,
+            "--dir",
+            str(cache),
+            "--poll",
+            str(poll),
+        ],
+        cwd=ROOT,
+        env=live.env,
+        stdout=handle,
+        stderr=handle,
     )
 
 
@@ -288,9 +371,7 @@ def finished(process: subprocess.Popen[bytes], timeout_s: float) -> int:
         raise AssertionError(f"`lawcast station run` still running after {timeout_s} s") from None
 
 
-def test_an_unknown_token_ends_station_run_saying_to_check_the_token(
-    stack: Stack, live: LiveServer, tmp_path: Path
-) -> None:
+def test_an_unknown_token_ends_station_run_saying_to_check_the_token(stack: Stack, live: LiveServer, tmp_path: Path) -> None:
     log = tmp_path / "agent.log"
     code = finished(run_agent(live, tmp_path / "cache", "lc_not-a-station-token", log), 30)
     text = log.read_text()

@@ -64,12 +64,34 @@ ID_CASES: list[tuple[str, str, Json | None, str]] = [
     ("GET", f"/api/productions/1/script?version={BIG}", None, "version"),
     ("POST", "/api/areas", {"name": "A", "kind": "province", "parent_id": BIG}, "parent_id"),
     ("POST", "/api/stations", {"name": "S", "area_id": BIG}, "area_id"),
-    ("POST", "/api/slots", {"name": "K", "target_kind": "area", "target_id": BIG, "rrule": "FREQ=DAILY",
-                            "dtstart": "2031-01-01", "start_time": "06:00", "duration_s": 60}, "target_id"),
+    (
+        "POST",
+        "/api/slots",
+        {
+            "name": "K",
+            "target_kind": "area",
+            "target_id": BIG,
+            "rrule": "FREQ=DAILY",
+            "dtstart": "2031-01-01",
+            "start_time": "06:00",
+            "duration_s": 60,
+        },
+        "target_id",
+    ),
     ("POST", "/api/schedule/pins", {"occurrence_id": BIG, "production_id": 1}, "occurrence_id"),
     ("POST", "/api/emergency", {"production_id": 1, "area_id": BIG}, "area_id"),
-    ("POST", "/api/campaigns", {"name": "C", "production_ids": [1, BIG], "area_ids": [1],
-                                "start": "2031-01-01T00:00:00Z", "end": "2031-02-01T00:00:00Z"}, "production_ids"),
+    (
+        "POST",
+        "/api/campaigns",
+        {
+            "name": "C",
+            "production_ids": [1, BIG],
+            "area_ids": [1],
+            "start": "2031-01-01T00:00:00Z",
+            "end": "2031-02-01T00:00:00Z",
+        },
+        "production_ids",
+    ),
     ("POST", "/api/productions", {"document_id": BIG, "format": "radio"}, "document_id"),
 ]
 
@@ -82,12 +104,15 @@ def test_ids_over_64_bits_are_a_422_naming_the_field(
     refused(response, 422, field, str(MAX_ID))
 
 
-@pytest.mark.parametrize(("method", "url", "body", "field"), [
-    ("GET", "/api/stations/0", None, "station_id"),
-    ("GET", "/api/slots/-3", None, "slot_id"),
-    ("GET", "/api/occurrences?slot_id=0", None, "slot_id"),
-    ("POST", "/api/stations", {"name": "S", "area_id": -1}, "area_id"),
-])
+@pytest.mark.parametrize(
+    ("method", "url", "body", "field"),
+    [
+        ("GET", "/api/stations/0", None, "station_id"),
+        ("GET", "/api/slots/-3", None, "slot_id"),
+        ("GET", "/api/occurrences?slot_id=0", None, "slot_id"),
+        ("POST", "/api/stations", {"name": "S", "area_id": -1}, "area_id"),
+    ],
+)
 def test_zero_and_negative_ids_are_a_422(api: TestClient, stack: Stack, method: str, url: str, body: object, field: str) -> None:
     refused(api.request(method, url, json=body, headers=stack.headers("admin")), 422, field, "greater than or equal to 1")
 
@@ -95,8 +120,9 @@ def test_zero_and_negative_ids_are_a_422(api: TestClient, stack: Stack, method: 
 def test_a_station_play_report_with_an_id_over_64_bits_is_a_422(api: TestClient, stack: Stack) -> None:
     target = station(api, stack, area(api, stack)["id"])
     play = {"airing_id": BIG, "played_at": "2031-01-01T06:00:00+07:00", "duration_s": 3}
-    response = api.post(f"/stations/{target['id']}/plays", json={"plays": [play]},
-                        headers={"Authorization": f"Bearer {target['token']}"})
+    response = api.post(
+        f"/stations/{target['id']}/plays", json={"plays": [play]}, headers={"Authorization": f"Bearer {target['token']}"}
+    )
     refused(response, 422, "airing_id", str(MAX_ID))
 
 
@@ -110,7 +136,11 @@ NAIVE_CASES = [
     ("GET", f"/api/reports/coverage?start={NAIVE}&end=2031-02-01T00:00:00Z", None),
     ("GET", f"/api/reports/asrun?start=2031-01-01T00:00:00Z&end={NAIVE}", None),
     ("POST", "/api/schedule/fill", {"start": NAIVE, "end": "2031-01-02T00:00:00+07:00"}),
-    ("POST", "/api/campaigns", {"name": "C", "production_ids": [1], "area_ids": [1], "start": "2031-01-01T00:00:00Z", "end": NAIVE}),
+    (
+        "POST",
+        "/api/campaigns",
+        {"name": "C", "production_ids": [1], "area_ids": [1], "start": "2031-01-01T00:00:00Z", "end": NAIVE},
+    ),
 ]
 
 
@@ -121,15 +151,19 @@ def test_datetimes_without_a_timezone_are_refused(api: TestClient, stack: Stack,
 
 
 def test_the_same_moment_is_refused_without_its_offset_and_read_right_with_it(api: TestClient, stack: Stack) -> None:
-    naive = api.get("/api/reports/coverage", params={"start": NAIVE, "end": "2031-01-02T00:00:00Z"}, headers=stack.headers("admin"))
+    naive = api.get(
+        "/api/reports/coverage", params={"start": NAIVE, "end": "2031-01-02T00:00:00Z"}, headers=stack.headers("admin")
+    )
     refused(naive, 422, "start", "timezone required")
-    response = api.get("/api/reports/coverage", params={"start": f"{NAIVE}+07:00", "end": "2031-01-02T00:00:00Z"},
-                       headers=stack.headers("admin"))
+    response = api.get(
+        "/api/reports/coverage", params={"start": f"{NAIVE}+07:00", "end": "2031-01-02T00:00:00Z"}, headers=stack.headers("admin")
+    )
     assert response.status_code == 200, response.json()
     assert datetime.fromisoformat(response.json()["start"]) == datetime(2030, 12, 31, 22, 30, tzinfo=UTC)
 
 
 # --- local times with a UTC offset -----------------------------------------------------------------
+
 
 def test_a_slot_start_time_with_a_utc_offset_is_refused(api: TestClient, stack: Stack) -> None:
     response = api.post("/api/slots", json=slot_json(stack, api, start_time="06:00:00+07:00"), headers=stack.headers("scheduler"))
@@ -143,6 +177,7 @@ def test_quiet_hours_with_a_utc_offset_are_refused(api: TestClient, stack: Stack
 
 # --- years outside 2000..2100 --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01"])
 def test_slot_dates_outside_the_window_are_refused(api: TestClient, stack: Stack, day: str) -> None:
     response = api.post("/api/slots", json=slot_json(stack, api, dtstart=day), headers=stack.headers("scheduler"))
@@ -151,47 +186,67 @@ def test_slot_dates_outside_the_window_are_refused(api: TestClient, stack: Stack
 
 @pytest.mark.parametrize("field", ["exdates", "rdates"])
 def test_slot_exception_dates_outside_the_window_are_refused(api: TestClient, stack: Stack, field: str) -> None:
-    response = api.post("/api/slots", json=slot_json(stack, api, **{field: ["2031-03-05", "9999-12-31"]}),
-                        headers=stack.headers("scheduler"))
+    response = api.post(
+        "/api/slots", json=slot_json(stack, api, **{field: ["2031-03-05", "9999-12-31"]}), headers=stack.headers("scheduler")
+    )
     refused(response, 422, field, "2000", "2100")
 
 
 def test_an_added_date_outside_the_window_is_refused(api: TestClient, stack: Stack) -> None:
     made = api.post("/api/slots", json=slot_json(stack, api, rrule="FREQ=DAILY;COUNT=3"), headers=stack.headers("scheduler"))
     assert made.status_code == 201, made.json()
-    response = api.post(f"/api/slots/{made.json()['id']}/exceptions", json={"date": "0001-01-01", "action": "add"},
-                        headers=stack.headers("scheduler"))
+    response = api.post(
+        f"/api/slots/{made.json()['id']}/exceptions",
+        json={"date": "0001-01-01", "action": "add"},
+        headers=stack.headers("scheduler"),
+    )
     refused(response, 422, "date", "2000", "2100")
 
 
-@pytest.mark.parametrize(("method", "url", "body"), [
-    ("POST", "/api/schedule/fill", {"start": "0001-01-01T00:00:00Z", "end": "0001-01-02T00:00:00Z"}),
-    ("POST", "/api/schedule/fill", {"start": "9999-12-30T00:00:00Z", "end": "9999-12-31T23:00:00Z"}),
-    ("GET", "/api/reports/coverage?start=9999-12-30T00:00:00Z&end=9999-12-31T23:00:00Z", None),
-    ("GET", "/api/reports/asrun?start=0001-01-01T00:00:00Z&end=2031-01-01T00:00:00Z", None),
-    ("GET", "/api/airings?start=9999-12-30T00:00:00Z", None),
-])
-def test_fill_and_report_years_outside_the_window_are_refused(api: TestClient, stack: Stack, method: str, url: str, body: object) -> None:
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("POST", "/api/schedule/fill", {"start": "0001-01-01T00:00:00Z", "end": "0001-01-02T00:00:00Z"}),
+        ("POST", "/api/schedule/fill", {"start": "9999-12-30T00:00:00Z", "end": "9999-12-31T23:00:00Z"}),
+        ("GET", "/api/reports/coverage?start=9999-12-30T00:00:00Z&end=9999-12-31T23:00:00Z", None),
+        ("GET", "/api/reports/asrun?start=0001-01-01T00:00:00Z&end=2031-01-01T00:00:00Z", None),
+        ("GET", "/api/airings?start=9999-12-30T00:00:00Z", None),
+    ],
+)
+def test_fill_and_report_years_outside_the_window_are_refused(
+    api: TestClient, stack: Stack, method: str, url: str, body: object
+) -> None:
     refused(api.request(method, url, json=body, headers=stack.headers("admin")), 422, "2000", "2100")
 
 
 def test_the_window_holds_by_the_date_as_written(api: TestClient, stack: Stack) -> None:
-    after = api.get("/api/reports/coverage", params={"start": "2101-01-01T01:00:00Z", "end": "2101-01-01T04:00:00Z"},
-                    headers=stack.headers("admin"))
+    after = api.get(
+        "/api/reports/coverage",
+        params={"start": "2101-01-01T01:00:00Z", "end": "2101-01-01T04:00:00Z"},
+        headers=stack.headers("admin"),
+    )
     refused(after, 422, "start", "2000", "2100")
-    response = api.get("/api/reports/coverage", params={"start": "2100-12-31T20:00:00-05:00", "end": "2100-12-31T23:00:00-05:00"},
-                       headers=stack.headers("admin"))
+    response = api.get(
+        "/api/reports/coverage",
+        params={"start": "2100-12-31T20:00:00-05:00", "end": "2100-12-31T23:00:00-05:00"},
+        headers=stack.headers("admin"),
+    )
     assert response.status_code == 200, response.json()
     assert response.json()["rows"] == []
 
 
 # --- duplicate codes -----------------------------------------------------------------------------
 
+
 def test_a_duplicate_area_code_is_a_409(api: TestClient, stack: Stack) -> None:
     code = unique("AREA").replace(" ", "-")[:40]
-    first = api.post("/api/areas", json={"name": unique("Tỉnh"), "kind": "province", "code": code}, headers=stack.headers("scheduler"))
+    first = api.post(
+        "/api/areas", json={"name": unique("Tỉnh"), "kind": "province", "code": code}, headers=stack.headers("scheduler")
+    )
     assert first.status_code == 201, first.json()
-    again = api.post("/api/areas", json={"name": unique("Tỉnh"), "kind": "province", "code": code}, headers=stack.headers("scheduler"))
+    again = api.post(
+        "/api/areas", json={"name": unique("Tỉnh"), "kind": "province", "code": code}, headers=stack.headers("scheduler")
+    )
     refused(again, 409, code, "duplicate area code")
 
 
@@ -214,6 +269,7 @@ def test_a_code_stored_by_a_racing_request_is_a_409_not_a_500(stack: Stack) -> N
     code = unique("RACE").replace(" ", "-")[:40]
     raced: list[int] = []
     with session_scope() as mine:
+
         def other_request_first(session: object, *_: object) -> None:
             # Another request stores the same code after this one checked it and before it flushes.
             if not raced:
@@ -230,29 +286,37 @@ def test_a_code_stored_by_a_racing_request_is_a_409_not_a_500(stack: Stack) -> N
 
 # --- rules that never occur, exception dates -----------------------------------------------------
 
-@pytest.mark.parametrize("rrule", [
-    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
-    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31",
-    "FREQ=MONTHLY;BYMONTH=4;BYMONTHDAY=31",
-    "FREQ=DAILY;INTERVAL=7;BYDAY=TU",  # dtstart is a Sunday: every 7th day is never a Tuesday
-])
+
+@pytest.mark.parametrize(
+    "rrule",
+    [
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31",
+        "FREQ=MONTHLY;BYMONTH=4;BYMONTHDAY=31",
+        "FREQ=DAILY;INTERVAL=7;BYDAY=TU",  # dtstart is a Sunday: every 7th day is never a Tuesday
+    ],
+)
 def test_an_rrule_that_never_occurs_is_refused(api: TestClient, stack: Stack, rrule: str) -> None:
     response = api.post("/api/slots", json=slot_json(stack, api, rrule=rrule), headers=stack.headers("scheduler"))
     refused(response, 422, rrule, "never occurs")
 
 
-@pytest.mark.parametrize(("rrule", "words"), [
-    ("FREQ=MONTHLY;BYDAY=99999999MO", "BYDAY ordinal out of range"),
-    ("FREQ=YEARLY;BYEASTER=99999", "unsupported part"),
-])
+@pytest.mark.parametrize(
+    ("rrule", "words"),
+    [
+        ("FREQ=MONTHLY;BYDAY=99999999MO", "BYDAY ordinal out of range"),
+        ("FREQ=YEARLY;BYEASTER=99999", "unsupported part"),
+    ],
+)
 def test_an_rrule_the_expander_cannot_follow_is_a_422(api: TestClient, stack: Stack, rrule: str, words: str) -> None:
     response = api.post("/api/slots", json=slot_json(stack, api, rrule=rrule), headers=stack.headers("scheduler"))
     refused(response, 422, rrule, words)
 
 
 def test_an_rrule_whose_until_is_before_its_start_is_refused(api: TestClient, stack: Stack) -> None:
-    response = api.post("/api/slots", json=slot_json(stack, api, rrule="FREQ=DAILY;UNTIL=20310101T000000"),
-                        headers=stack.headers("scheduler"))
+    response = api.post(
+        "/api/slots", json=slot_json(stack, api, rrule="FREQ=DAILY;UNTIL=20310101T000000"), headers=stack.headers("scheduler")
+    )
     refused(response, 422, "UNTIL", "before the slot's start")
 
 
@@ -288,15 +352,24 @@ def test_a_slot_at_the_exception_limit_takes_no_new_one(api: TestClient, stack: 
 
 # --- control characters in names and titles ------------------------------------------------------
 
+
 def test_control_and_bidi_characters_are_removed_from_broadcast_names(api: TestClient, stack: Stack) -> None:
     made = api.post("/api/areas", json={"name": "Xã\r\nAn\u202eBình\x07", "kind": "commune"}, headers=stack.headers("scheduler"))
     assert made.status_code == 201, made.json()
     assert made.json()["name"] == "Xã AnBình"
-    slot = api.post("/api/slots", json=slot_body("area", made.json()["id"], SOON, 60, name="Bản tin\r\n#EXTINF:1,giả"),
-                    headers=stack.headers("scheduler"))
+    slot = api.post(
+        "/api/slots",
+        json=slot_body("area", made.json()["id"], SOON, 60, name="Bản tin\r\n#EXTINF:1,giả"),
+        headers=stack.headers("scheduler"),
+    )
     assert slot.status_code == 201, slot.json()
     assert slot.json()["name"] == "Bản tin #EXTINF:1,giả"
-    refused(api.post("/api/areas", json={"name": "\r\n\t", "kind": "commune"}, headers=stack.headers("scheduler")), 422, "name", "empty name")
+    refused(
+        api.post("/api/areas", json={"name": "\r\n\t", "kind": "commune"}, headers=stack.headers("scheduler")),
+        422,
+        "name",
+        "empty name",
+    )
 
 
 def test_a_stored_title_cannot_inject_lines_into_a_playlist_or_break_the_station_feed() -> None:
@@ -306,14 +379,24 @@ def test_a_stored_title_cannot_inject_lines_into_a_playlist_or_break_the_station
 
     title = "Bản tin\r#EXTINF:1,giả\r\nhttp://evil.example/x.mp3\u2028\x07"
     item: ScheduleItem = {
-        "airing_id": 7, "title": title, "duration_s": 12.0, "start": "2031-01-01T06:00:00+07:00", "end": "2031-01-01T06:00:12+07:00",
-        "media_url": "http://testserver/media/a.mp3", "sha256": "0" * 64, "bytes": 10, "priority": "normal", "reason": "lý do\x0b",
+        "airing_id": 7,
+        "title": title,
+        "duration_s": 12.0,
+        "start": "2031-01-01T06:00:00+07:00",
+        "end": "2031-01-01T06:00:12+07:00",
+        "media_url": "http://testserver/media/a.mp3",
+        "sha256": "0" * 64,
+        "bytes": 10,
+        "priority": "normal",
+        "reason": "lý do\x0b",
     }
     playlist = body(Station(id=3, name="Trạm\r\n1"), "playlist.m3u", [item]).decode()
     assert "\r" not in playlist
     assert playlist.split("\n") == [
-        "#EXTM3U", "#EXTINF:12,Bản tin #EXTINF:1 giả http://evil.example/x.mp3 [2031-01-01T06:00:00+07:00]",
-        "http://testserver/media/a.mp3", "",
+        "#EXTM3U",
+        "#EXTINF:12,Bản tin #EXTINF:1 giả http://evil.example/x.mp3 [2031-01-01T06:00:00+07:00]",
+        "http://testserver/media/a.mp3",
+        "",
     ]
     rss = body(Station(id=3, name="Trạm\x01 1"), "feed.rss", [item]).decode()
     assert "<title>2031-01-01T06:00:00+07:00 Bản tin #EXTINF:1,giả http://evil.example/x.mp3</title>" in rss

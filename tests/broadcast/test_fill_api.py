@@ -24,8 +24,11 @@ from tests.helpers import Json
 
 
 def airings_at(api: TestClient, stack: Stack, station_id: int, start: datetime, end: datetime) -> list[Json]:
-    response = api.get("/api/airings", params={"station_id": station_id, "start": start.isoformat(), "end": end.isoformat(), "limit": 5000},
-                       headers=stack.headers("scheduler"))
+    response = api.get(
+        "/api/airings",
+        params={"station_id": station_id, "start": start.isoformat(), "end": end.isoformat(), "limit": 5000},
+        headers=stack.headers("scheduler"),
+    )
     assert response.status_code == 200, response.json()
     return response.json()
 
@@ -93,7 +96,9 @@ def test_underfilled_slot_is_reported_with_its_remaining_time(api: TestClient, s
     assert gap["reason"].startswith("Không còn nội dung") or "đã phát" in gap["reason"]
 
 
-def test_freshness_never_repeats_a_production_at_a_station_within_n_days(api: TestClient, stack: Stack, bulletins: list[Bulletin]) -> None:
+def test_freshness_never_repeats_a_production_at_a_station_within_n_days(
+    api: TestClient, stack: Stack, bulletins: list[Bulletin]
+) -> None:
     target = station(api, stack, area(api, stack)["id"])
     first = datetime.combine(datetime.now(HCM).date() + timedelta(days=1), time(14, 0), tzinfo=HCM)
     make_slot(api, stack, "station", target["id"], first, 60, rrule="FREQ=DAILY;COUNT=6")
@@ -122,8 +127,11 @@ def test_pins_are_kept_by_later_fills_and_an_unchanged_fill_keeps_every_id(
     occurrence = occurrences(api, stack, slot["id"])[0]
 
     def pin(bulletin: Bulletin):
-        return api.post("/api/schedule/pins", json={"occurrence_id": occurrence["id"], "production_id": bulletin.production_id},
-                        headers=stack.headers("scheduler"))
+        return api.post(
+            "/api/schedule/pins",
+            json={"occurrence_id": occurrence["id"], "production_id": bulletin.production_id},
+            headers=stack.headers("scheduler"),
+        )
 
     pinned = pin(first)
     assert pinned.status_code == 201, pinned.json()
@@ -165,16 +173,30 @@ def test_campaign_airs_a_law_in_every_commune_at_least_twice_in_the_week_before_
     for target in stations:
         for hour in (6, 17):
             body_at = datetime.combine((in_force - timedelta(days=10)).date(), time(hour, 0), tzinfo=HCM)
-            slots.append(make_slot(api, stack, "station", target["id"], body_at, math.ceil(longest) + 1, rrule="FREQ=DAILY;COUNT=14"))
+            slots.append(
+                make_slot(api, stack, "station", target["id"], body_at, math.ceil(longest) + 1, rrule="FREQ=DAILY;COUNT=14")
+            )
     with session_scope() as session:
         # July is beyond the beat task's horizon from today; expand these slots for the weeks around it.
-        service.expand(session, slots=[service.get_slot(session, s["id"]) for s in slots],
-                       now=in_force.astimezone(UTC) - timedelta(days=11), horizon_days=15)
+        service.expand(
+            session,
+            slots=[service.get_slot(session, s["id"]) for s in slots],
+            now=in_force.astimezone(UTC) - timedelta(days=11),
+            horizon_days=15,
+        )
     law = bulletins[2]
-    campaign = api.post("/api/campaigns", json={
-        "name": "Luật thử nghiệm có hiệu lực 01/7: phát ít nhất 2 lượt mỗi xã", "production_ids": [law.production_id],
-        "area_ids": [province["id"]], "start": week[0].isoformat(), "end": week[1].isoformat(), "min_airings_per_station": 2,
-    }, headers=stack.headers("scheduler"))
+    campaign = api.post(
+        "/api/campaigns",
+        json={
+            "name": "Luật thử nghiệm có hiệu lực 01/7: phát ít nhất 2 lượt mỗi xã",
+            "production_ids": [law.production_id],
+            "area_ids": [province["id"]],
+            "start": week[0].isoformat(),
+            "end": week[1].isoformat(),
+            "min_airings_per_station": 2,
+        },
+        headers=stack.headers("scheduler"),
+    )
     assert campaign.status_code == 201, campaign.json()
     fill(api, stack, week[0] - timedelta(days=3), week[1] + timedelta(days=1), freshness_days=3)
     for target in stations:
@@ -182,8 +204,15 @@ def test_campaign_airs_a_law_in_every_commune_at_least_twice_in_the_week_before_
         law_airings = [a for a in placed if a["production_id"] == law.production_id and week[0] <= parse(a["start"]) < week[1]]
         assert len(law_airings) >= 2, (target["name"], [(a["production_id"], a["start"]) for a in placed])
         assert any("Chiến dịch 'Luật thử nghiệm có hiệu lực 01/7" in str(a["reason"]) for a in law_airings)
-    refused = api.post("/api/campaigns", json={
-        "name": "Sai", "production_ids": [law.production_id], "area_ids": [province["id"]],
-        "start": week[1].isoformat(), "end": week[0].isoformat(),
-    }, headers=stack.headers("scheduler"))
+    refused = api.post(
+        "/api/campaigns",
+        json={
+            "name": "Sai",
+            "production_ids": [law.production_id],
+            "area_ids": [province["id"]],
+            "start": week[1].isoformat(),
+            "end": week[0].isoformat(),
+        },
+        headers=stack.headers("scheduler"),
+    )
     assert refused.status_code == 422 and "kết thúc" in refused.json()["detail"]

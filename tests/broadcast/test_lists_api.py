@@ -40,14 +40,22 @@ def test_area_tree(api: TestClient, stack: Stack) -> None:
     root = tree["items"][0]
     assert shape(root) == (province["name"], ((west["name"], ()), (east["name"], ((commune["name"], ((cluster["name"], ()),)),))))
     assert (root["id"], root["kind"], root["path"], root["quiet_start"], root["parent_id"]) == (
-        province["id"], "province", f"/{province['id']}/", "21:30:00", None)
+        province["id"],
+        "province",
+        f"/{province['id']}/",
+        "21:30:00",
+        None,
+    )
     leaf = root["children"][1]["children"][0]["children"][0]
     assert (leaf["id"], leaf["kind"], leaf["parent_id"], leaf["children"]) == (cluster["id"], "cluster", commune["id"], [])
     # Children follow the sort: by name descending, east (B) comes before west (A).
     flipped = listing(api, stack, "/api/areas", root_id=province["id"], sort="-name")["items"][0]
     assert [child["id"] for child in flipped["children"]] == [east["id"], west["id"]]
     # A subtree starts at the area asked for; the whole tree lists this province among the top-level areas.
-    assert shape(listing(api, stack, "/api/areas", root_id=commune["id"])["items"][0]) == (commune["name"], ((cluster["name"], ()),))
+    assert shape(listing(api, stack, "/api/areas", root_id=commune["id"])["items"][0]) == (
+        commune["name"],
+        ((cluster["name"], ()),),
+    )
     whole = listing(api, stack, "/api/areas", per_page=200, sort="-id")
     assert province["id"] in ids(whole) and east["id"] not in ids(whole)
     assert all(item["parent_id"] is None for item in whole["items"]) and whole["total"] >= len(whole["items"])
@@ -81,8 +89,11 @@ def test_channels_list(api: TestClient, stack: Stack) -> None:
     stem = f"ds-{datetime.now(UTC).strftime('%H%M%S%f')}"
     made = []
     for suffix, kind in (("b", "radio"), ("a", "podcast"), ("c", "radio")):
-        response = api.post("/api/channels", json={"slug": f"{stem}-{suffix}", "name": f"Kênh {suffix}", "kind": kind},
-                            headers=stack.headers("scheduler"))
+        response = api.post(
+            "/api/channels",
+            json={"slug": f"{stem}-{suffix}", "name": f"Kênh {suffix}", "kind": kind},
+            headers=stack.headers("scheduler"),
+        )
         assert response.status_code == 201, response.json()
         made.append(response.json()["id"])
     assert ids(listing(api, stack, "/api/channels", q=stem)) == [made[1], made[0], made[2]]  # by slug
@@ -103,7 +114,10 @@ def test_slots_by_target(api: TestClient, stack: Stack) -> None:
     assert (mine["total"], ids(mine)) == (2, [morning["id"], evening["id"]])
     assert mine["items"][0]["rrule"] == "FREQ=DAILY" and mine["items"][0]["duration_s"] == 600
     assert ids(listing(api, stack, "/api/slots", target_kind="area", target_id=commune["id"])) == [on_area["id"]]
-    assert ids(listing(api, stack, "/api/slots", target_kind="station", target_id=post["id"], sort="-id")) == [evening["id"], morning["id"]]
+    assert ids(listing(api, stack, "/api/slots", target_kind="station", target_id=post["id"], sort="-id")) == [
+        evening["id"],
+        morning["id"],
+    ]
     assert listing(api, stack, "/api/slots", target_kind="station", target_id=post["id"], active=False)["total"] == 0
     assert api.get("/api/slots?target_kind=planet", headers=stack.headers("editor")).status_code == 422
     assert api.get("/api/slots?per_page=201", headers=stack.headers("editor")).status_code == 422

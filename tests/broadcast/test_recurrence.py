@@ -28,8 +28,13 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 
 def test_daily_expands_each_local_day_in_utc() -> None:
     occs = expand(
-        "FREQ=DAILY", start_time=time(6, 0), duration_s=900, tz=HCM, dtstart=date(2026, 6, 1),
-        window_start=utc(2026, 6, 1), window_end=utc(2026, 6, 4),
+        "FREQ=DAILY",
+        start_time=time(6, 0),
+        duration_s=900,
+        tz=HCM,
+        dtstart=date(2026, 6, 1),
+        window_start=utc(2026, 6, 1),
+        window_end=utc(2026, 6, 4),
     )
     # 06:00 in Hồ Chí Minh (UTC+7) is 23:00 UTC the day before; 1 June 06:00 local falls before the window.
     assert [(o.local_date, o.start, o.end) for o in occs] == [
@@ -41,18 +46,34 @@ def test_daily_expands_each_local_day_in_utc() -> None:
 
 def test_weekly_sunday_1930_is_1230_utc() -> None:
     occs = expand(
-        "FREQ=WEEKLY;BYDAY=SU", start_time=time(19, 30), duration_s=1800, tz=HCM, dtstart=date(2026, 6, 1),
-        window_start=utc(2026, 6, 1), window_end=utc(2026, 6, 30),
+        "FREQ=WEEKLY;BYDAY=SU",
+        start_time=time(19, 30),
+        duration_s=1800,
+        tz=HCM,
+        dtstart=date(2026, 6, 1),
+        window_start=utc(2026, 6, 1),
+        window_end=utc(2026, 6, 30),
     )
-    assert [o.start for o in occs] == [utc(2026, 6, 7, 12, 30), utc(2026, 6, 14, 12, 30), utc(2026, 6, 21, 12, 30), utc(2026, 6, 28, 12, 30)]
+    assert [o.start for o in occs] == [
+        utc(2026, 6, 7, 12, 30),
+        utc(2026, 6, 14, 12, 30),
+        utc(2026, 6, 21, 12, 30),
+        utc(2026, 6, 28, 12, 30),
+    ]
     assert all(o.local_date.weekday() == 6 and o.end - o.start == timedelta(minutes=30) for o in occs)
 
 
 def test_exdate_removes_and_rdate_adds_a_local_date() -> None:
     occs = expand(
-        "FREQ=WEEKLY;BYDAY=SU", start_time=time(19, 30), duration_s=1800, tz=HCM, dtstart=date(2026, 6, 1),
-        window_start=utc(2026, 6, 1), window_end=utc(2026, 6, 30),
-        exdates=[date(2026, 6, 14)], rdates=[date(2026, 6, 17)],
+        "FREQ=WEEKLY;BYDAY=SU",
+        start_time=time(19, 30),
+        duration_s=1800,
+        tz=HCM,
+        dtstart=date(2026, 6, 1),
+        window_start=utc(2026, 6, 1),
+        window_end=utc(2026, 6, 30),
+        exdates=[date(2026, 6, 14)],
+        rdates=[date(2026, 6, 17)],
     )
     assert [o.local_date for o in occs] == [date(2026, 6, 7), date(2026, 6, 17), date(2026, 6, 21), date(2026, 6, 28)]
     assert occs[1].start == utc(2026, 6, 17, 12, 30)
@@ -68,8 +89,13 @@ def test_window_clips_but_keeps_occurrences_that_overlap_its_edges() -> None:
 
 def test_occurrences_never_precede_dtstart_and_respect_count() -> None:
     occs = expand(
-        "FREQ=DAILY;COUNT=2", start_time=time(6, 0), duration_s=60, tz="UTC", dtstart=date(2026, 6, 3),
-        window_start=utc(2026, 6, 1), window_end=utc(2026, 6, 30),
+        "FREQ=DAILY;COUNT=2",
+        start_time=time(6, 0),
+        duration_s=60,
+        tz="UTC",
+        dtstart=date(2026, 6, 3),
+        window_start=utc(2026, 6, 1),
+        window_end=utc(2026, 6, 30),
     )
     assert [o.local_date for o in occs] == [date(2026, 6, 3), date(2026, 6, 4)]
 
@@ -85,7 +111,11 @@ def test_occurrences_never_precede_dtstart_and_respect_count() -> None:
 )
 def test_wall_clock_stays_fixed_across_dst(tz: str, day: date, before_hour: int, after_hour: int) -> None:
     occs = expand(
-        "FREQ=DAILY", start_time=time(6, 0), duration_s=900, tz=tz, dtstart=date(2026, 1, 1),
+        "FREQ=DAILY",
+        start_time=time(6, 0),
+        duration_s=900,
+        tz=tz,
+        dtstart=date(2026, 1, 1),
         window_start=datetime.combine(day - timedelta(days=2), time(0), tzinfo=UTC),
         window_end=datetime.combine(day + timedelta(days=2), time(0), tzinfo=UTC),
     )
@@ -99,8 +129,13 @@ def test_wall_clock_stays_fixed_across_dst(tz: str, day: date, before_hour: int,
 
 def test_nonexistent_local_time_shifts_forward_by_the_gap() -> None:
     occs = expand(
-        "FREQ=DAILY", start_time=time(2, 30), duration_s=600, tz="Europe/Berlin", dtstart=date(2026, 1, 1),
-        window_start=utc(2026, 3, 29), window_end=utc(2026, 3, 29, 12),
+        "FREQ=DAILY",
+        start_time=time(2, 30),
+        duration_s=600,
+        tz="Europe/Berlin",
+        dtstart=date(2026, 1, 1),
+        window_start=utc(2026, 3, 29),
+        window_end=utc(2026, 3, 29, 12),
     )
     # 02:30 does not exist on 29 March in Berlin; zoneinfo fold=0 reads it with +01:00 -> 01:30 UTC = 03:30 CEST.
     assert [o.start for o in occs] == [utc(2026, 3, 29, 1, 30)]
@@ -184,7 +219,13 @@ def test_expand_pattern_matches_expand() -> None:
     window: dict[str, Any] = dict(window_start=utc(2026, 5, 1), window_end=utc(2026, 6, 2, 22))
     assert [o.local_date for o in expand_pattern(pattern, **window)] == [date(2026, 5, 20), date(2026, 6, 1), date(2026, 6, 2)]
     assert expand_pattern(pattern, **window) == expand(
-        "FREQ=DAILY", start_time=time(6, 0), duration_s=900, tz=HCM, dtstart=date(2026, 6, 1), rdates=[date(2026, 5, 20)], **window
+        "FREQ=DAILY",
+        start_time=time(6, 0),
+        duration_s=900,
+        tz=HCM,
+        dtstart=date(2026, 6, 1),
+        rdates=[date(2026, 5, 20)],
+        **window,
     )
 
 
@@ -193,11 +234,20 @@ def test_quiet_hours_of_a_vietnamese_area_bind_a_slot_kept_in_a_dst_zone() -> No
 
     # 00:00 in Berlin is 06:00 in Hồ Chí Minh under CET (UTC+1) but 05:00 under CEST (UTC+2): inside quiet
     # hours only from the first whole day of summer time, 29 March 2027 (local date in Hồ Chí Minh).
-    midnight = SlotPattern(rrule="FREQ=DAILY", start_time=time(0, 0), duration_s=900, tz="Europe/Berlin", dtstart=date(2027, 1, 1))
+    midnight = SlotPattern(
+        rrule="FREQ=DAILY", start_time=time(0, 0), duration_s=900, tz="Europe/Berlin", dtstart=date(2027, 1, 1)
+    )
     summer = quiet_hours_clash(midnight, time(21, 30), time(5, 30), HCM)
     assert summer == "Khung giờ 05:00–05:15 nằm trong giờ yên tĩnh 21:30–05:30 của địa bàn (ngày 29/03/2027 giờ Asia/Ho_Chi_Minh)"
-    winter_only = SlotPattern(rrule="FREQ=DAILY;UNTIL=20270320T000000", start_time=time(0, 0), duration_s=900,
-                              tz="Europe/Berlin", dtstart=date(2027, 1, 1))
+    winter_only = SlotPattern(
+        rrule="FREQ=DAILY;UNTIL=20270320T000000",
+        start_time=time(0, 0),
+        duration_s=900,
+        tz="Europe/Berlin",
+        dtstart=date(2027, 1, 1),
+    )
     assert quiet_hours_clash(winter_only, time(21, 30), time(5, 30), HCM) is None
     same_zone = SlotPattern(rrule="FREQ=DAILY", start_time=time(4, 30), duration_s=900, tz=HCM, dtstart=date(2027, 1, 1))
-    assert quiet_hours_clash(same_zone, time(21, 30), time(5, 30), HCM) == quiet_hours_conflict(time(4, 30), 900, time(21, 30), time(5, 30))
+    assert quiet_hours_clash(same_zone, time(21, 30), time(5, 30), HCM) == quiet_hours_conflict(
+        time(4, 30), 900, time(21, 30), time(5, 30)
+    )

@@ -15,18 +15,35 @@ NOW = T0 - timedelta(days=1)
 APPROVED = datetime(2026, 5, 1, tzinfo=UTC)
 
 
-def occ(slot_id: int, start: datetime, seconds: float, station: int = 1, kind: str = "station", target: int | None = None,
-        stations: tuple[int, ...] | None = None) -> SlotOccurrence:
+def occ(
+    slot_id: int,
+    start: datetime,
+    seconds: float,
+    station: int = 1,
+    kind: str = "station",
+    target: int | None = None,
+    stations: tuple[int, ...] | None = None,
+) -> SlotOccurrence:
     return SlotOccurrence(
-        slot_id=slot_id, start=start, end=start + timedelta(seconds=seconds), target_kind=kind,
-        target_id=station if target is None else target, station_ids=(station,) if stations is None else stations, overrun="cut",
+        slot_id=slot_id,
+        start=start,
+        end=start + timedelta(seconds=seconds),
+        target_kind=kind,
+        target_id=station if target is None else target,
+        station_ids=(station,) if stations is None else stations,
+        overrun="cut",
     )
 
 
 def cand(pid: int, seconds: float, *, priority: str = "normal", age_h: int = 0, **extra: Any) -> Candidate:
     return Candidate(
-        production_id=pid, output_id=100 + pid, title=f"Bản tin {pid}", duration_s=seconds, priority=priority,
-        approved_at=APPROVED - timedelta(hours=age_h), **extra,
+        production_id=pid,
+        output_id=100 + pid,
+        title=f"Bản tin {pid}",
+        duration_s=seconds,
+        priority=priority,
+        approved_at=APPROVED - timedelta(hours=age_h),
+        **extra,
     )
 
 
@@ -48,8 +65,15 @@ def test_packing_never_overruns_random_durations() -> None:
             occ(slot, T0 + timedelta(hours=6 * i), rng.uniform(60, 1800), station=rng.randint(1, 4))
             for i, slot in enumerate(rng.sample(range(1, 500), 24))
         ]
-        candidates = [cand(pid, round(rng.uniform(20, 700), 3), age_h=rng.randint(0, 500),
-                           priority=rng.choice(("normal", "normal", "priority"))) for pid in range(1, rng.randint(2, 30))]
+        candidates = [
+            cand(
+                pid,
+                round(rng.uniform(20, 700), 3),
+                age_h=rng.randint(0, 500),
+                priority=rng.choice(("normal", "normal", "priority")),
+            )
+            for pid in range(1, rng.randint(2, 30))
+        ]
         result = fill(occurrences, candidates, freshness_days=rng.randint(0, 3), now=NOW)
         placed = by_occurrence(result.airings)
         gaps = {(u.slot_id, u.occurrence_start): u.remaining_s for u in result.underfilled}
@@ -90,7 +114,9 @@ def test_priority_goes_ahead_of_newer_normal_items() -> None:
 
 
 def test_freshness_blocks_repeats_within_n_days_and_allows_after() -> None:
-    result = fill(daily(1, 6, 300), [cand(1, 300, age_h=0), cand(2, 300, age_h=1), cand(3, 300, age_h=2)], freshness_days=3, now=NOW)
+    result = fill(
+        daily(1, 6, 300), [cand(1, 300, age_h=0), cand(2, 300, age_h=1), cand(3, 300, age_h=2)], freshness_days=3, now=NOW
+    )
     assert [a.production_id for a in sorted(result.airings, key=lambda a: a.start)] == [1, 2, 3, 1, 2, 3]
     assert "chưa từng phát" in result.airings[0].reason
     assert "cách đây 3 ngày" in result.airings[3].reason
@@ -105,8 +131,16 @@ def test_freshness_underfills_when_everything_aired_recently() -> None:
 
 
 def test_freshness_counts_existing_airings_and_other_targets_reaching_the_station() -> None:
-    aired = Existing(slot_id=0, occurrence_start=T0 - timedelta(days=1), production_id=1, output_id=101,
-                     start=T0 - timedelta(days=1), end=T0 - timedelta(days=1, seconds=-300), station_ids=(1,), pinned=False)
+    aired = Existing(
+        slot_id=0,
+        occurrence_start=T0 - timedelta(days=1),
+        production_id=1,
+        output_id=101,
+        start=T0 - timedelta(days=1),
+        end=T0 - timedelta(days=1, seconds=-300),
+        station_ids=(1,),
+        pinned=False,
+    )
     result = fill([occ(1, T0, 300)], [cand(1, 300), cand(2, 300, age_h=1)], existing=[aired], now=NOW)
     assert [a.production_id for a in result.airings] == [2]
     # An area slot reaching stations 1 and 2 airs item 1; station 1's own slot an hour later must not repeat it.
@@ -128,13 +162,22 @@ def test_campaign_gets_two_airings_at_every_station_in_the_week_before_it_takes_
             occurrences += daily(station * 10 + index, 12, 900, station=station, start=first)
     law = cand(99, 280, age_h=900, topic="luat-thuc-hien-dan-chu")  # oldest approval: last in plain rotation
     others = [cand(pid, 290, age_h=pid) for pid in range(1, 61)]  # a long rotation: each item about every ten days
-    campaign = Campaign(id=5, name="Luật Thực hiện dân chủ ở cơ sở có hiệu lực 01/7", topic="luat-thuc-hien-dan-chu",
-                        production_ids=(), start=window_start, end=in_force, station_ids=stations, min_airings_per_station=2)
+    campaign = Campaign(
+        id=5,
+        name="Luật Thực hiện dân chủ ở cơ sở có hiệu lực 01/7",
+        topic="luat-thuc-hien-dan-chu",
+        production_ids=(),
+        start=window_start,
+        end=in_force,
+        station_ids=stations,
+        min_airings_per_station=2,
+    )
 
     def counts(result_airings: list[PlannedAiring]) -> Counter[int]:
         slot_station = {o.slot_id: o.target_id for o in occurrences}
-        return Counter(slot_station[a.slot_id] for a in result_airings
-                       if a.production_id == 99 and window_start <= a.start < in_force)
+        return Counter(
+            slot_station[a.slot_id] for a in result_airings if a.production_id == 99 and window_start <= a.start < in_force
+        )
 
     plain = fill(occurrences, [law, *others], freshness_days=3, now=NOW)
     assert all(counts(plain.airings)[s] < 2 for s in stations)  # without the campaign it would fall short
@@ -147,13 +190,30 @@ def test_campaign_gets_two_airings_at_every_station_in_the_week_before_it_takes_
 
 def test_pinned_airing_is_kept_and_its_time_used_first() -> None:
     o = occ(1, T0, 600)
-    pinned = Existing(slot_id=1, occurrence_start=T0, production_id=9, output_id=109, start=T0,
-                      end=T0 + timedelta(seconds=120), station_ids=(1,), pinned=True)
-    stale = Existing(slot_id=1, occurrence_start=T0, production_id=1, output_id=101, start=T0 + timedelta(seconds=120),
-                     end=T0 + timedelta(seconds=420), station_ids=(1,), pinned=False)
+    pinned = Existing(
+        slot_id=1,
+        occurrence_start=T0,
+        production_id=9,
+        output_id=109,
+        start=T0,
+        end=T0 + timedelta(seconds=120),
+        station_ids=(1,),
+        pinned=True,
+    )
+    stale = Existing(
+        slot_id=1,
+        occurrence_start=T0,
+        production_id=1,
+        output_id=101,
+        start=T0 + timedelta(seconds=120),
+        end=T0 + timedelta(seconds=420),
+        station_ids=(1,),
+        pinned=False,
+    )
     result = fill([o], [cand(9, 120), cand(1, 300, age_h=1), cand(2, 170, age_h=2)], existing=[pinned, stale], now=NOW)
     assert [(a.production_id, a.start) for a in result.airings] == [
-        (1, T0 + timedelta(seconds=120)), (2, T0 + timedelta(seconds=420)),
+        (1, T0 + timedelta(seconds=120)),
+        (2, T0 + timedelta(seconds=420)),
     ]
     assert result.airings[-1].end == T0 + timedelta(seconds=590)
     assert [u.remaining_s for u in result.underfilled] == [10.0]
@@ -187,8 +247,16 @@ def test_area_restricted_candidate_only_airs_inside_its_area() -> None:
 
 def test_identical_stations_get_identical_plans_and_history_changes_them() -> None:
     occurrences = daily(1, 3, 900, station=1) + daily(2, 3, 900, station=2) + daily(3, 3, 900, station=3)
-    aired = Existing(slot_id=0, occurrence_start=NOW, production_id=1, output_id=101, start=NOW, end=NOW + timedelta(minutes=5),
-                     station_ids=(3,), pinned=False)
+    aired = Existing(
+        slot_id=0,
+        occurrence_start=NOW,
+        production_id=1,
+        output_id=101,
+        start=NOW,
+        end=NOW + timedelta(minutes=5),
+        station_ids=(3,),
+        pinned=False,
+    )
     result = fill(occurrences, [cand(pid, 240, age_h=pid) for pid in range(1, 9)], existing=[aired], now=NOW - timedelta(days=1))
     plans = defaultdict(list)
     for a in sorted(result.airings, key=lambda a: a.start):
@@ -205,8 +273,16 @@ def test_past_occurrences_are_skipped_and_one_in_progress_fills_from_now() -> No
 
 def test_sharing_points_followers_at_their_leaders_instead_of_copying() -> None:
     occurrences = daily(1, 3, 900, station=1) + daily(2, 3, 900, station=2) + daily(3, 3, 900, station=3)
-    aired = Existing(slot_id=0, occurrence_start=NOW, production_id=1, output_id=101, start=NOW, end=NOW + timedelta(minutes=5),
-                     station_ids=(3,), pinned=False)
+    aired = Existing(
+        slot_id=0,
+        occurrence_start=NOW,
+        production_id=1,
+        output_id=101,
+        start=NOW,
+        end=NOW + timedelta(minutes=5),
+        station_ids=(3,),
+        pinned=False,
+    )
     items = [cand(pid, 240, age_h=pid) for pid in range(1, 9)]
     copied = fill(occurrences, items, existing=[aired], now=NOW - timedelta(days=1))
     shared = fill(occurrences, items, existing=[aired], now=NOW - timedelta(days=1), share=True)

@@ -17,7 +17,9 @@ from tests.helpers import Json
 
 def channel(api: TestClient, stack: Stack, kind: str = "radio") -> Json:
     slug = unique("kenh").lower().replace(" ", "-").replace(".", "-")
-    response = api.post("/api/channels", json={"slug": slug, "name": f"Kênh {slug}", "kind": kind}, headers=stack.headers("scheduler"))
+    response = api.post(
+        "/api/channels", json={"slug": slug, "name": f"Kênh {slug}", "kind": kind}, headers=stack.headers("scheduler")
+    )
     assert response.status_code == 201, response.json()
     return response.json()
 
@@ -26,7 +28,9 @@ def test_weekly_slot_in_ho_chi_minh_time_with_a_cancelled_and_an_added_date(api:
     radio = channel(api, stack)
     today = datetime.now(HCM).date()
     monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
-    body = slot_body("channel", radio["id"], datetime.combine(monday, time(6, 0), tzinfo=HCM), 900, rrule="FREQ=WEEKLY;BYDAY=MO,TH")
+    body = slot_body(
+        "channel", radio["id"], datetime.combine(monday, time(6, 0), tzinfo=HCM), 900, rrule="FREQ=WEEKLY;BYDAY=MO,TH"
+    )
     created = api.post("/api/slots", json=body, headers=stack.headers("scheduler"))
     assert created.status_code == 201, created.json()
     slot = created.json()
@@ -36,14 +40,21 @@ def test_weekly_slot_in_ho_chi_minh_time_with_a_cancelled_and_an_added_date(api:
     assert [d.date() for d in local][: len(expected)] == expected
     assert all((d.hour, d.minute) == (6, 0) for d in local)
     # 06:00 in Hồ Chí Minh (UTC+7, no DST) is 23:00 UTC the evening before.
-    assert all((parse(o["start"]).hour, parse(o["start"]).date()) == (23, d.date() - timedelta(days=1)) for o, d in zip(before, local, strict=False))
+    assert all(
+        (parse(o["start"]).hour, parse(o["start"]).date()) == (23, d.date() - timedelta(days=1))
+        for o, d in zip(before, local, strict=False)
+    )
     assert all(parse(o["end"]) - parse(o["start"]) == timedelta(seconds=900) for o in before)
 
     scheduler = stack.headers("scheduler")
-    cancelled = api.post(f"/api/slots/{slot['id']}/exceptions", json={"date": monday.isoformat(), "action": "cancel"}, headers=scheduler)
+    cancelled = api.post(
+        f"/api/slots/{slot['id']}/exceptions", json={"date": monday.isoformat(), "action": "cancel"}, headers=scheduler
+    )
     assert cancelled.status_code == 200 and cancelled.json()["exdates"] == [monday.isoformat()]
     saturday = monday + timedelta(days=5)
-    added = api.post(f"/api/slots/{slot['id']}/exceptions", json={"date": saturday.isoformat(), "action": "add"}, headers=scheduler)
+    added = api.post(
+        f"/api/slots/{slot['id']}/exceptions", json={"date": saturday.isoformat(), "action": "add"}, headers=scheduler
+    )
     assert added.status_code == 200 and added.json()["rdates"] == [saturday.isoformat()]
     after = {parse(o["start"]).astimezone(HCM).date() for o in occurrences(api, stack, slot["id"])}
     assert monday not in after
@@ -71,12 +82,19 @@ def test_dst_zone_keeps_the_wall_clock_across_the_change(
     assert slot.status_code == 201, slot.json()
     slot_id = slot.json()["id"]
     cancel = change + timedelta(days=2)
-    assert api.post(f"/api/slots/{slot_id}/exceptions", json={"date": cancel.isoformat(), "action": "cancel"},
-                    headers=stack.headers("scheduler")).status_code == 200
+    assert (
+        api.post(
+            f"/api/slots/{slot_id}/exceptions",
+            json={"date": cancel.isoformat(), "action": "cancel"},
+            headers=stack.headers("scheduler"),
+        ).status_code
+        == 200
+    )
     with session_scope() as session:
         # The beat task expands up to its horizon from now; this window is months ahead, so expand it directly.
-        added = service.expand(session, slots=[service.get_slot(session, slot_id)],
-                               now=datetime.combine(first, time(0), tzinfo=UTC), horizon_days=7)
+        added = service.expand(
+            session, slots=[service.get_slot(session, slot_id)], now=datetime.combine(first, time(0), tzinfo=UTC), horizon_days=7
+        )
     assert added == 6  # seven days, one cancelled
     found = occurrences(api, stack, slot_id, start=datetime.combine(first, time(0), tzinfo=UTC).isoformat())
     starts = {parse(o["start"]).date(): parse(o["start"]) for o in found}
@@ -97,10 +115,15 @@ def test_overlap_on_the_same_target_is_refused_with_409_naming_the_slot(api: Tes
     assert clash.status_code == 409
     assert f"'{first['name']}' (id {first['id']})" in clash.json()["detail"]
     assert "trùng" in clash.json()["detail"] and "cùng đích" in clash.json()["detail"]
-    sunday = api.post("/api/slots", json=slot_body("station", target["id"], at + timedelta(minutes=10), 300, rrule="FREQ=WEEKLY;BYDAY=SU"),
-                      headers=scheduler)
+    sunday = api.post(
+        "/api/slots",
+        json=slot_body("station", target["id"], at + timedelta(minutes=10), 300, rrule="FREQ=WEEKLY;BYDAY=SU"),
+        headers=scheduler,
+    )
     assert sunday.status_code == 409
-    back_to_back = api.post("/api/slots", json=slot_body("station", target["id"], at + timedelta(minutes=30), 900), headers=scheduler)
+    back_to_back = api.post(
+        "/api/slots", json=slot_body("station", target["id"], at + timedelta(minutes=30), 900), headers=scheduler
+    )
     assert back_to_back.status_code == 201, back_to_back.json()
 
 
@@ -115,8 +138,12 @@ def test_an_area_slot_and_a_station_slot_inside_it_may_not_overlap(api: TestClie
     assert refused.status_code == 409
     detail = refused.json()["detail"]
     assert f"'{area_slot['name']}'" in detail and f"địa bàn {commune['name']}" in detail and "chồng lên nhau" in detail
-    assert api.post("/api/slots", json=slot_body("station", elsewhere["id"], at + timedelta(minutes=10), 600),
-                    headers=scheduler).status_code == 201
+    assert (
+        api.post(
+            "/api/slots", json=slot_body("station", elsewhere["id"], at + timedelta(minutes=10), 600), headers=scheduler
+        ).status_code
+        == 201
+    )
 
 
 def test_quiet_hours_refuse_a_0430_slot_and_say_why(api: TestClient, stack: Stack) -> None:
@@ -125,21 +152,36 @@ def test_quiet_hours_refuse_a_0430_slot_and_say_why(api: TestClient, stack: Stac
     target = station(api, stack, commune["id"])
     tomorrow = datetime.now(HCM).date() + timedelta(days=1)
     scheduler = stack.headers("scheduler")
-    early = api.post("/api/slots", json=slot_body("station", target["id"], datetime.combine(tomorrow, time(4, 30), tzinfo=HCM), 900),
-                     headers=scheduler)
+    early = api.post(
+        "/api/slots",
+        json=slot_body("station", target["id"], datetime.combine(tomorrow, time(4, 30), tzinfo=HCM), 900),
+        headers=scheduler,
+    )
     assert early.status_code == 409
     detail = early.json()["detail"]
     assert "04:30–04:45 nằm trong giờ yên tĩnh 21:30–05:30" in detail
     assert province["name"] in detail  # the area whose quiet hours apply, inherited by the commune
-    late = api.post("/api/slots", json=slot_body("area", province["id"], datetime.combine(tomorrow, time(21, 0), tzinfo=HCM), 2700),
-                    headers=scheduler)
+    late = api.post(
+        "/api/slots",
+        json=slot_body("area", province["id"], datetime.combine(tomorrow, time(21, 0), tzinfo=HCM), 2700),
+        headers=scheduler,
+    )
     assert late.status_code == 409 and "21:00–21:45 lấn vào giờ yên tĩnh" in late.json()["detail"]
-    assert api.post("/api/slots", json=slot_body("station", target["id"], datetime.combine(tomorrow, time(6, 0), tzinfo=HCM), 900),
-                    headers=scheduler).status_code == 201
+    assert (
+        api.post(
+            "/api/slots",
+            json=slot_body("station", target["id"], datetime.combine(tomorrow, time(6, 0), tzinfo=HCM), 900),
+            headers=scheduler,
+        ).status_code
+        == 201
+    )
     # A slot on the province must also respect a commune's own, stricter quiet hours beneath it.
     strict = area(api, stack, parent_id=province["id"], quiet=(time(20, 0), time(6, 30)))
-    dawn = api.post("/api/slots", json=slot_body("area", province["id"], datetime.combine(tomorrow, time(6, 0), tzinfo=HCM), 600),
-                    headers=scheduler)
+    dawn = api.post(
+        "/api/slots",
+        json=slot_body("area", province["id"], datetime.combine(tomorrow, time(6, 0), tzinfo=HCM), 600),
+        headers=scheduler,
+    )
     assert dawn.status_code == 409 and strict["name"] in dawn.json()["detail"]
 
 
@@ -147,12 +189,17 @@ def test_an_added_date_that_overlaps_another_slot_is_refused(api: TestClient, st
     target = station(api, stack, area(api, stack)["id"])
     today = datetime.now(HCM).date()
     monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
-    mondays = make_slot(api, stack, "station", target["id"], datetime.combine(monday, time(9, 0), tzinfo=HCM), 1800,
-                        rrule="FREQ=WEEKLY;BYDAY=MO")
-    tuesdays = make_slot(api, stack, "station", target["id"], datetime.combine(monday, time(9, 0), tzinfo=HCM), 1800,
-                         rrule="FREQ=WEEKLY;BYDAY=TU")
-    refused = api.post(f"/api/slots/{mondays['id']}/exceptions",
-                       json={"date": (monday + timedelta(days=1)).isoformat(), "action": "add"}, headers=stack.headers("scheduler"))
+    mondays = make_slot(
+        api, stack, "station", target["id"], datetime.combine(monday, time(9, 0), tzinfo=HCM), 1800, rrule="FREQ=WEEKLY;BYDAY=MO"
+    )
+    tuesdays = make_slot(
+        api, stack, "station", target["id"], datetime.combine(monday, time(9, 0), tzinfo=HCM), 1800, rrule="FREQ=WEEKLY;BYDAY=TU"
+    )
+    refused = api.post(
+        f"/api/slots/{mondays['id']}/exceptions",
+        json={"date": (monday + timedelta(days=1)).isoformat(), "action": "add"},
+        headers=stack.headers("scheduler"),
+    )
     assert refused.status_code == 409 and f"'{tuesdays['name']}'" in refused.json()["detail"]
     assert api.get(f"/api/slots/{mondays['id']}", headers=stack.headers("scheduler")).json()["rdates"] == []
 
@@ -175,7 +222,9 @@ def test_postgresql_refuses_overlapping_occurrences_in_the_database(api: TestCli
         hidden = service.create_slot(session, **{k: v for k, v in _typed(slot_body("station", target["id"], at, 1800)).items()})
         service.expand(session, slots=[hidden], horizon_days=3)
         session.get(Slot, hidden.id).active = False
-    refused = api.post("/api/slots", json=slot_body("station", target["id"], at + timedelta(minutes=5), 600), headers=stack.headers("scheduler"))
+    refused = api.post(
+        "/api/slots", json=slot_body("station", target["id"], at + timedelta(minutes=5), 600), headers=stack.headers("scheduler")
+    )
     assert refused.status_code == 409
     assert "cơ sở dữ liệu đã từ chối" in refused.json()["detail"]
 

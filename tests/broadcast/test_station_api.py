@@ -73,7 +73,9 @@ def make_network(api: TestClient, stack: Stack) -> Network:
     b = station(api, stack, area(api, stack, parent_id=province["id"])["id"])
     outside = station(api, stack, area(api, stack, kind="province")["id"])
     # Each test gets its own minute tomorrow morning, so fills of one test never touch another's.
-    at = datetime.combine(datetime.now(HCM).date() + timedelta(days=1), time(9, 0), tzinfo=HCM) + timedelta(minutes=next(_minutes))
+    at = datetime.combine(datetime.now(HCM).date() + timedelta(days=1), time(9, 0), tzinfo=HCM) + timedelta(
+        minutes=next(_minutes)
+    )
     for target in (a, b, outside):
         make_slot(api, stack, "station", target["id"], at, 60, rrule="FREQ=DAILY;COUNT=1")
     fill(api, stack, at.astimezone(UTC), at.astimezone(UTC) + timedelta(seconds=1), freshness_days=0)
@@ -114,7 +116,12 @@ def test_schedule_feed_and_playlist_carry_media_and_answer_304(
     parsed = feedparser.parse(feed.content)
     assert sorted(e.id for e in parsed.entries) == sorted(f"lawcast-airing-{i['airing_id']}" for i in items)
     assert sorted(e.enclosures[0].href for e in parsed.entries) == sorted(i["media_url"] for i in items)
-    assert api.get(f"/stations/{network.a['id']}/feed.rss", headers=network.token(network.a) | {"If-None-Match": feed.headers["etag"]}).status_code == 304
+    assert (
+        api.get(
+            f"/stations/{network.a['id']}/feed.rss", headers=network.token(network.a) | {"If-None-Match": feed.headers["etag"]}
+        ).status_code
+        == 304
+    )
 
     playlist = api.get(f"/stations/{network.a['id']}/playlist.m3u", headers=network.token(network.a))
     lines = playlist.text.splitlines()
@@ -140,7 +147,9 @@ def test_a_station_token_never_opens_another_stations_schedule(api: TestClient, 
 
 
 def test_a_rotated_station_token_replaces_the_old_one_at_once(api: TestClient, stack: Stack, network: Network) -> None:
-    made = api.post("/api/stations", json={"area_id": network.province["id"], "name": "Trạm đổi mã"}, headers=stack.headers("scheduler"))
+    made = api.post(
+        "/api/stations", json={"area_id": network.province["id"], "name": "Trạm đổi mã"}, headers=stack.headers("scheduler")
+    )
     assert made.status_code == 201, made.json()
     station, old = made.json(), {"Authorization": f"Bearer {made.json()['token']}"}
     url = f"/stations/{station['id']}/schedule.json"
@@ -157,10 +166,16 @@ def test_a_rotated_station_token_replaces_the_old_one_at_once(api: TestClient, s
 def test_emergency_heads_every_affected_schedule_at_the_next_poll(
     api: TestClient, stack: Stack, network: Network, bulletins: list[Bulletin]
 ) -> None:
-    before = {key: schedule(api, network, who).headers["etag"] for key, who in (("a", network.a), ("b", network.b), ("out", network.outside))}
+    before = {
+        key: schedule(api, network, who).headers["etag"]
+        for key, who in (("a", network.a), ("b", network.b), ("out", network.outside))
+    }
     alert = bulletins[3]
-    posted = api.post("/api/emergency", json={"production_id": alert.production_id, "area_id": network.province["id"]},
-                      headers=stack.headers("scheduler"))
+    posted = api.post(
+        "/api/emergency",
+        json={"production_id": alert.production_id, "area_id": network.province["id"]},
+        headers=stack.headers("scheduler"),
+    )
     assert posted.status_code == 201, posted.json()
     assert posted.json()["priority"] == "emergency" and "Khẩn cấp" in posted.json()["reason"]
     for key, who in (("a", network.a), ("b", network.b)):
@@ -177,39 +192,57 @@ def test_repealing_the_source_withdraws_future_airings_and_changes_the_etag(
 ) -> None:
     [repealed] = make_bulletins(api, stack, "bãi bỏ", [["Nội dung sẽ bị bãi bỏ."]])
     occurrence = occurrences(api, stack, _slot_of(api, stack, network.a))[0]
-    pinned = api.post("/api/schedule/pins", json={"occurrence_id": occurrence["id"], "production_id": repealed.production_id},
-                      headers=stack.headers("scheduler"))
+    pinned = api.post(
+        "/api/schedule/pins",
+        json={"occurrence_id": occurrence["id"], "production_id": repealed.production_id},
+        headers=stack.headers("scheduler"),
+    )
     assert pinned.status_code == 201, pinned.json()
     first = schedule(api, network, network.a)
     assert pinned.json()["id"] in [i["airing_id"] for i in first.json()["items"]]
     document_id = api.get(f"/api/productions/{repealed.production_id}", headers=stack.headers("editor")).json()["document_id"]
-    changed = api.post(f"/api/documents/{document_id}/status", json={"status": "repealed"}, headers=stack.headers("legal_reviewer"))
+    changed = api.post(
+        f"/api/documents/{document_id}/status", json={"status": "repealed"}, headers=stack.headers("legal_reviewer")
+    )
     assert changed.status_code == 200, changed.json()
     after = schedule(api, network, network.a, first.headers["etag"])
     assert after.status_code == 200 and after.headers["etag"] != first.headers["etag"]
     assert pinned.json()["id"] not in [i["airing_id"] for i in after.json()["items"]]
-    listed = api.get("/api/airings", params={"station_id": network.a["id"], "include_withdrawn": "true"}, headers=stack.headers("scheduler"))
+    listed = api.get(
+        "/api/airings", params={"station_id": network.a["id"], "include_withdrawn": "true"}, headers=stack.headers("scheduler")
+    )
     assert {a["id"]: a["status"] for a in listed.json()}[pinned.json()["id"]] == "withdrawn"
     refill = fill(api, stack, network.at, network.at + timedelta(seconds=1), freshness_days=0)
     assert refill["occurrences"] >= 3
     assert all(i["production_id"] != repealed.production_id for i in schedule(api, network, network.a).json()["items"])
 
 
-def test_withdrawing_a_production_takes_it_off_every_station_at_the_next_poll(api: TestClient, stack: Stack, network: Network) -> None:
+def test_withdrawing_a_production_takes_it_off_every_station_at_the_next_poll(
+    api: TestClient, stack: Stack, network: Network
+) -> None:
     [gone] = make_bulletins(api, stack, "rút", [["Bản tin này sẽ bị rút."]])
     occurrence = occurrences(api, stack, _slot_of(api, stack, network.a))[0]
-    pinned = api.post("/api/schedule/pins", json={"occurrence_id": occurrence["id"], "production_id": gone.production_id},
-                      headers=stack.headers("scheduler")).json()
-    alert = api.post("/api/emergency", json={"production_id": gone.production_id, "area_id": network.province["id"]},
-                     headers=stack.headers("scheduler")).json()
+    pinned = api.post(
+        "/api/schedule/pins",
+        json={"occurrence_id": occurrence["id"], "production_id": gone.production_id},
+        headers=stack.headers("scheduler"),
+    ).json()
+    alert = api.post(
+        "/api/emergency",
+        json={"production_id": gone.production_id, "area_id": network.province["id"]},
+        headers=stack.headers("scheduler"),
+    ).json()
     before = {}
     for who in (network.a, network.b):
         response = schedule(api, network, who)
         before[who["id"]] = response.headers["etag"]
         assert alert["id"] in [i["airing_id"] for i in response.json()["items"]]
     assert pinned["id"] in [i["airing_id"] for i in schedule(api, network, network.a).json()["items"]]
-    withdrawn = api.post(f"/api/productions/{gone.production_id}/transitions", json={"action": "withdraw", "comment": "sai nội dung"},
-                         headers=stack.headers("producer"))
+    withdrawn = api.post(
+        f"/api/productions/{gone.production_id}/transitions",
+        json={"action": "withdraw", "comment": "sai nội dung"},
+        headers=stack.headers("producer"),
+    )
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     for who in (network.a, network.b):
         response = schedule(api, network, who, before[who["id"]])
@@ -223,8 +256,9 @@ def test_cancelling_a_planned_date_takes_it_off_that_station_only(api: TestClien
     assert shared and shared == {i["airing_id"] for i in schedule(api, network, network.b).json()["items"]}
     slot_id = _slot_of(api, stack, network.a)
     day = network.at.astimezone(HCM).date()
-    cancelled = api.post(f"/api/slots/{slot_id}/exceptions", json={"date": day.isoformat(), "action": "cancel"},
-                         headers=stack.headers("scheduler"))
+    cancelled = api.post(
+        f"/api/slots/{slot_id}/exceptions", json={"date": day.isoformat(), "action": "cancel"}, headers=stack.headers("scheduler")
+    )
     assert cancelled.status_code == 200
     after = schedule(api, network, network.a, first.headers["etag"])
     assert after.status_code == 200 and after.json()["items"] == []
@@ -245,17 +279,25 @@ def test_plays_are_recorded_once_and_heartbeats_update_the_station(
     mine = schedule(api, network, network.a).json()["items"][0]
     # Identical stations share airings; a pin gives station B one of its own.
     occurrence = occurrences(api, stack, _slot_of(api, stack, network.b))[0]
-    theirs = api.post("/api/schedule/pins", json={"occurrence_id": occurrence["id"], "production_id": bulletins[0].production_id},
-                      headers=stack.headers("scheduler")).json()
+    theirs = api.post(
+        "/api/schedule/pins",
+        json={"occurrence_id": occurrence["id"], "production_id": bulletins[0].production_id},
+        headers=stack.headers("scheduler"),
+    ).json()
     assert theirs["id"] in [i["airing_id"] for i in schedule(api, network, network.b).json()["items"]]
     assert theirs["id"] not in [i["airing_id"] for i in schedule(api, network, network.a).json()["items"]]
     theirs["airing_id"] = theirs["id"]
     report = {"airing_id": mine["airing_id"], "played_at": mine["start"], "duration_s": mine["duration_s"]}
     url = f"/stations/{network.a['id']}/plays"
-    first = api.post(url, json={"plays": [report, report], "heartbeat": {"cached_items": 3, "disk_free_mb": 512}},
-                     headers=network.token(network.a))
+    first = api.post(
+        url,
+        json={"plays": [report, report], "heartbeat": {"cached_items": 3, "disk_free_mb": 512}},
+        headers=network.token(network.a),
+    )
     assert first.status_code == 200 and first.json() == {"stored": 1, "duplicates": 1, "rejected": []}
-    again = api.post(url, json={"plays": [report, {**report, "airing_id": theirs["airing_id"]}]}, headers=network.token(network.a))
+    again = api.post(
+        url, json={"plays": [report, {**report, "airing_id": theirs["airing_id"]}]}, headers=network.token(network.a)
+    )
     assert again.json() == {"stored": 0, "duplicates": 1, "rejected": [theirs["airing_id"]]}
     with session_scope() as session:
         rows = session.scalar(select(func.count()).select_from(PlayReport).where(PlayReport.station_id == network.a["id"]))
@@ -276,16 +318,24 @@ def test_asrun_log_keeps_the_title_it_aired_under_and_coverage_comes_as_json_and
     items = schedule(api, network, network.a).json()["items"]
     aired = items[0]
     played_at = parse(aired["start"]) + timedelta(seconds=2)
-    stored = api.post(f"/stations/{network.a['id']}/plays", json={"plays": [
-        {"airing_id": aired["airing_id"], "played_at": played_at.isoformat(), "duration_s": aired["duration_s"]},
-    ]}, headers=network.token(network.a))
+    stored = api.post(
+        f"/stations/{network.a['id']}/plays",
+        json={
+            "plays": [
+                {"airing_id": aired["airing_id"], "played_at": played_at.isoformat(), "duration_s": aired["duration_s"]},
+            ]
+        },
+        headers=network.token(network.a),
+    )
     assert stored.json()["stored"] == 1
     with session_scope() as session:
         production = session.get(Production, aired["production_id"])
         old_title = production.title
         production.title = "Tên đã sửa sau khi phát"
     window = {"start": (network.at - timedelta(hours=1)).isoformat(), "end": (network.at + timedelta(hours=1)).isoformat()}
-    log = api.get("/api/reports/asrun", params={**window, "station_id": network.a["id"]}, headers=stack.headers("scheduler")).json()["rows"]
+    log = api.get(
+        "/api/reports/asrun", params={**window, "station_id": network.a["id"]}, headers=stack.headers("scheduler")
+    ).json()["rows"]
     assert [(r["airing_id"], r["production_title"], r["script_version"]) for r in log] == [(aired["airing_id"], old_title, 2)]
     assert parse(log[0]["scheduled_start"]) == parse(aired["start"]) and parse(log[0]["played_at"]) == played_at
 

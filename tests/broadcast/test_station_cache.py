@@ -42,7 +42,9 @@ def ids(response) -> list[int]:
     return [int(item["airing_id"]) for item in response.json()["items"]]
 
 
-def test_the_one_query_finds_what_reaches_each_station(api: TestClient, stack: Stack, network: Network, bulletins: list[Bulletin]) -> None:
+def test_the_one_query_finds_what_reaches_each_station(
+    api: TestClient, stack: Stack, network: Network, bulletins: list[Bulletin]
+) -> None:
     from broadcast import reach
     from broadcast import service as broadcast_service
     from broadcast.models import Station
@@ -50,11 +52,17 @@ def test_the_one_query_finds_what_reaches_each_station(api: TestClient, stack: S
 
     # A pin of its own for B, an emergency for the province (A and B), a withdrawn airing: every path a row can take.
     occurrence = occurrences(api, stack, _slot_of(api, stack, network.b))[0]
-    pinned = api.post("/api/schedule/pins", json={"occurrence_id": occurrence["id"], "production_id": bulletins[1].production_id},
-                      headers=stack.headers("scheduler"))
+    pinned = api.post(
+        "/api/schedule/pins",
+        json={"occurrence_id": occurrence["id"], "production_id": bulletins[1].production_id},
+        headers=stack.headers("scheduler"),
+    )
     assert pinned.status_code == 201, pinned.json()
-    alert = api.post("/api/emergency", json={"production_id": bulletins[3].production_id, "area_id": network.province["id"]},
-                     headers=stack.headers("scheduler")).json()
+    alert = api.post(
+        "/api/emergency",
+        json={"production_id": bulletins[3].production_id, "area_id": network.province["id"]},
+        headers=stack.headers("scheduler"),
+    ).json()
     start, end = datetime.now(UTC) - timedelta(minutes=10), network.at + timedelta(hours=2)
     found = {}
     with session_scope() as session:
@@ -65,7 +73,8 @@ def test_the_one_query_finds_what_reaches_each_station(api: TestClient, stack: S
             rows = reach.station_schedule(session, station_id=station.id, area_ids=area_ids, start=start, end=end)
             placed = reach.for_station(session, station, start=start, end=end)
             assert [(r.airing_id, r.occurrence_id, r.slot_end, r.overrun, r.priority, r.start, r.end) for r in rows] == [
-                (p.airing.id, p.occurrence_id, p.slot_end, p.overrun, p.airing.priority, p.airing.start, p.airing.end) for p in placed
+                (p.airing.id, p.occurrence_id, p.slot_end, p.overrun, p.airing.priority, p.airing.start, p.airing.end)
+                for p in placed
             ]
             outputs = {p.airing.id: p.airing.output_id for p in placed}
             by_output = {b.output_id: b for b in bulletins}
@@ -89,8 +98,11 @@ def test_a_warm_cache_never_answers_with_another_stations_schedule(
 ) -> None:
     a, b = network.a, network.b
     occurrence = occurrences(api, stack, _slot_of(api, stack, b))[0]
-    pinned = api.post("/api/schedule/pins", json={"occurrence_id": occurrence["id"], "production_id": bulletins[2].production_id},
-                      headers=stack.headers("scheduler")).json()
+    pinned = api.post(
+        "/api/schedule/pins",
+        json={"occurrence_id": occurrence["id"], "production_id": bulletins[2].production_id},
+        headers=stack.headers("scheduler"),
+    ).json()
     with revalidate_after(600):
         mine, theirs = schedule(api, network, a), schedule(api, network, b)
         assert pinned["id"] in ids(theirs) and pinned["id"] not in ids(mine)
@@ -99,7 +111,10 @@ def test_a_warm_cache_never_answers_with_another_stations_schedule(
             api.get(f"/stations/{a['id']}/{path}", headers=network.token(a))
         with counted() as statements:
             again = schedule(api, network, a)
-            assert api.get(f"/stations/{a['id']}/schedule.json", headers={"Authorization": f"bearer  {a['token']}"}).content == mine.content
+            assert (
+                api.get(f"/stations/{a['id']}/schedule.json", headers={"Authorization": f"bearer  {a['token']}"}).content
+                == mine.content
+            )
             assert schedule(api, network, a, mine.headers["etag"]).status_code == 304
             playlist = api.get(f"/stations/{a['id']}/playlist.m3u", headers=network.token(a))
         assert statements == []  # all from memory
@@ -108,16 +123,22 @@ def test_a_warm_cache_never_answers_with_another_stations_schedule(
 
         with counted() as statements:
             crossed = api.get(f"/stations/{b['id']}/schedule.json", headers=network.token(a))
-            crossed_304 = api.get(f"/stations/{b['id']}/schedule.json", headers=network.token(a) | {"If-None-Match": theirs.headers["etag"]})
+            crossed_304 = api.get(
+                f"/stations/{b['id']}/schedule.json", headers=network.token(a) | {"If-None-Match": theirs.headers["etag"]}
+            )
             crossed_feed = api.get(f"/stations/{b['id']}/feed.rss", headers=network.token(a))
         assert statements  # a token the entry was not validated with goes to the database
         for response in (crossed, crossed_304, crossed_feed):
             assert response.status_code == 403 and str(pinned["id"]) not in response.text and "etag" not in response.headers
-        assert api.get(f"/stations/{a['id']}/schedule.json", headers={"Authorization": "Bearer lc_not-a-station"}).status_code == 401
+        assert (
+            api.get(f"/stations/{a['id']}/schedule.json", headers={"Authorization": "Bearer lc_not-a-station"}).status_code == 401
+        )
         assert api.get(f"/stations/{a['id']}/schedule.json").status_code == 401
         assert api.get(f"/stations/{a['id']}/schedule.json", headers=stack.headers("scheduler")).status_code == 401
         # The other station's ETag is not this station's: its own token gets its own full answer.
-        own_answer = api.get(f"/stations/{b['id']}/schedule.json", headers=network.token(b) | {"If-None-Match": mine.headers["etag"]})
+        own_answer = api.get(
+            f"/stations/{b['id']}/schedule.json", headers=network.token(b) | {"If-None-Match": mine.headers["etag"]}
+        )
         assert own_answer.status_code == 200 and own_answer.content == theirs.content
         assert mine.headers["etag"] != theirs.headers["etag"]
 
@@ -127,8 +148,11 @@ def test_an_emergency_and_a_withdrawal_show_at_the_next_poll_from_a_warm_cache(
 ) -> None:
     with revalidate_after(600):  # only this process's commits can show: they invalidate at once
         before = {who["id"]: schedule(api, network, who) for who in (network.a, network.b, network.outside)}
-        alert = api.post("/api/emergency", json={"production_id": bulletins[3].production_id, "area_id": network.province["id"]},
-                         headers=stack.headers("scheduler"))
+        alert = api.post(
+            "/api/emergency",
+            json={"production_id": bulletins[3].production_id, "area_id": network.province["id"]},
+            headers=stack.headers("scheduler"),
+        )
         assert alert.status_code == 201, alert.json()
         for who in (network.a, network.b):
             polled = schedule(api, network, who, before[who["id"]].headers["etag"])
@@ -138,12 +162,16 @@ def test_an_emergency_and_a_withdrawal_show_at_the_next_poll_from_a_warm_cache(
         assert outside.status_code == 304
         [gone] = make_bulletins(api, stack, "rút khi đã trong bộ nhớ", [["Bản tin này sẽ bị rút."]])
         occurrence = occurrences(api, stack, _slot_of(api, stack, network.a))[0]
-        pinned = api.post("/api/schedule/pins", json={"occurrence_id": occurrence["id"], "production_id": gone.production_id},
-                          headers=stack.headers("scheduler")).json()
+        pinned = api.post(
+            "/api/schedule/pins",
+            json={"occurrence_id": occurrence["id"], "production_id": gone.production_id},
+            headers=stack.headers("scheduler"),
+        ).json()
         current = schedule(api, network, network.a)
         assert pinned["id"] in ids(current)
-        withdrawn = api.post(f"/api/productions/{gone.production_id}/transitions", json={"action": "withdraw"},
-                             headers=stack.headers("producer"))
+        withdrawn = api.post(
+            f"/api/productions/{gone.production_id}/transitions", json={"action": "withdraw"}, headers=stack.headers("producer")
+        )
         assert withdrawn.status_code == 200, withdrawn.json()
         after = schedule(api, network, network.a, current.headers["etag"])
         assert after.status_code == 200 and pinned["id"] not in ids(after)
@@ -178,10 +206,13 @@ def test_answers_from_memory_equal_answers_from_the_route(api: TestClient, netwo
     etag = api.get(url, headers=auth).headers["etag"]
     keep = ("etag", "cache-control", "vary", "content-type", "content-length", "content-encoding")
     requests = [
-        ("GET", url, {"Accept-Encoding": "identity"}), ("GET", url, {"Accept-Encoding": "gzip"}),
+        ("GET", url, {"Accept-Encoding": "identity"}),
+        ("GET", url, {"Accept-Encoding": "gzip"}),
         ("HEAD", url, {"Accept-Encoding": "identity"}),
-        ("GET", url, {"If-None-Match": etag}), ("GET", url, {"If-None-Match": f'W/{etag}, "other"'}),
-        ("GET", url + "?hours=24", {"Accept-Encoding": "identity"}), ("GET", url.replace("schedule.json", "playlist.m3u"), {}),
+        ("GET", url, {"If-None-Match": etag}),
+        ("GET", url, {"If-None-Match": f'W/{etag}, "other"'}),
+        ("GET", url + "?hours=24", {"Accept-Encoding": "identity"}),
+        ("GET", url.replace("schedule.json", "playlist.m3u"), {}),
     ]
 
     def answers() -> list[tuple[int, dict[str, str], bytes]]:
@@ -216,11 +247,15 @@ def test_an_answer_whose_items_have_left_the_window_is_not_served(api: TestClien
     token_hash = auth.hash_token(str(network.a["token"]))
     try:
         with revalidate_after(600):
-            station_cache.pull_cache.get_or_build(key, "ended", lambda: station_cache.Pull(old, int(network.a["id"]), token_hash, 0.0))
+            station_cache.pull_cache.get_or_build(
+                key, "ended", lambda: station_cache.Pull(old, int(network.a["id"]), token_hash, 0.0)
+            )
             with counted() as statements:
                 answered = api.get(url, headers=network.token(network.a))
             assert statements and answered.content == real.content
-            station_cache.pull_cache.get_or_build(key, "later", lambda: station_cache.Pull(old, int(network.a["id"]), token_hash, float("inf")))
+            station_cache.pull_cache.get_or_build(
+                key, "later", lambda: station_cache.Pull(old, int(network.a["id"]), token_hash, float("inf"))
+            )
             assert api.get(url, headers=network.token(network.a)).content == old.body  # not expired: served from memory
     finally:
         pull.expire_all()
@@ -233,8 +268,20 @@ def test_an_entry_expires_when_its_first_item_leaves_the_look_behind() -> None:
 
     def row(start_min: int, end_min: int, slot_end_min: int) -> reach.ScheduleRow:
         return reach.ScheduleRow(
-            1, at + timedelta(minutes=start_min), at + timedelta(minutes=end_min), "normal", "", 1, "t", "k", "s", 1, 1.0, None,
-            at + timedelta(minutes=slot_end_min), "cut",
+            1,
+            at + timedelta(minutes=start_min),
+            at + timedelta(minutes=end_min),
+            "normal",
+            "",
+            1,
+            "t",
+            "k",
+            "s",
+            1,
+            1.0,
+            None,
+            at + timedelta(minutes=slot_end_min),
+            "cut",
         )
 
     assert pull.leaves_at([]) == float("inf")

@@ -32,8 +32,13 @@ def short_script(provision_id: int, extra: str = "") -> list[Json]:
     """A two-line script: quick to render, with two chapters."""
     return [
         {"speaker": "presenter", "text": "Chào bạn, đây là chuyên mục Tìm hiểu pháp luật.", "role": "intro", "pause_ms": 200},
-        {"speaker": "expert", "text": f"Điều 2 nói người dân được nghe bản tin pháp luật miễn phí.{extra}",
-         "provision_id": provision_id, "role": "body", "pause_ms": 200},
+        {
+            "speaker": "expert",
+            "text": f"Điều 2 nói người dân được nghe bản tin pháp luật miễn phí.{extra}",
+            "provision_id": provision_id,
+            "role": "body",
+            "pause_ms": 200,
+        },
     ]
 
 
@@ -90,8 +95,14 @@ def make_production(api: TestClient, stack: Stack, slug: str, **extra: object) -
     provision_id = articles[1]["id"]
     made = api.post(
         "/api/productions",
-        json={"document_id": body["id"], "format": "radio", "provision_ids": [provision_id], "channel": slug,
-              "title": "Quyền được thông tin về pháp luật", **extra},
+        json={
+            "document_id": body["id"],
+            "format": "radio",
+            "provision_ids": [provision_id],
+            "channel": slug,
+            "title": "Quyền được thông tin về pháp luật",
+            **extra,
+        },
         headers=editor,
     )
     assert made.status_code == 201, made.text
@@ -120,8 +131,13 @@ def show(api: TestClient, stack: Stack) -> Show:
     scheduler = stack.headers("scheduler")
     channel = api.post(
         "/api/channels",
-        json={"slug": slug, "name": "Tìm hiểu pháp luật", "kind": "podcast", "description": "Chuyên mục pháp luật hằng tuần.",
-              "owner_email": "podcast@example.vn"},
+        json={
+            "slug": slug,
+            "name": "Tìm hiểu pháp luật",
+            "kind": "podcast",
+            "description": "Chuyên mục pháp luật hằng tuần.",
+            "owner_email": "podcast@example.vn",
+        },
         headers=scheduler,
     )
     assert channel.status_code == 201, channel.text
@@ -141,15 +157,24 @@ def aired(api: TestClient, stack: Stack, show: Show) -> list[Json]:
     today = datetime.now(UTC).date()
     slot = api.post(
         "/api/slots",
-        json={"name": "Podcast tối", "target_kind": "channel", "target_id": show.channel_id, "rrule": "FREQ=DAILY",
-              "dtstart": (today - timedelta(days=1)).isoformat(), "start_time": "20:00:00", "duration_s": 900},
+        json={
+            "name": "Podcast tối",
+            "target_kind": "channel",
+            "target_id": show.channel_id,
+            "rrule": "FREQ=DAILY",
+            "dtstart": (today - timedelta(days=1)).isoformat(),
+            "start_time": "20:00:00",
+            "duration_s": 900,
+        },
         headers=scheduler,
     )
     assert slot.status_code == 201, slot.text
     with session_scope() as session:  # what beat does every hour
         broadcast_service.expand(session, horizon_days=3)
     now = datetime.now(UTC)
-    filled = api.post("/api/schedule/fill", json={"start": now.isoformat(), "end": (now + timedelta(days=2)).isoformat()}, headers=scheduler)
+    filled = api.post(
+        "/api/schedule/fill", json={"start": now.isoformat(), "end": (now + timedelta(days=2)).isoformat()}, headers=scheduler
+    )
     assert filled.status_code == 200, filled.text
     airings = api.get(f"/api/airings?channel_id={show.channel_id}", headers=scheduler).json()
     assert airings, "the fill placed the episode in the channel's evening slot"

@@ -22,7 +22,9 @@ SLUG = "ban-tin-phap-luat-h6"
 
 @pytest.fixture(scope="module")
 def channel_id(api: TestClient, stack: Stack) -> int:
-    made = api.post("/api/channels", json={"slug": SLUG, "name": "Bản tin pháp luật", "kind": "podcast"}, headers=stack.headers("scheduler"))
+    made = api.post(
+        "/api/channels", json={"slug": SLUG, "name": "Bản tin pháp luật", "kind": "podcast"}, headers=stack.headers("scheduler")
+    )
     assert made.status_code == 201, made.text
     return int(made.json()["id"])
 
@@ -48,7 +50,10 @@ def atom_links(api: TestClient) -> set[str]:
     root = etree.fromstring(api.get(f"/feeds/{SLUG}.atom").content)
     entries = root.iter("{http://www.w3.org/2005/Atom}entry")
     return {
-        present(link.get("href")) for e in entries for link in e.iter("{http://www.w3.org/2005/Atom}link") if link.get("rel", "alternate") == "alternate"
+        present(link.get("href"))
+        for e in entries
+        for link in e.iter("{http://www.w3.org/2005/Atom}link")
+        if link.get("rel", "alternate") == "alternate"
     }
 
 
@@ -70,7 +75,8 @@ def test_rerender_after_script_edit_keeps_guid_and_old_bytes(api: TestClient, st
     assert before is None  # a render that nobody approved never becomes a feed item
     edited = api.put(
         f"/api/productions/{production_id}/script",
-        json={"lines": short_script(provision_id, " Xin cảm ơn quý vị đã lắng nghe.")}, headers=stack.headers("editor"),
+        json={"lines": short_script(provision_id, " Xin cảm ơn quý vị đã lắng nghe.")},
+        headers=stack.headers("editor"),
     )
     assert edited.status_code == 200
     second = {o["kind"]: o for o in render(api, stack, production_id, ["podcast"])}
@@ -83,7 +89,11 @@ def test_rerender_after_script_edit_keeps_guid_and_old_bytes(api: TestClient, st
     assert version() != published_before
     item = items(api)[f"lawcast-production-{production_id}"]
     url = item.find("enclosure").get("url")
-    assert url == f"http://testserver/media/{second['audio']['media_key']}" != f"http://testserver/media/{first['audio']['media_key']}"
+    assert (
+        url
+        == f"http://testserver/media/{second['audio']['media_key']}"
+        != f"http://testserver/media/{first['audio']['media_key']}"
+    )
     assert url.isascii()
     assert int(present(item.find("enclosure").get("length"))) == len(api.get(f"/media/{second['audio']['media_key']}").content)
 
@@ -110,16 +120,32 @@ def test_withdrawn_episode_leaves_rss_atom_and_calendar(api: TestClient, stack: 
     today = datetime.now(UTC).date()
     slot = api.post(
         "/api/slots",
-        json={"name": "Bản tin sáng", "target_kind": "channel", "target_id": channel_id, "rrule": "FREQ=DAILY",
-              "dtstart": (today - timedelta(days=1)).isoformat(), "start_time": "07:00:00", "duration_s": 900},
+        json={
+            "name": "Bản tin sáng",
+            "target_kind": "channel",
+            "target_id": channel_id,
+            "rrule": "FREQ=DAILY",
+            "dtstart": (today - timedelta(days=1)).isoformat(),
+            "start_time": "07:00:00",
+            "duration_s": 900,
+        },
         headers=scheduler,
     )
     assert slot.status_code == 201, slot.text
     with session_scope() as session:
         broadcast_service.expand(session, horizon_days=3)
     now = datetime.now(UTC)
-    assert api.post("/api/schedule/fill", json={"start": now.isoformat(), "end": (now + timedelta(days=2)).isoformat()}, headers=scheduler).status_code == 200
-    airings = [a for a in api.get(f"/api/airings?channel_id={channel_id}", headers=scheduler).json() if a["production_id"] == production_id]
+    assert (
+        api.post(
+            "/api/schedule/fill", json={"start": now.isoformat(), "end": (now + timedelta(days=2)).isoformat()}, headers=scheduler
+        ).status_code
+        == 200
+    )
+    airings = [
+        a
+        for a in api.get(f"/api/airings?channel_id={channel_id}", headers=scheduler).json()
+        if a["production_id"] == production_id
+    ]
     assert airings
     guid, page = f"lawcast-production-{production_id}", f"http://testserver/episodes/{production_id}"
 
@@ -145,7 +171,9 @@ def test_repealed_source_leaves_the_feeds(api: TestClient, stack: Stack, channel
     guid, page = f"lawcast-production-{production_id}", f"http://testserver/episodes/{production_id}"
     assert guid in items(api) and page in atom_links(api)
     before = version()
-    repealed = api.post(f"/api/documents/{document_id}/status", json={"status": "repealed"}, headers=stack.headers("legal_reviewer"))
+    repealed = api.post(
+        f"/api/documents/{document_id}/status", json={"status": "repealed"}, headers=stack.headers("legal_reviewer")
+    )
     assert repealed.status_code == 200, repealed.text
     assert version() != before
     assert guid not in items(api) and page not in atom_links(api)
@@ -239,8 +267,11 @@ def test_the_fast_path_answers_exactly_like_the_route(api: TestClient, show: Sho
     etag = api.get(url).headers["etag"]
     last_modified = api.get(url).headers["last-modified"]
     requests = [
-        ("GET", {"Accept-Encoding": "identity"}), ("GET", {"Accept-Encoding": "gzip"}), ("HEAD", {"Accept-Encoding": "gzip"}),
-        ("GET", {"If-None-Match": etag}), ("HEAD", {"If-Modified-Since": last_modified}),
+        ("GET", {"Accept-Encoding": "identity"}),
+        ("GET", {"Accept-Encoding": "gzip"}),
+        ("HEAD", {"Accept-Encoding": "gzip"}),
+        ("GET", {"If-None-Match": etag}),
+        ("HEAD", {"If-Modified-Since": last_modified}),
         ("GET", {"Authorization": "Bearer x", "Accept-Encoding": "identity"}),
     ]
 

@@ -67,7 +67,9 @@ def make_episodes() -> list[Episode]:
         chapters_url=f"{BASE}/media/p3/chapters.json",
         alternates=(
             AlternateEnclosure(f"{BASE}/media/p3/loudspeaker.mp3", "audio/mpeg", 345_678, bitrate=48000, title="loudspeaker"),
-            AlternateEnclosure(f"{BASE}/media/p3/radio.mp3", "audio/mpeg", 9_876_543, bitrate=320000, title="radio", default=True),
+            AlternateEnclosure(
+                f"{BASE}/media/p3/radio.mp3", "audio/mpeg", 9_876_543, bitrate=320000, title="radio", default=True
+            ),
         ),
         season=2,
         episode=7,

@@ -19,8 +19,11 @@ SITE_CSS = ROOT / "web" / "static" / "site.css"
 
 
 def test_home_page_lists_the_channels_with_their_pages_and_feeds(api: TestClient, stack: Stack, show: Show) -> None:
-    quiet = api.post("/api/channels", json={"slug": "kenh-chua-phat", "name": "Kênh chưa phát sóng", "kind": "podcast"},
-                     headers=stack.headers("scheduler"))
+    quiet = api.post(
+        "/api/channels",
+        json={"slug": "kenh-chua-phat", "name": "Kênh chưa phát sóng", "kind": "podcast"},
+        headers=stack.headers("scheduler"),
+    )
     assert quiet.status_code in (201, 409), quiet.text
     response = api.get("/")
     assert response.status_code == 200
@@ -41,7 +44,12 @@ def test_home_page_lists_the_channels_with_their_pages_and_feeds(api: TestClient
 
 
 def test_every_public_page_header_links_to_a_page_that_exists(api: TestClient, show: Show) -> None:
-    for path in (f"/episodes/{show.production_id}", f"/channels/{show.slug}", f"/documents/{show.document_id}", "/episodes/999999"):
+    for path in (
+        f"/episodes/{show.production_id}",
+        f"/channels/{show.slug}",
+        f"/documents/{show.document_id}",
+        "/episodes/999999",
+    ):
         page = html.fromstring(api.get(path).content)
         (home,) = page.xpath("//header[@class='site']//a/@href")
         answer = api.get(home)
@@ -58,8 +66,11 @@ def _rules(css: str) -> list[tuple[list[str], dict[str, str]]]:
 
 
 def test_the_audio_player_is_given_a_real_height() -> None:
-    audio_rules = [decl for selectors, decl in _rules(SITE_CSS.read_text(encoding="utf-8"))
-                   if any(re.search(r"\baudio\b", s) for s in selectors)]
+    audio_rules = [
+        decl
+        for selectors, decl in _rules(SITE_CSS.read_text(encoding="utf-8"))
+        if any(re.search(r"\baudio\b", s) for s in selectors)
+    ]
     assert audio_rules, "site.css styles the audio player"
     heights = [decl["height"] for decl in audio_rules if "height" in decl]
     assert "auto" not in heights  # an <audio> has no intrinsic height: auto collapses Chromium's controls

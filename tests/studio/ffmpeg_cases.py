@@ -45,7 +45,9 @@ class Api:
 
 
 def _ffmpeg(*args: str) -> bytes:
-    return subprocess.run([FFMPEG, "-hide_banner", "-nostdin", "-v", "error", "-y", *args], check=True, capture_output=True).stdout
+    return subprocess.run(
+        [FFMPEG, "-hide_banner", "-nostdin", "-v", "error", "-y", *args], check=True, capture_output=True
+    ).stdout
 
 
 def stream_hash(path: Path, kind: str = "a") -> str:
@@ -83,9 +85,12 @@ def block_rms_db(path: Path) -> list[float]:
 
 # --- inputs -----------------------------------------------------------------------------------
 
+
 def _speechlike(path: Path, duration: float, seed: int, rate: int = 22050, layout: str = "mono", fmt: str = "pcm_s16le") -> None:
-    graph = (f"anoisesrc=d={duration}:r={rate}:a=0.6:seed={seed},bandpass=f=900:width_type=h:w=1400,"
-             f"volume='0.15+0.85*abs(sin(2*PI*{3 + seed % 3}*t))':eval=frame,aformat=channel_layouts={layout}")
+    graph = (
+        f"anoisesrc=d={duration}:r={rate}:a=0.6:seed={seed},bandpass=f=900:width_type=h:w=1400,"
+        f"volume='0.15+0.85*abs(sin(2*PI*{3 + seed % 3}*t))':eval=frame,aformat=channel_layouts={layout}"
+    )
     _ffmpeg("-f", "lavfi", "-i", graph, "-c:a", fmt, str(path))
 
 
@@ -93,30 +98,63 @@ def make_inputs(root: Path) -> dict[str, Path]:
     """Tiny deterministic inputs: speech-like WAVs, float mixes, stills, a logo, subtitles, an AAC and an MP3."""
     from studio.engine.render.subtitles import Cue, to_ass
 
-    paths = {name: root / name for name in (
-        "s1.wav", "s2.wav", "t24.wav", "mixA.wav", "mixB.wav", "still0.png", "still1.png", "logo.png", "text.txt",
-        "subs.ass", "av.wav", "av.m4a", "voice.mp3",
-    )}
+    paths = {
+        name: root / name
+        for name in (
+            "s1.wav",
+            "s2.wav",
+            "t24.wav",
+            "mixA.wav",
+            "mixB.wav",
+            "still0.png",
+            "still1.png",
+            "logo.png",
+            "text.txt",
+            "subs.ass",
+            "av.wav",
+            "av.m4a",
+            "voice.mp3",
+        )
+    }
     _speechlike(paths["s1.wav"], 1.1, 1)
     _speechlike(paths["s2.wav"], 0.8, 2)
     _ffmpeg("-f", "lavfi", "-i", "sine=f=330:d=0.6:r=24000", "-ac", "1", "-c:a", "pcm_s16le", str(paths["t24.wav"]))
     _speechlike(paths["mixA.wav"], 2.5, 3, 48000, "stereo", "pcm_f32le")
     _speechlike(paths["mixB.wav"], 1.5, 4, 48000, "stereo", "pcm_f32le")
     for name, color in (("still0.png", "0x0B3A6E"), ("still1.png", "0xD62828")):
-        _ffmpeg("-f", "lavfi", "-i", f"color=c={color}:s=160x90:d=1,drawbox=x=20:y=20:w=60:h=30:color=white:t=fill",
-                "-frames:v", "1", str(paths[name]))
+        _ffmpeg(
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c={color}:s=160x90:d=1,drawbox=x=20:y=20:w=60:h=30:color=white:t=fill",
+            "-frames:v",
+            "1",
+            str(paths[name]),
+        )
     _ffmpeg("-f", "lavfi", "-i", "color=c=red:s=16x16:d=1", "-frames:v", "1", str(paths["logo.png"]))
     paths["text.txt"].write_text("Xin chào: 'Điều 1'\n[a, b; c]", encoding="utf-8")
     cues = [Cue(0.2, 0.9, "Người dân hỏi"), Cue(1.0, 1.8, "Chuyên gia trả lời")]
     paths["subs.ass"].write_text(to_ass(cues, width=160, height=90), encoding="utf-8")
     _ffmpeg("-f", "lavfi", "-i", "sine=f=440:d=2:r=48000", "-ac", "2", "-c:a", "pcm_s16le", str(paths["av.wav"]))
     _ffmpeg("-i", str(paths["av.wav"]), "-c:a", "aac", "-b:a", "128k", str(paths["av.m4a"]))
-    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=300:duration=0.7:sample_rate=24000", "-ac", "1", "-c:a", "libmp3lame",
-            "-b:a", "32k", str(paths["voice.mp3"]))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=300:duration=0.7:sample_rate=24000",
+        "-ac",
+        "1",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "32k",
+        str(paths["voice.mp3"]),
+    )
     return paths
 
 
 # --- audio cases ------------------------------------------------------------------------------
+
 
 def _sources(api: Api, inputs: dict[str, Path], root: Path) -> tuple[Any, Any]:
     from studio.engine.render import narration
@@ -158,22 +196,44 @@ def mix_cases(api: Api, inputs: dict[str, Path], root: Path) -> dict[str, object
     intro, outro, bed = (DEFAULTS / n for n in ("jingle-intro.flac", "jingle-outro.flac", "music-bed.flac"))
     alone = ff.Mix(narration_gain=-3.2, narration_samples=joined.samples)
     full = ff.Mix(
-        narration_gain=2.5, narration_samples=phrases.samples, intro=intro, intro_gain=-4.0, intro_samples=100000,
-        outro=outro, outro_gain=-5.5, outro_samples=0, bed=bed, bed_gain=-18.0, bed_samples=30000,
-        bed_ranges=((0.3, 1.2), (1.5, 2.0)), duck_key_gain=0.7,
+        narration_gain=2.5,
+        narration_samples=phrases.samples,
+        intro=intro,
+        intro_gain=-4.0,
+        intro_samples=100000,
+        outro=outro,
+        outro_gain=-5.5,
+        outro_samples=0,
+        bed=bed,
+        bed_gain=-18.0,
+        bed_samples=30000,
+        bed_ranges=((0.3, 1.2), (1.5, 2.0)),
+        duck_key_gain=0.7,
     )
     stereo = ff.Mix(
-        narration_gain=1.0, narration_samples=joined.samples, outro=outro, outro_gain=-3.0, outro_samples=60000,
-        bed=bed, bed_gain=-16.0, bed_samples=24 * 48000, bed_ranges=((0.2, 1.5),), duck_key_gain=1.3,
+        narration_gain=1.0,
+        narration_samples=joined.samples,
+        outro=outro,
+        outro_gain=-3.0,
+        outro_samples=60000,
+        bed=bed,
+        bed_gain=-16.0,
+        bed_samples=24 * 48000,
+        bed_ranges=((0.2, 1.5),),
+        duck_key_gain=1.3,
     )
     return {
         "mix_narration_alone": _mix(api, "alone", joined, alone, ff.Processing(None, False, 2, -2.5, -14.5, False), root),
-        "mix_full_mono_compressed": _mix(api, "full", phrases, full, ff.Processing((200, 5000), True, 1, -3.0, -16.0, True), root),
+        "mix_full_mono_compressed": _mix(
+            api, "full", phrases, full, ff.Processing((200, 5000), True, 1, -3.0, -16.0, True), root
+        ),
         "mix_stereo_bed_limited": _mix(api, "stereo", joined, stereo, ff.Processing(None, False, 2, -2.0, -14.5, True), root),
     }
 
 
-def _encode(api: Api, name: str, wavs: list[Any], target: Any, measured: Any, ext: str, root: Path, **kw: Any) -> dict[str, object]:
+def _encode(
+    api: Api, name: str, wavs: list[Any], target: Any, measured: Any, ext: str, root: Path, **kw: Any
+) -> dict[str, object]:
     ff = api.ff
     path = root / f"{name}.{ext}"
     log = ff.run(ff.encode_args(wavs, target, measured, path, **kw))
@@ -232,6 +292,7 @@ def file_cases(api: Api, inputs: dict[str, Path], root: Path) -> dict[str, objec
 
 # --- video cases ------------------------------------------------------------------------------
 
+
 def slide_cases(api: Api, inputs: dict[str, Path], root: Path) -> dict[str, object]:
     """slide_args with boxes, text blocks (aligned, with characters that need escaping) and a logo; and a bare one."""
     fx = api.fx
@@ -243,9 +304,17 @@ def slide_cases(api: Api, inputs: dict[str, Path], root: Path) -> dict[str, obje
     ]
     full, bare = root / "slide.png", root / "bare.png"
     run = api.ff.run
-    run(fx.slide_args(full, width=160, height=90, background="0x0B3A6E",
-                         boxes=[(0, 0, 160, 9, "0xFFFFFF"), (0, 9, 160, 2, "0xD62828")], texts=texts,
-                         logos=[fx.Logo(inputs["logo.png"], 8, "4", "(9-h)/2"), fx.Logo(inputs["logo.png"], 6, "W-w-4", "1")]))
+    run(
+        fx.slide_args(
+            full,
+            width=160,
+            height=90,
+            background="0x0B3A6E",
+            boxes=[(0, 0, 160, 9, "0xFFFFFF"), (0, 9, 160, 2, "0xD62828")],
+            texts=texts,
+            logos=[fx.Logo(inputs["logo.png"], 8, "4", "(9-h)/2"), fx.Logo(inputs["logo.png"], 6, "W-w-4", "1")],
+        )
+    )
     run(fx.slide_args(bare, width=64, height=36, background="0x123456", boxes=[], texts=[]))
     return {"slide_full": {"video": stream_hash(full, "v")}, "slide_bare": {"video": stream_hash(bare, "v")}}
 
@@ -256,7 +325,12 @@ def video_cases(api: Api, inputs: dict[str, Path], root: Path) -> dict[str, obje
     s0, s1 = inputs["still0.png"], inputs["still1.png"]
     runs: dict[str, tuple[list[Path], list[int], Path, dict[str, Any]]] = {
         "video_wav_ass": ([s0, s1], [25, 25], inputs["av.wav"], {"ass": inputs["subs.ass"], "fonts_dir": FONTS}),
-        "video_copy_audio": ([s0, s1, s0], [0, 30, 20], inputs["av.m4a"], {"ass": None, "fonts_dir": None, "copy_audio": True, "progress": False}),
+        "video_copy_audio": (
+            [s0, s1, s0],
+            [0, 30, 20],
+            inputs["av.m4a"],
+            {"ass": None, "fonts_dir": None, "copy_audio": True, "progress": False},
+        ),
         "video_one_still": ([s1], [50], inputs["av.wav"], {"ass": inputs["subs.ass"], "fonts_dir": None}),
     }
     out: dict[str, object] = {}

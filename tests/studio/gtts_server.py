@@ -44,16 +44,29 @@ def batchexecute_body(mp3: bytes) -> str:
     """An answer in the shape Google sends and gTTS parses."""
     b64 = base64.b64encode(mp3).decode("ascii")
     envelope = json.dumps([["wrb.fr", "jQ1olc", json.dumps([b64]), None, None, None, "generic"]], separators=(",", ":"))
-    return f")]}}'\n\n{len(envelope)}\n{envelope}\n25\n[[\"e\",4,null,null,120]]\n"
+    return f')]}}\'\n\n{len(envelope)}\n{envelope}\n25\n[["e",4,null,null,120]]\n'
 
 
 def make_mp3(path: Path, *, seconds: float = 0.5, frequency: int = 440) -> bytes:
     """A short sine MP3 (24 kHz mono, like Google's), encoded by the imageio-ffmpeg binary."""
     subprocess.run(
         [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-            "-i", f"sine=frequency={frequency}:duration={seconds}:sample_rate=24000",
-            "-ac", "1", "-c:a", "libmp3lame", "-b:a", "32k", str(path),
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={frequency}:duration={seconds}:sample_rate=24000",
+            "-ac",
+            "1",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "32k",
+            str(path),
         ],
         check=True,
     )

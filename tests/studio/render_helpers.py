@@ -28,7 +28,9 @@ def true_peak_dbtp(samples: np.ndarray) -> float:
     return float(20 * np.log10(np.max(np.abs(upsampled))))
 
 
-def speech_regions(mono: np.ndarray, rate: int, *, threshold_db: float = -45.0, merge_s: float = 0.15) -> list[tuple[float, float]]:
+def speech_regions(
+    mono: np.ndarray, rate: int, *, threshold_db: float = -45.0, merge_s: float = 0.15
+) -> list[tuple[float, float]]:
     """Spans where the signal is above the threshold (5 ms frames), gaps shorter than merge_s joined."""
     hop = int(rate * FRAME_S)
     count = len(mono) // hop
@@ -57,7 +59,9 @@ def cue_groups(cues: Sequence[Cue]) -> list[tuple[float, float, list[Cue]]]:
     return groups
 
 
-def heard_span(regions: Sequence[tuple[float, float]], start: float, end: float, *, after: float = 0.0) -> tuple[float, float] | None:
+def heard_span(
+    regions: Sequence[tuple[float, float]], start: float, end: float, *, after: float = 0.0
+) -> tuple[float, float] | None:
     """First onset and last offset of the speech regions that overlap [start, end] (ignoring audio before `after`)."""
     hits = [(max(a, after), b) for a, b in regions if b > start and a < end and b > after]
     if not hits:
@@ -142,6 +146,7 @@ def mp3_frames(path: Path, limit: int = 200) -> list[Mp3Frame]:
 
 
 # --- watching the media directory, jobs and processes -----------------------------------------
+
 
 @dataclass
 class MediaWatcher:

@@ -18,8 +18,12 @@ from tests.studio.test_legal import AMENDING, AMENDING_TREE, SHARED_SAMPLE, SHAR
 
 SHARED_LINES = SHARED_SAMPLE.read_text(encoding="utf-8").strip().split("\n")
 SHARED_META = {
-    "doc_type": "Nghị quyết", "number": "37/2024/NQ-HĐND", "issuer": "Hội đồng nhân dân tỉnh Quảng Ninh",
-    "place": "Quảng Ninh", "issued_on": "2024-07-12", "effective_on": "2024-08-01",
+    "doc_type": "Nghị quyết",
+    "number": "37/2024/NQ-HĐND",
+    "issuer": "Hội đồng nhân dân tỉnh Quảng Ninh",
+    "place": "Quảng Ninh",
+    "issued_on": "2024-07-12",
+    "effective_on": "2024-08-01",
     "title": "Quy định một số nội dung về phổ biến, giáo dục pháp luật qua hệ thống truyền thanh cơ sở trên địa bàn tỉnh",
     "legal_bases": [
         "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015",
@@ -31,10 +35,7 @@ SHARED_META = {
 
 def api_tree(nodes: list[Json]) -> list[Tree]:
     """The API's nested provisions in the shape of tests.studio.test_legal.node."""
-    return [
-        (n["kind"], n["number"], n["label"], n["heading"], n["text"], tuple(api_tree(n["children"])))
-        for n in nodes
-    ]
+    return [(n["kind"], n["number"], n["label"], n["heading"], n["text"], tuple(api_tree(n["children"]))) for n in nodes]
 
 
 def walk(nodes: list[Json]) -> Iterator[Json]:
@@ -73,7 +74,8 @@ def html_bytes(lines: list[str]) -> bytes:
 UPLOADS = {
     "txt": lambda: ("nghi-quyet.txt", "\n".join(SHARED_LINES).encode("utf-8"), "text/plain"),
     "docx": lambda: (
-        "nghi-quyet.docx", docx_bytes(SHARED_LINES),
+        "nghi-quyet.docx",
+        docx_bytes(SHARED_LINES),
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ),
     "pdf": lambda: ("nghi-quyet.pdf", _typeset_pdf(SHARED_LINES, (210, 297))[0], "application/pdf"),
@@ -129,19 +131,23 @@ def _scan_pdf() -> bytes:
     return bytes(pdf.output())
 
 
-@pytest.mark.parametrize(("files", "status", "words"), [
-    ({"file": ("trong.txt", b"", "text/plain")}, 422, "rỗng"),
-    ({"file": ("trong.txt", b" \n\t\r\n", "text/plain")}, 422, "rỗng"),
-    ({"file": ("cai-dat.exe", b"MZ\x90\x00" + bytes(64), "application/octet-stream")}, 415, ".exe"),
-    ({"file": ("cu.doc", b"\xd0\xcf\x11\xe0" + bytes(64), "application/msword")}, 415, ".docx"),
-    ({"file": ("anh", b"GIF89a" + bytes(64), "image/gif")}, 415, "image/gif"),
-    ({"file": ("win1258.txt", b"\xd0i\xeau 1. Ph\xe0m vi", "text/plain")}, 422, "UTF-8"),
-    ({"file": ("nhi-phan.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "text/plain")}, 422, "nhị phân"),
-    ({"file": ("hong.docx", b"PK\x03\x04 not a word file", "application/octet-stream")}, 422, ".docx hỏng"),
-    ({"file": ("hong.pdf", b"%PDF-1.7 truncated", "application/pdf")}, 422, "PDF hỏng"),
-    ({"file": ("scan.pdf", None, "application/pdf")}, 415, "OCR"),
-    ({"title": (None, "Chỉ có tiêu đề")}, 422, "'file'"),
-], ids=["empty", "blank", "exe", "legacy-doc", "gif", "cp1258", "binary-as-txt", "bad-docx", "bad-pdf", "scan", "no-file"])
+@pytest.mark.parametrize(
+    ("files", "status", "words"),
+    [
+        ({"file": ("trong.txt", b"", "text/plain")}, 422, "rỗng"),
+        ({"file": ("trong.txt", b" \n\t\r\n", "text/plain")}, 422, "rỗng"),
+        ({"file": ("cai-dat.exe", b"MZ\x90\x00" + bytes(64), "application/octet-stream")}, 415, ".exe"),
+        ({"file": ("cu.doc", b"\xd0\xcf\x11\xe0" + bytes(64), "application/msword")}, 415, ".docx"),
+        ({"file": ("anh", b"GIF89a" + bytes(64), "image/gif")}, 415, "image/gif"),
+        ({"file": ("win1258.txt", b"\xd0i\xeau 1. Ph\xe0m vi", "text/plain")}, 422, "UTF-8"),
+        ({"file": ("nhi-phan.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "text/plain")}, 422, "nhị phân"),
+        ({"file": ("hong.docx", b"PK\x03\x04 not a word file", "application/octet-stream")}, 422, ".docx hỏng"),
+        ({"file": ("hong.pdf", b"%PDF-1.7 truncated", "application/pdf")}, 422, "PDF hỏng"),
+        ({"file": ("scan.pdf", None, "application/pdf")}, 415, "OCR"),
+        ({"title": (None, "Chỉ có tiêu đề")}, 422, "'file'"),
+    ],
+    ids=["empty", "blank", "exe", "legacy-doc", "gif", "cp1258", "binary-as-txt", "bad-docx", "bad-pdf", "scan", "no-file"],
+)
 def test_bad_uploads_are_refused_with_the_reason(
     client: TestClient, stack: Stack, files: dict[str, tuple[str | None, bytes | str | None, str | None]], status: int, words: str
 ) -> None:
@@ -154,15 +160,20 @@ def test_bad_uploads_are_refused_with_the_reason(
     assert "(" in detail and ")" in detail  # Vietnamese, with the English gloss in parentheses
 
 
-@pytest.mark.parametrize(("body", "words"), [
-    ({"text": ""}, "text"),
-    ({"text": "  \n\t "}, "rỗng"),
-    ({"title": "Không có văn bản"}, "text"),
-    ("không phải JSON", "JSON"),
-])
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"text": ""}, "text"),
+        ({"text": "  \n\t "}, "rỗng"),
+        ({"title": "Không có văn bản"}, "text"),
+        ("không phải JSON", "JSON"),
+    ],
+)
 def test_bad_pasted_text_is_refused_with_the_reason(client: TestClient, stack: Stack, body: object, words: str) -> None:
     if isinstance(body, str):
-        response = client.post("/api/documents", content=body.encode(), headers={**stack.headers("editor"), "content-type": "application/json"})
+        response = client.post(
+            "/api/documents", content=body.encode(), headers={**stack.headers("editor"), "content-type": "application/json"}
+        )
     else:
         response = client.post("/api/documents", json=body, headers=stack.headers("editor"))
     assert response.status_code == 422
@@ -215,9 +226,7 @@ def test_repeal_marks_every_production_made_from_the_document(client: TestClient
     bystander = client.post("/api/productions", json={"document_id": other["id"], "format": "radio"}, headers=editor).json()
 
     def marks() -> list[bool]:
-        return [
-            client.get(f"/api/productions/{p['id']}", headers=editor).json()["source_repealed"] for p in [*made, bystander]
-        ]
+        return [client.get(f"/api/productions/{p['id']}", headers=editor).json()["source_repealed"] for p in [*made, bystander]]
 
     def set_status(status: str, role: str = "legal_reviewer"):
         return client.post(f"/api/documents/{doc['id']}/status", json={"status": status}, headers=stack.headers(role))
@@ -236,7 +245,10 @@ def test_repeal_marks_every_production_made_from_the_document(client: TestClient
     assert refused.status_code == 409 and "bãi bỏ" in refused.json()["detail"]
     pid = made[0]["id"]
     for action, role in (("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer")):
-        assert client.post(f"/api/productions/{pid}/transitions", json={"action": action}, headers=stack.headers(role)).status_code == 200
+        assert (
+            client.post(f"/api/productions/{pid}/transitions", json={"action": action}, headers=stack.headers(role)).status_code
+            == 200
+        )
     publish = client.post(f"/api/productions/{pid}/transitions", json={"action": "publish"}, headers=stack.headers("producer"))
     assert publish.status_code == 409 and "bãi bỏ" in publish.json()["detail"]
 
@@ -247,7 +259,9 @@ def test_repeal_marks_every_production_made_from_the_document(client: TestClient
 
 def test_status_changes_are_checked(client: TestClient, stack: Stack) -> None:
     doc = client.post("/api/documents", json={"text": "Điều 1. Phạm vi\nNội dung."}, headers=stack.headers("editor")).json()
-    wrong = client.post(f"/api/documents/{doc['id']}/status", json={"status": "cancelled"}, headers=stack.headers("legal_reviewer"))
+    wrong = client.post(
+        f"/api/documents/{doc['id']}/status", json={"status": "cancelled"}, headers=stack.headers("legal_reviewer")
+    )
     assert wrong.status_code == 422 and "status" in wrong.json()["detail"]
     missing = client.post("/api/documents/999999/status", json={"status": "repealed"}, headers=stack.headers("legal_reviewer"))
     assert missing.status_code == 404
@@ -280,7 +294,9 @@ def test_editor_lexicon_is_stored_and_used_by_the_preview(client: TestClient, st
 
     # Replacing keeps one entry; a term typed with decomposed marks is the same term.
     client.post("/api/lexicon", json={"term": "Đắk R'lấp", "spoken": "đắk rờ lấp"}, headers=editor)
-    replaced = client.post("/api/lexicon", json={"term": unicodedata.normalize("NFD", "Đắk R'lấp"), "spoken": "đắc rơ lấp"}, headers=editor)
+    replaced = client.post(
+        "/api/lexicon", json={"term": unicodedata.normalize("NFD", "Đắk R'lấp"), "spoken": "đắc rơ lấp"}, headers=editor
+    )
     assert replaced.status_code == 201
     listed = client.get("/api/lexicon", headers=viewer).json()
     mine = {row["term"]: row["spoken"] for row in listed if row["term"] in ("Yagi", "Đắk R'lấp")}
@@ -299,7 +315,10 @@ def test_lexicon_input_is_checked(client: TestClient, stack: Stack) -> None:
     editor = stack.headers("editor")
     assert client.post("/api/lexicon", json={"term": "ABC", "spoken": "   "}, headers=editor).status_code == 422
     assert client.post("/api/lexicon", json={"term": "", "spoken": "a bê xê"}, headers=editor).status_code == 422
-    assert client.post("/api/lexicon", json={"term": "ABC", "spoken": "a bê xê"}, headers=stack.headers("scheduler")).status_code == 403
+    assert (
+        client.post("/api/lexicon", json={"term": "ABC", "spoken": "a bê xê"}, headers=stack.headers("scheduler")).status_code
+        == 403
+    )
     assert client.get("/api/lexicon").status_code == 401
 
 
@@ -311,6 +330,6 @@ def test_speech_preview_reads_legal_text_and_flags_the_rest(client: TestClient, 
         "Ban QLDA phải báo cáo trước mười bảy giờ ngày một tháng bảy."
     )
     (flag,) = result["flags"]
-    assert (flag["token"], text[flag["start"]:flag["end"]]) == ("QLDA", "QLDA")
+    assert (flag["token"], text[flag["start"] : flag["end"]]) == ("QLDA", "QLDA")
     too_long = client.post("/api/speech/preview", json={"text": "a" * 20_001}, headers=stack.headers("editor"))
     assert too_long.status_code == 422

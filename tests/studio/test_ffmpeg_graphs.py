@@ -81,13 +81,17 @@ def test_a_bed_range_outside_the_narration_changes_nothing(tmp_path: Path) -> No
     inputs = ffmpeg_cases.make_inputs(tmp_path)
     source = ff.NarrationSource((ff.Segment(inputs["s1.wav"], 60000), ff.Segment(inputs["s2.wav"], 40000)))
     bed = ffmpeg_cases.DEFAULTS / "music-bed.flac"
-    mix = ff.Mix(narration_gain=1.0, narration_samples=source.samples, bed=bed, bed_gain=-16.0, bed_samples=30000, bed_ranges=((0.3, 1.2),))
+    mix = ff.Mix(
+        narration_gain=1.0, narration_samples=source.samples, bed=bed, bed_gain=-16.0, bed_samples=30000, bed_ranges=((0.3, 1.2),)
+    )
     outside = ff.Mix(**{**mix.__dict__, "bed_ranges": ((0.3, 1.2), (5.0, 6.0))})
     processing = ff.Processing(None, False, 2, -2.0, -14.5, True)
     ff.run(ff.mix_args(source, mix, processing, tmp_path / "one.wav"))
     ff.run(ff.mix_args(source, outside, processing, tmp_path / "two.wav"))
     assert outside.bed_pieces() == mix.bed_pieces()
-    assert ffmpeg_cases.block_rms_db(tmp_path / "two.wav") == pytest.approx(ffmpeg_cases.block_rms_db(tmp_path / "one.wav"), abs=1e-4)
+    assert ffmpeg_cases.block_rms_db(tmp_path / "two.wav") == pytest.approx(
+        ffmpeg_cases.block_rms_db(tmp_path / "one.wav"), abs=1e-4
+    )
 
 
 def test_builders_compile_with_ffmpeg_python() -> None:
@@ -122,10 +126,17 @@ def test_only_the_ffmpeg_layer_builds_ffmpeg_arguments() -> None:
     for path in _product_files():
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         for node in ast.walk(tree):
-            strings = [n.value for n in getattr(node, "elts", []) if isinstance(n, ast.Constant)] if isinstance(node, ast.List | ast.Tuple) else []
+            strings = (
+                [n.value for n in getattr(node, "elts", []) if isinstance(n, ast.Constant)]
+                if isinstance(node, ast.List | ast.Tuple)
+                else []
+            )
             if "-i" in strings or "-filter_complex" in strings:
                 offenders.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)} builds an ffmpeg argument list")
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("ffmpeg_exe", "get_ffmpeg_exe"):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in (
+                "ffmpeg_exe",
+                "get_ffmpeg_exe",
+            ):
                 offenders.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)} runs ffmpeg itself")
     assert offenders == []
 

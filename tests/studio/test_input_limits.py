@@ -22,8 +22,10 @@ from bench.bench_upload import GOAL_P99_MS, free_port, measure, start_server, st
 from tests.broadcast.conftest import area, station
 from tests.conftest import Stack
 
-W_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-          b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+W_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+)
 W_TAIL = b"</w:body></w:document>"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BIDI_AND_CONTROLS = "\u202e\u2066\u200f\x07\x1b\x85\x9b"
@@ -61,21 +63,22 @@ def lie_about_size(data: bytes, name: str, declared: int) -> bytes:
     patched = bytearray(data)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         info = zf.getinfo(name)
-    patched[info.header_offset + 22:info.header_offset + 26] = declared.to_bytes(4, "little")
+    patched[info.header_offset + 22 : info.header_offset + 26] = declared.to_bytes(4, "little")
     end = data.rfind(b"PK\x05\x06")
-    at = int.from_bytes(data[end + 16:end + 20], "little")
-    while data[at:at + 4] == b"PK\x01\x02":
-        size = 46 + sum(int.from_bytes(data[at + k:at + k + 2], "little") for k in (28, 30, 32))
-        if data[at + 46:at + 46 + int.from_bytes(data[at + 28:at + 30], "little")] == name.encode():
-            patched[at + 24:at + 28] = declared.to_bytes(4, "little")
+    at = int.from_bytes(data[end + 16 : end + 20], "little")
+    while data[at : at + 4] == b"PK\x01\x02":
+        size = 46 + sum(int.from_bytes(data[at + k : at + k + 2], "little") for k in (28, 30, 32))
+        if data[at + 46 : at + 46 + int.from_bytes(data[at + 28 : at + 30], "little")] == name.encode():
+            patched[at + 24 : at + 28] = declared.to_bytes(4, "little")
         at += size
     return bytes(patched)
 
 
 def upload(client: TestClient, stack: Stack, filename: str, data: bytes, content_type: str = DOCX_TYPE, **form: str):
     """POST /api/documents with one file (and form fields)."""
-    return client.post("/api/documents", files={"file": (filename, data, content_type)}, data=form or None,
-                       headers=stack.headers("editor"))
+    return client.post(
+        "/api/documents", files={"file": (filename, data, content_type)}, data=form or None, headers=stack.headers("editor")
+    )
 
 
 @pytest.fixture
@@ -112,9 +115,46 @@ def test_docx_text_is_limited_after_extraction(client: TestClient, stack: Stack,
     # Prose compresses some five times: a file well under the upload limit whose text is over the text limit.
     env_setting(max_text_bytes="400000")
     rng = random.Random(12)
-    syllables = ("luật", "điều", "khoản", "quy", "định", "cơ", "quan", "tổ", "chức", "cá", "nhân", "thực", "hiện",
-                 "phổ", "biến", "giáo", "dục", "pháp", "xã", "tỉnh", "huyện", "trách", "nhiệm", "bảo", "đảm", "công",
-                 "khai", "minh", "bạch", "loa", "truyền", "thanh", "sở", "người", "dân", "nội", "dung", "hằng")
+    syllables = (
+        "luật",
+        "điều",
+        "khoản",
+        "quy",
+        "định",
+        "cơ",
+        "quan",
+        "tổ",
+        "chức",
+        "cá",
+        "nhân",
+        "thực",
+        "hiện",
+        "phổ",
+        "biến",
+        "giáo",
+        "dục",
+        "pháp",
+        "xã",
+        "tỉnh",
+        "huyện",
+        "trách",
+        "nhiệm",
+        "bảo",
+        "đảm",
+        "công",
+        "khai",
+        "minh",
+        "bạch",
+        "loa",
+        "truyền",
+        "thanh",
+        "sở",
+        "người",
+        "dân",
+        "nội",
+        "dung",
+        "hằng",
+    )
     lines = [paragraph(" ".join(rng.choice(syllables) for _ in range(40)) + ".") for _ in range(3000)]
     data = docx_package(lines)
     assert len(data) < 400_000
@@ -140,11 +180,17 @@ def _zero_xml(total: int) -> Iterator[bytes]:
 BOMBS = {
     # 200 MB of XML in a few hundred KB: over the unpacked limit and the compression ratio.
     "unpacks-huge": (lambda: docx_package(_zero_xml(200_000_000)), 413, ("bom nén", "zip bomb", "unpacks to")),
-    "too-many-members": (lambda: docx_package([paragraph("Điều 1. Phạm vi")], extra_members=5000), 413,
-                         ("5,", "tệp thành phần", "members, limit 1,000")),
+    "too-many-members": (
+        lambda: docx_package([paragraph("Điều 1. Phạm vi")], extra_members=5000),
+        413,
+        ("5,", "tệp thành phần", "members, limit 1,000"),
+    ),
     # Declares 4 KB, holds 200 MB: read in bounded chunks it ends at the declared size and fails its CRC.
-    "lies-about-size": (lambda: lie_about_size(docx_package(_zero_xml(200_000_000)), "word/document.xml", 4000), 422,
-                        (".docx hỏng", "damaged .docx")),
+    "lies-about-size": (
+        lambda: lie_about_size(docx_package(_zero_xml(200_000_000)), "word/document.xml", 4000),
+        422,
+        (".docx hỏng", "damaged .docx"),
+    ),
 }
 
 
@@ -170,7 +216,9 @@ def test_provisions_are_capped(client: TestClient, stack: Stack, env_setting) ->
     env_setting(max_provisions="50")
 
     def law(articles: int) -> str:  # each article has two clauses: three provisions
-        return "\n".join(f"Điều {n}. Nội dung {n}\n1. Khoản một của điều {n}.\n2. Khoản hai của điều {n}." for n in range(1, articles + 1))
+        return "\n".join(
+            f"Điều {n}. Nội dung {n}\n1. Khoản một của điều {n}.\n2. Khoản hai của điều {n}." for n in range(1, articles + 1)
+        )
 
     accepted = client.post("/api/documents", json={"text": law(16)}, headers=stack.headers("editor"))
     assert accepted.status_code == 201, accepted.json()
@@ -237,11 +285,23 @@ def test_chunked_body_is_cut_off_at_the_global_limit(stack: Stack, env_setting) 
         sent.append(message)
 
     scope: Scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": "/api/lexicon", "raw_path": b"/api/lexicon", "query_string": b"", "root_path": "",
-        "server": ("testserver", 80), "client": ("127.0.0.1", 5000),
-        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"), (b"transfer-encoding", b"chunked"),
-                    (b"authorization", f"Bearer {stack.tokens['editor']}".encode())],
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/lexicon",
+        "raw_path": b"/api/lexicon",
+        "query_string": b"",
+        "root_path": "",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"transfer-encoding", b"chunked"),
+            (b"authorization", f"Bearer {stack.tokens['editor']}".encode()),
+        ],
     }
     anyio.run(app, scope, receive, send)
     assert sent[0]["status"] == 413
@@ -261,12 +321,14 @@ def test_controls_and_bidi_overrides_are_removed_from_titles_and_names(client: T
     assert pasted.json()["title"] == clean
     form = upload(client, stack, "luat.txt", "Điều 1. Phạm vi\nNội dung.".encode(), "text/plain", title=dirty)
     assert form.status_code == 201 and form.json()["title"] == clean
-    made = client.post("/api/productions", json={"document_id": pasted.json()["id"], "format": "radio", "title": dirty},
-                       headers=editor)
+    made = client.post(
+        "/api/productions", json={"document_id": pasted.json()["id"], "format": "radio", "title": dirty}, headers=editor
+    )
     assert made.status_code == 201, made.json()
     assert made.json()["title"] == clean
-    term = client.post("/api/lexicon", json={"term": f"TTTT{BIDI_AND_CONTROLS}", "spoken": "thông tin\u202e truyền thông"},
-                       headers=editor)
+    term = client.post(
+        "/api/lexicon", json={"term": f"TTTT{BIDI_AND_CONTROLS}", "spoken": "thông tin\u202e truyền thông"}, headers=editor
+    )
     assert term.status_code == 201, term.json()
     assert (term.json()["term"], term.json()["spoken"]) == ("TTTT", "thông tin truyền thông")
     # A name of controls only is not a name.
@@ -284,13 +346,20 @@ def test_nul_is_refused_in_every_text(client: TestClient, stack: Stack, sample_l
         "file text": upload(client, stack, "utf16.txt", "Điều 1. Phạm\x00 vi".encode("utf-16"), "text/plain"),
         "title": client.post("/api/documents", json={"text": "Điều 1. Phạm vi", "title": "Luật\x00"}, headers=editor),
         "form title": upload(client, stack, "a.txt", "Điều 1. Phạm vi".encode(), "text/plain", title="Luật\x00"),
-        "script line": client.put(f"/api/productions/{production['id']}/script",
-                                  json={"lines": [{"speaker": "presenter", "text": "Xin\x00 chào"}]}, headers=editor),
-        "speaker": client.put(f"/api/productions/{production['id']}/script",
-                              json={"lines": [{"speaker": "pre\x00senter", "text": "Xin chào"}]}, headers=editor),
+        "script line": client.put(
+            f"/api/productions/{production['id']}/script",
+            json={"lines": [{"speaker": "presenter", "text": "Xin\x00 chào"}]},
+            headers=editor,
+        ),
+        "speaker": client.put(
+            f"/api/productions/{production['id']}/script",
+            json={"lines": [{"speaker": "pre\x00senter", "text": "Xin chào"}]},
+            headers=editor,
+        ),
         "lexicon note": client.post("/api/lexicon", json={"term": "HĐND", "spoken": "hội đồng", "note": "a\x00"}, headers=editor),
-        "comment": client.post(f"/api/productions/{production['id']}/transitions",
-                               json={"action": "submit", "comment": "ok\x00"}, headers=editor),
+        "comment": client.post(
+            f"/api/productions/{production['id']}/transitions", json={"action": "submit", "comment": "ok\x00"}, headers=editor
+        ),
         "speech preview": client.post("/api/speech/preview", json={"text": "Điều\x00 1"}, headers=editor),
     }
     for what, response in attempts.items():
@@ -299,11 +368,14 @@ def test_nul_is_refused_in_every_text(client: TestClient, stack: Stack, sample_l
     assert client.get(f"/api/productions/{production['id']}", headers=editor).json()["current_version"] == 1
 
 
-@pytest.mark.parametrize(("sent", "stored"), [
-    ("../../etc/passwd.txt", "passwd.txt"),
-    ("..\\..\\Windows\\win.txt", "win.txt"),
-    ("/var/lib/\u202eluat.txt", "luat.txt"),
-])
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\Windows\\win.txt", "win.txt"),
+        ("/var/lib/\u202eluat.txt", "luat.txt"),
+    ],
+)
 def test_uploaded_file_name_is_reduced_to_its_base_name(client: TestClient, stack: Stack, sent: str, stored: str) -> None:
     response = upload(client, stack, sent, "Điều 1. Phạm vi\nNội dung.".encode(), "text/plain")
     assert response.status_code == 201, response.json()
@@ -315,7 +387,9 @@ def test_uploaded_file_name_is_reduced_to_its_base_name(client: TestClient, stac
 # --- script lines cite their own document ------------------------------------------------------------
 
 
-def test_script_line_citing_another_documents_provision_is_refused(client: TestClient, stack: Stack, sample_law_text: str) -> None:
+def test_script_line_citing_another_documents_provision_is_refused(
+    client: TestClient, stack: Stack, sample_law_text: str
+) -> None:
     editor = stack.headers("editor")
     own = client.post("/api/documents", json={"text": sample_law_text}, headers=editor).json()
     other = client.post("/api/documents", json={"text": "Điều 1. Phạm vi\nNội dung khác."}, headers=editor).json()

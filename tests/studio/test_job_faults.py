@@ -58,8 +58,9 @@ def _new_job(production_id: int, profiles: list[str] | None = None) -> int:
 
     with session_scope() as session:
         user = session.scalars(select(User).where(User.name == "test-producer")).one()
-        _, created = jobs.request_render(session, production=service.get_production(session, production_id), user=user,
-                                         profiles=profiles)
+        _, created = jobs.request_render(
+            session, production=service.get_production(session, production_id), user=user, profiles=profiles
+        )
         assert len(created) == 1
         return created[0].id
 
@@ -87,8 +88,12 @@ def _row(job_id: int) -> Json:
 
 
 def _wait_status(job_id: int, statuses: set[str], timeout_s: float) -> Json:
-    return wait_until(lambda: (row := _row(job_id))["status"] in statuses and row, timeout_s=timeout_s,
-                      what=f"job {job_id} to reach {statuses}", every_s=0.1)
+    return wait_until(
+        lambda: (row := _row(job_id))["status"] in statuses and row,
+        timeout_s=timeout_s,
+        what=f"job {job_id} to reach {statuses}",
+        every_s=0.1,
+    )
 
 
 def _outputs(job_id: int) -> list[tuple[int, str, str, str]]:
@@ -143,7 +148,9 @@ def _corrupt(lines: list[Any], how: str) -> list[Any]:
 
 
 @pytest.mark.parametrize("how", ["line-is-a-number", "pause-is-a-dict"])
-def test_a_poison_job_fails_at_once_with_what_to_do_and_never_runs_again(client: TestClient, stack: Stack, doc: int, how: str) -> None:
+def test_a_poison_job_fails_at_once_with_what_to_do_and_never_runs_again(
+    client: TestClient, stack: Stack, doc: int, how: str
+) -> None:
     from sqlalchemy import select
 
     import worker
@@ -153,8 +160,11 @@ def test_a_poison_job_fails_at_once_with_what_to_do_and_never_runs_again(client:
     production_id = _production(client, stack, doc, "loudspeaker", _lines(_unique()))
     job_id = _new_job(production_id)
     with session_scope() as session:  # the stored script is damaged after the render was asked for
-        version = session.scalar(select(ScriptVersion).where(
-            ScriptVersion.production_id == production_id, ScriptVersion.version == job_row(job_id)["script_version"]))
+        version = session.scalar(
+            select(ScriptVersion).where(
+                ScriptVersion.production_id == production_id, ScriptVersion.version == job_row(job_id)["script_version"]
+            )
+        )
         assert version is not None
         version.lines_json = _corrupt(version.lines_json, how)
     offset = _log_size(stack)
@@ -167,8 +177,11 @@ def test_a_poison_job_fails_at_once_with_what_to_do_and_never_runs_again(client:
     reaper_s = get_settings().reaper_interval_s
     last_attempt_s = (done["finished_at"] - done["started_at"]).total_seconds()
     assert last_attempt_s <= reaper_s, f"failed {last_attempt_s:.2f} s after its attempt started"
-    story = wait_until(lambda: (text := _log_since(stack, offset)) and f"render job {job_id} attempt 1 failed: TypeError" in text and text,
-                       timeout_s=10, what="the failure in the worker log")
+    story = wait_until(
+        lambda: (text := _log_since(stack, offset)) and f"render job {job_id} attempt 1 failed: TypeError" in text and text,
+        timeout_s=10,
+        what="the failure in the worker log",
+    )
     tail = str(story).split(f"render job {job_id} attempt 1 failed: TypeError", 1)[1]
     assert "Traceback (most recent call last)" in tail[:200] and "TypeError" in tail
 
@@ -177,7 +190,11 @@ def test_a_poison_job_fails_at_once_with_what_to_do_and_never_runs_again(client:
     time.sleep(3 * reaper_s + 1)
     after = job_row(job_id)
     assert (after["status"], after["attempts"], after["finished_at"], after["error"]) == (
-        "failed", 1, done["finished_at"], done["error"])
+        "failed",
+        1,
+        done["finished_at"],
+        done["error"],
+    )
 
 
 def test_the_reaper_requeues_a_dead_attempt_and_fails_the_job_at_the_cap(client: TestClient, stack: Stack, doc: int) -> None:
@@ -199,7 +216,9 @@ def test_the_reaper_requeues_a_dead_attempt_and_fails_the_job_at_the_cap(client:
     reaper_s = get_settings().reaper_interval_s
 
     failed = _wait_status(dying, ENDED, timeout_s=reaper_s * 3)
-    assert failed["status"] == "failed" and failed["attempts"] == jobs.MAX_ATTEMPTS and failed["workers_lost"] == jobs.MAX_ATTEMPTS
+    assert (
+        failed["status"] == "failed" and failed["attempts"] == jobs.MAX_ATTEMPTS and failed["workers_lost"] == jobs.MAX_ATTEMPTS
+    )
     assert f"worker lost {jobs.MAX_ATTEMPTS} times" in str(failed["error"])
     assert f"Máy dựng mất liên lạc {jobs.MAX_ATTEMPTS} lần" in str(failed["error"])
     assert (failed["finished_at"] - settled_at).total_seconds() <= reaper_s + 1
@@ -280,8 +299,12 @@ def test_a_paused_attempt_that_wakes_after_its_job_succeeded_writes_nothing(
     production_id = _production(client, stack, doc, "radio", lines)
     job_id = _new_job(production_id, ["radio"])
     _send(job_id)
-    wait_until(lambda: (row := _row(job_id))["status"] == "running" and float(row["progress"]) >= 0.3,
-               timeout_s=120, what="attempt 1 to be mid-render", every_s=0.02)
+    wait_until(
+        lambda: (row := _row(job_id))["status"] == "running" and float(row["progress"]) >= 0.3,
+        timeout_s=120,
+        what="attempt 1 to be mid-render",
+        every_s=0.02,
+    )
     child, encoders = _pause(stack, job_id)
     paused = [child, *encoders]
     try:
@@ -365,8 +388,14 @@ def default_worker(restartable: Stack) -> Iterator[subprocess.Popen[bytes]]:
     assert stack.log is not None
     env = dict(os.environ, PYTHONPATH=str(ROOT), LAWCAST_JOB_STALE_AFTER_S="120", LAWCAST_REAPER_INTERVAL_S="15")
     with stack.log.open("ab") as handle:
-        proc = subprocess.Popen(worker_command("emergency,render,default", concurrency=2, beat=True), stdout=handle,
-                                stderr=handle, env=env, cwd=ROOT, start_new_session=True)
+        proc = subprocess.Popen(
+            worker_command("emergency,render,default", concurrency=2, beat=True),
+            stdout=handle,
+            stderr=handle,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
     try:
         yield proc
     finally:
@@ -387,7 +416,9 @@ def _renders(client: TestClient, stack: Stack, doc: int, radio_lines: list[Json]
         marker = _unique()
         lines = [{**line, "text": f"{line['text']} Bản tin {marker}."} for line in radio_lines[:12]]
         production_id = _production(client, stack, doc, "radio", lines)
-        accepted = client.post(f"/api/productions/{production_id}/renders", json={"profiles": ["radio"]}, headers=stack.headers("producer"))
+        accepted = client.post(
+            f"/api/productions/{production_id}/renders", json={"profiles": ["radio"]}, headers=stack.headers("producer")
+        )
         assert accepted.status_code == 202, accepted.text
         ids.append(int(accepted.json()["job"]["id"]))
     return ids
@@ -413,8 +444,11 @@ def _check_one_set_of_outputs(ids: list[int]) -> None:
         for _, _, key, digest in outputs:
             assert storage.sha256_file(storage.path_for(key)) == digest
         with session_scope() as session:
-            succeeded = session.scalar(select(func.count()).select_from(RenderJob).where(
-                RenderJob.production_id == row["production_id"], RenderJob.status == "succeeded"))
+            succeeded = session.scalar(
+                select(func.count())
+                .select_from(RenderJob)
+                .where(RenderJob.production_id == row["production_id"], RenderJob.status == "succeeded")
+            )
             outs = session.scalar(select(func.count()).select_from(Output).where(Output.production_id == row["production_id"]))
         assert (succeeded, outs) == (1, len(RADIO_KINDS))
 
@@ -468,7 +502,11 @@ class Outage:
 
 
 def test_a_database_restart_during_renders_fails_nothing_and_needs_no_reaper(
-    client: TestClient, restartable: Stack, doc: int, radio_lines: list[dict[str, object]], default_worker: subprocess.Popen[bytes]
+    client: TestClient,
+    restartable: Stack,
+    doc: int,
+    radio_lines: list[dict[str, object]],
+    default_worker: subprocess.Popen[bytes],
 ) -> None:
     import psycopg2
     from sqlalchemy.engine import make_url
@@ -485,16 +523,22 @@ def test_a_database_restart_during_renders_fails_nothing_and_needs_no_reaper(
 
     hit = [job_id for job_id in ids if _row(job_id)["status"] == "running"]
     with Outage(connect) as outage:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True, timeout=120,
-                       capture_output=True)
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
         down_s = outage.wait_up()
     rows = [_wait_status(job_id, ENDED, timeout_s=300) for job_id in ids]
     assert outage.up_at is not None
     last = max(r["finished_at"] for r in rows)
-    print(f"\nPostgreSQL restart: no connection for {down_s:.1f} s while 2 renders ran and 4 waited; "
-          f"the last of 6 jobs succeeded {(last - outage.up_at).total_seconds():.1f} s after it answered again; renders "
-          f"{_durations([r for r in rows if r['id'] in hit])} s long for those it hit, {_durations([r for r in rows if r['id'] not in hit])} s "
-          "for the others")
+    print(
+        f"\nPostgreSQL restart: no connection for {down_s:.1f} s while 2 renders ran and 4 waited; "
+        f"the last of 6 jobs succeeded {(last - outage.up_at).total_seconds():.1f} s after it answered again; renders "
+        f"{_durations([r for r in rows if r['id'] in hit])} s long for those it hit, {_durations([r for r in rows if r['id'] not in hit])} s "
+        "for the others"
+    )
     assert [r["status"] for r in rows] == ["succeeded"] * 6, rows
     assert [r["attempts"] for r in rows] == [1] * 6  # no job waited for the reaper, none was claimed twice
     assert "progress not saved, database unreachable" in _log_since(stack, offset)  # the renders did hit the restart
@@ -502,7 +546,11 @@ def test_a_database_restart_during_renders_fails_nothing_and_needs_no_reaper(
 
 
 def test_a_broker_restart_that_loses_every_message_fails_nothing(
-    client: TestClient, restartable: Stack, doc: int, radio_lines: list[dict[str, object]], default_worker: subprocess.Popen[bytes]
+    client: TestClient,
+    restartable: Stack,
+    doc: int,
+    radio_lines: list[dict[str, object]],
+    default_worker: subprocess.Popen[bytes],
 ) -> None:
     import redis
 
@@ -515,9 +563,28 @@ def test_a_broker_restart_that_loses_every_message_fails_nothing(
     with Outage(server.ping) as outage:
         subprocess.run(["redis-cli", "-p", "6379", "SHUTDOWN", "NOSAVE"], timeout=30, capture_output=True)
         wait_until(lambda: outage.down is not None, timeout_s=30, what="Redis to stop")
-        subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-                        "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"],
-                       check=True, timeout=30)
+        subprocess.run(
+            [
+                "redis-server",
+                "--daemonize",
+                "yes",
+                "--bind",
+                "127.0.0.1",
+                "-::1",
+                "--port",
+                "6379",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                "/var/lib/redis",
+                "--logfile",
+                "/var/log/redis/ci.log",
+            ],
+            check=True,
+            timeout=30,
+        )
         down_s = outage.wait_up()
     back_at = outage.up_at
     assert back_at is not None and lost >= 1 and waiting
@@ -530,9 +597,11 @@ def test_a_broker_restart_that_loses_every_message_fails_nothing(
     rows = [_wait_status(job_id, ENDED, timeout_s=300) for job_id in ids]
     last = max(r["finished_at"] for r in rows)
     starts = sorted((r["started_at"] - back_at).total_seconds() for r in rows if r["id"] in waiting)
-    print(f"\nRedis SHUTDOWN NOSAVE for {down_s:.1f} s while 2 renders ran and {len(waiting)} waited ({lost} messages lost): "
-          f"all sent again within {resent_s:.1f} s of its return; the waiting jobs started after "
-          f"{', '.join(f'{s:.1f}' for s in starts)} s; the last of 6 succeeded after {(last - back_at).total_seconds():.1f} s")
+    print(
+        f"\nRedis SHUTDOWN NOSAVE for {down_s:.1f} s while 2 renders ran and {len(waiting)} waited ({lost} messages lost): "
+        f"all sent again within {resent_s:.1f} s of its return; the waiting jobs started after "
+        f"{', '.join(f'{s:.1f}' for s in starts)} s; the last of 6 succeeded after {(last - back_at).total_seconds():.1f} s"
+    )
     assert resent_s <= 30
     assert [r["status"] for r in rows] == ["succeeded"] * 6, rows
     assert [r["attempts"] for r in rows] == [1] * 6

@@ -79,50 +79,188 @@ K, D = "khoan", "diem"
 
 # Written from the sample's text by hand: every node's kind, number, label, heading and own text.
 SHARED_TREE = [
-    node("chuong", "I", "Chương I", "QUY ĐỊNH CHUNG", "",
-         node("dieu", "1", "Điều 1", "Phạm vi điều chỉnh và đối tượng áp dụng", "",
-              node(K, "1", "Khoản 1", "", "Nghị quyết này quy định một số nội dung về phổ biến, giáo dục pháp luật "
-                   "(PBGDPL) qua hệ thống truyền thanh cơ sở trên địa bàn tỉnh Quảng Ninh."),
-              node(K, "2", "Khoản 2", "", "Nghị quyết này áp dụng đối với:",
-                   node(D, "a", "Điểm a", "", "Sở Tư pháp, Trung tâm Truyền thông tỉnh và các cơ quan, đơn vị có liên quan;"),
-                   node(D, "b", "Điểm b", "", "UBND các huyện, thị xã, thành phố và UBND cấp xã;"),
-                   node(D, "c", "Điểm c", "", "Đài truyền thanh cấp xã và các cụm loa truyền thanh ứng dụng CNTT - viễn thông."))),
-         node("dieu", "2", "Điều 2", "Giải thích từ ngữ", "Trong Nghị quyết này, các từ ngữ dưới đây được hiểu như sau:",
-              node(K, "1", "Khoản 1", "", "Chuyên mục pháp luật là chương trình phát thanh có thời lượng từ 05 đến 15 phút, "
-                   "được phát định kỳ trên sóng QNR1 tần số 97,8 MHz."),
-              node(K, "2", "Khoản 2", "", "Bản tin loa là sản phẩm âm thanh có thời lượng không quá 3 phút, phát trên hệ "
-                   "thống loa truyền thanh cơ sở."),
-              node(K, "3", "Khoản 3", "", "Tiểu phẩm pháp luật là video ngắn từ 60 đến 90 giây, minh họa một quy định pháp "
-                   "luật cụ thể."))),
-    node("chuong", "II", "Chương II", "NỘI DUNG VÀ THỜI LƯỢNG PHÁT SÓNG", "",
-         node("dieu", "3", "Điều 3", "Thời lượng và khung giờ phát", "",
-              node(K, "1", "Khoản 1", "", "Đài truyền thanh cấp xã phát bản tin pháp luật ít nhất 02 lần mỗi ngày, vào khung "
-                   "giờ từ 6 giờ 00 đến 6 giờ 30 và từ 17 giờ 00 đến 17 giờ 30."),
-              node(K, "2", "Khoản 2", "", 'Chuyên mục "Tìm hiểu pháp luật" phát vào 19 giờ 30 Chủ nhật hằng tuần, thời '
-                   "lượng 15 phút."),
-              node(K, "3", "Khoản 3", "", "Trường hợp có văn bản quy phạm pháp luật mới có hiệu lực, thời lượng phát sóng "
-                   "tăng thêm 50% trong 07 ngày trước ngày có hiệu lực.")),
-         node("dieu", "4", "Điều 4", "Kinh phí thực hiện", "",
-              node(K, "1", "Khoản 1", "", "Mức hỗ trợ sản xuất một chuyên mục pháp luật là 2.500.000 đồng; mức hỗ trợ sản "
-                   "xuất một bản tin loa là 350.000 đồng."),
-              node(K, "2", "Khoản 2", "", "Kinh phí thực hiện được bố trí từ ngân sách địa phương theo phân cấp hiện hành, "
-                   "tối đa 1,2 tỷ đồng mỗi năm."))),
-    node("chuong", "III", "Chương III", "TỔ CHỨC THỰC HIỆN", "",
-         node("dieu", "5", "Điều 5", "Trách nhiệm của các cơ quan", "",
-              node(K, "1", "Khoản 1", "", "Sở Tư pháp chủ trì biên soạn, thẩm định nội dung pháp luật; phối hợp với Trung "
-                   "tâm Truyền thông tỉnh sản xuất chương trình theo quy định tại Điều 3 Nghị quyết này."),
-              node(K, "2", "Khoản 2", "", "Trung tâm Truyền thông tỉnh có trách nhiệm:",
-                   node(D, "a", "Điểm a", "", "Sản xuất, phát sóng chuyên mục pháp luật và tiểu phẩm pháp luật trên kênh QTV1 "
-                        "và QNR1;"),
-                   node(D, "b", "Điểm b", "", "Chia sẻ sản phẩm cho đài truyền thanh cấp xã qua nền tảng số trước 16 giờ 00 "
-                        "ngày làm việc liền trước ngày phát;"),
-                   node(D, "c", "Điểm c", "", "Lưu trữ nhật ký phát sóng tối thiểu 24 tháng.")),
-              node(K, "3", "Khoản 3", "", "UBND cấp xã bảo đảm phát đúng, đủ nội dung; báo cáo kết quả phát sóng định kỳ "
-                   "hằng quý về Sở Tư pháp trước ngày 15 của tháng đầu quý sau.")),
-         node("dieu", "6", "Điều 6", "Hiệu lực thi hành", "",
-              node(K, "1", "Khoản 1", "", "Nghị quyết này có hiệu lực kể từ ngày 01/8/2024."),
-              node(K, "2", "Khoản 2", "", "Bãi bỏ khoản 2 Điều 4 Nghị quyết số 12/2019/NQ-HĐND ngày 15/7/2019 của HĐND "
-                   "tỉnh."))),
+    node(
+        "chuong",
+        "I",
+        "Chương I",
+        "QUY ĐỊNH CHUNG",
+        "",
+        node(
+            "dieu",
+            "1",
+            "Điều 1",
+            "Phạm vi điều chỉnh và đối tượng áp dụng",
+            "",
+            node(
+                K,
+                "1",
+                "Khoản 1",
+                "",
+                "Nghị quyết này quy định một số nội dung về phổ biến, giáo dục pháp luật "
+                "(PBGDPL) qua hệ thống truyền thanh cơ sở trên địa bàn tỉnh Quảng Ninh.",
+            ),
+            node(
+                K,
+                "2",
+                "Khoản 2",
+                "",
+                "Nghị quyết này áp dụng đối với:",
+                node(D, "a", "Điểm a", "", "Sở Tư pháp, Trung tâm Truyền thông tỉnh và các cơ quan, đơn vị có liên quan;"),
+                node(D, "b", "Điểm b", "", "UBND các huyện, thị xã, thành phố và UBND cấp xã;"),
+                node(D, "c", "Điểm c", "", "Đài truyền thanh cấp xã và các cụm loa truyền thanh ứng dụng CNTT - viễn thông."),
+            ),
+        ),
+        node(
+            "dieu",
+            "2",
+            "Điều 2",
+            "Giải thích từ ngữ",
+            "Trong Nghị quyết này, các từ ngữ dưới đây được hiểu như sau:",
+            node(
+                K,
+                "1",
+                "Khoản 1",
+                "",
+                "Chuyên mục pháp luật là chương trình phát thanh có thời lượng từ 05 đến 15 phút, "
+                "được phát định kỳ trên sóng QNR1 tần số 97,8 MHz.",
+            ),
+            node(
+                K,
+                "2",
+                "Khoản 2",
+                "",
+                "Bản tin loa là sản phẩm âm thanh có thời lượng không quá 3 phút, phát trên hệ thống loa truyền thanh cơ sở.",
+            ),
+            node(
+                K,
+                "3",
+                "Khoản 3",
+                "",
+                "Tiểu phẩm pháp luật là video ngắn từ 60 đến 90 giây, minh họa một quy định pháp luật cụ thể.",
+            ),
+        ),
+    ),
+    node(
+        "chuong",
+        "II",
+        "Chương II",
+        "NỘI DUNG VÀ THỜI LƯỢNG PHÁT SÓNG",
+        "",
+        node(
+            "dieu",
+            "3",
+            "Điều 3",
+            "Thời lượng và khung giờ phát",
+            "",
+            node(
+                K,
+                "1",
+                "Khoản 1",
+                "",
+                "Đài truyền thanh cấp xã phát bản tin pháp luật ít nhất 02 lần mỗi ngày, vào khung "
+                "giờ từ 6 giờ 00 đến 6 giờ 30 và từ 17 giờ 00 đến 17 giờ 30.",
+            ),
+            node(
+                K,
+                "2",
+                "Khoản 2",
+                "",
+                'Chuyên mục "Tìm hiểu pháp luật" phát vào 19 giờ 30 Chủ nhật hằng tuần, thời lượng 15 phút.',
+            ),
+            node(
+                K,
+                "3",
+                "Khoản 3",
+                "",
+                "Trường hợp có văn bản quy phạm pháp luật mới có hiệu lực, thời lượng phát sóng "
+                "tăng thêm 50% trong 07 ngày trước ngày có hiệu lực.",
+            ),
+        ),
+        node(
+            "dieu",
+            "4",
+            "Điều 4",
+            "Kinh phí thực hiện",
+            "",
+            node(
+                K,
+                "1",
+                "Khoản 1",
+                "",
+                "Mức hỗ trợ sản xuất một chuyên mục pháp luật là 2.500.000 đồng; mức hỗ trợ sản "
+                "xuất một bản tin loa là 350.000 đồng.",
+            ),
+            node(
+                K,
+                "2",
+                "Khoản 2",
+                "",
+                "Kinh phí thực hiện được bố trí từ ngân sách địa phương theo phân cấp hiện hành, tối đa 1,2 tỷ đồng mỗi năm.",
+            ),
+        ),
+    ),
+    node(
+        "chuong",
+        "III",
+        "Chương III",
+        "TỔ CHỨC THỰC HIỆN",
+        "",
+        node(
+            "dieu",
+            "5",
+            "Điều 5",
+            "Trách nhiệm của các cơ quan",
+            "",
+            node(
+                K,
+                "1",
+                "Khoản 1",
+                "",
+                "Sở Tư pháp chủ trì biên soạn, thẩm định nội dung pháp luật; phối hợp với Trung "
+                "tâm Truyền thông tỉnh sản xuất chương trình theo quy định tại Điều 3 Nghị quyết này.",
+            ),
+            node(
+                K,
+                "2",
+                "Khoản 2",
+                "",
+                "Trung tâm Truyền thông tỉnh có trách nhiệm:",
+                node(
+                    D,
+                    "a",
+                    "Điểm a",
+                    "",
+                    "Sản xuất, phát sóng chuyên mục pháp luật và tiểu phẩm pháp luật trên kênh QTV1 và QNR1;",
+                ),
+                node(
+                    D,
+                    "b",
+                    "Điểm b",
+                    "",
+                    "Chia sẻ sản phẩm cho đài truyền thanh cấp xã qua nền tảng số trước 16 giờ 00 "
+                    "ngày làm việc liền trước ngày phát;",
+                ),
+                node(D, "c", "Điểm c", "", "Lưu trữ nhật ký phát sóng tối thiểu 24 tháng."),
+            ),
+            node(
+                K,
+                "3",
+                "Khoản 3",
+                "",
+                "UBND cấp xã bảo đảm phát đúng, đủ nội dung; báo cáo kết quả phát sóng định kỳ "
+                "hằng quý về Sở Tư pháp trước ngày 15 của tháng đầu quý sau.",
+            ),
+        ),
+        node(
+            "dieu",
+            "6",
+            "Điều 6",
+            "Hiệu lực thi hành",
+            "",
+            node(K, "1", "Khoản 1", "", "Nghị quyết này có hiệu lực kể từ ngày 01/8/2024."),
+            node(K, "2", "Khoản 2", "", "Bãi bỏ khoản 2 Điều 4 Nghị quyết số 12/2019/NQ-HĐND ngày 15/7/2019 của HĐND tỉnh."),
+        ),
+    ),
 ]
 
 
@@ -180,8 +318,7 @@ def test_shared_sample_tree(shared_text: str) -> None:
         'Chuyên mục "Tìm hiểu pháp luật" phát vào 19 giờ 30 Chủ nhật hằng tuần, thời lượng 15 phút.'
     )
     assert nodes["chuong-II/dieu-4/khoan-1"].text == (
-        "Mức hỗ trợ sản xuất một chuyên mục pháp luật là 2.500.000 đồng; "
-        "mức hỗ trợ sản xuất một bản tin loa là 350.000 đồng."
+        "Mức hỗ trợ sản xuất một chuyên mục pháp luật là 2.500.000 đồng; mức hỗ trợ sản xuất một bản tin loa là 350.000 đồng."
     )
     # The adoption line and the signature block are not part of the last article.
     assert nodes["chuong-III/dieu-6/khoan-2"].text == (
@@ -208,7 +345,6 @@ def test_shared_sample_metadata(shared_text: str) -> None:
         "Căn cứ Luật Phổ biến, giáo dục pháp luật ngày 20 tháng 6 năm 2012",
         "Căn cứ Quyết định số 135/QĐ-TTg ngày 20/01/2020 của Thủ tướng Chính phủ",
     )
-
 
 
 def test_the_header_is_read_into_a_frozen_record(shared_text: str) -> None:
@@ -244,8 +380,14 @@ AMENDING_OUTLINE = [
     (1, "chuong", "II", "Chương II", "SỬA ĐỔI LUẬT THỬ NGHIỆM", "phan-2/chuong-II"),
     (2, "muc", "1", "Mục 1", "SỬA ĐỔI VỀ NỘI DUNG", "phan-2/chuong-II/muc-1"),
     (3, "tieu_muc", "1", "Tiểu mục 1", "NỘI DUNG PHÁT SÓNG", "phan-2/chuong-II/muc-1/tieu-muc-1"),
-    (4, "dieu", "4", "Điều 4", "Sửa đổi, bổ sung một số điều của Luật Thử nghiệm về truyền thanh cơ sở",
-     "phan-2/chuong-II/muc-1/tieu-muc-1/dieu-4"),
+    (
+        4,
+        "dieu",
+        "4",
+        "Điều 4",
+        "Sửa đổi, bổ sung một số điều của Luật Thử nghiệm về truyền thanh cơ sở",
+        "phan-2/chuong-II/muc-1/tieu-muc-1/dieu-4",
+    ),
     (5, "khoan", "1", "Khoản 1", "", "phan-2/chuong-II/muc-1/tieu-muc-1/dieu-4/khoan-1"),
     (5, "khoan", "2", "Khoản 2", "", "phan-2/chuong-II/muc-1/tieu-muc-1/dieu-4/khoan-2"),
     (5, "khoan", "3", "Khoản 3", "", "phan-2/chuong-II/muc-1/tieu-muc-1/dieu-4/khoan-3"),
@@ -269,59 +411,187 @@ def amending() -> ParsedDocument:
 
 
 AMENDING_TREE = [
-    node("phan", "1", "Phần thứ nhất", "NHỮNG QUY ĐỊNH CHUNG", "",
-         node("chuong", "I", "Chương I", "PHẠM VI VÀ ĐỐI TƯỢNG", "",
-              node("dieu", "1", "Điều 1", "Phạm vi điều chỉnh",
-                   "Luật này sửa đổi, bổ sung một số điều của Luật Thử nghiệm về truyền thanh cơ sở."),
-              node("dieu", "2", "Điều 2", "Đối tượng áp dụng", "Luật này áp dụng đối với:",
-                   node(D, "a", "Điểm a", "", "Cơ quan nhà nước ở trung ương và địa phương;"),
-                   node(D, "b", "Điểm b", "", "Đài truyền thanh cấp xã;"),
-                   node(D, "c", "Điểm c", "", "Tổ chức, cá nhân có liên quan.")),
-              node("dieu", "3a", "Điều 3a", "Nguyên tắc phát sóng", "",
-                   node(K, "1", "Khoản 1", "", "Bảo đảm chính xác, kịp thời, dễ hiểu."),
-                   node(K, "2", "Khoản 2", "", "Ưu tiên các nội dung sau đây:",
-                        node(D, "a", "Điểm a", "", "Phòng, chống thiên tai;"),
-                        node(D, "b", "Điểm b", "", "An ninh, trật tự;"),
-                        node(D, "c", "Điểm c", "", "Bảo vệ môi trường;"),
-                        node(D, "d", "Điểm d", "", "Trật tự, an toàn giao thông;"),
-                        node(D, "đ", "Điểm đ", "", "An toàn thực phẩm;"),
-                        node(D, "e", "Điểm e", "", "Quyền và nghĩa vụ của công dân;"),
-                        node(D, "g", "Điểm g", "", "Chuyển đổi số trong hoạt động truyền thanh cơ sở.")),
-                   node(K, "3", "Khoản 3", "", "Không phát loa trong khung giờ từ 21 giờ 30 đến 05 giờ 30 sáng hôm sau, "
-                        "trừ tin khẩn cấp.")))),
-    node("phan", "2", "Phần thứ hai", "SỬA ĐỔI, BỔ SUNG", "",
-         node("chuong", "II", "Chương II", "SỬA ĐỔI LUẬT THỬ NGHIỆM", "",
-              node("muc", "1", "Mục 1", "SỬA ĐỔI VỀ NỘI DUNG", "",
-                   node("tieu_muc", "1", "Tiểu mục 1", "NỘI DUNG PHÁT SÓNG", "",
-                        node("dieu", "4", "Điều 4", "Sửa đổi, bổ sung một số điều của Luật Thử nghiệm về truyền thanh cơ sở", "",
-                             node(K, "1", "Khoản 1", "", "Sửa đổi khoản 2 Điều 5 như sau:\n"
-                                  '"2. Đài truyền thanh cấp xã phát ít nhất 02 lần mỗi ngày."'),
-                             node(K, "2", "Khoản 2", "", "Bổ sung Điều 26a vào sau Điều 26 như sau:\n"
-                                  "“Điều 26a. Phát tin khẩn cấp\n"
-                                  "1. Khi có thiên tai, Đài truyền thanh cấp xã phát tin ngay.\n"
-                                  "2. Nội dung tin khẩn cấp gồm:\n"
-                                  "a) Loại thiên tai;\n"
-                                  "b) Khu vực bị ảnh hưởng.\n"
-                                  '3. Chủ tịch UBND cấp xã chịu trách nhiệm về nội dung "tin khẩn cấp".”'),
-                             node(K, "3", "Khoản 3", "", 'Sửa đổi điểm đ khoản 1 Điều 7 như sau:\n"đ) Nhà văn hóa thôn, khu phố;"'),
-                             node(K, "4", "Khoản 4", "", "Thay thế, bỏ một số cụm từ:",
-                                  node(D, "a", "Điểm a", "", 'Thay cụm từ "đài truyền thanh" bằng cụm từ "đài truyền thanh cơ '
-                                       'sở" tại Điều 8;'),
-                                  node(D, "b", "Điểm b", "", 'Bỏ cụm từ "có dây" tại Điều 9.')),
-                             # The quotation opens at the end of the introducing line.
-                             node(K, "5", "Khoản 5", "", "Bổ sung Điều 26b vào sau Điều 26a như sau: “Điều 26b. Lưu trữ tin "
-                                  "khẩn cấp\nTin khẩn cấp được lưu trữ ít nhất 12 tháng.”"),
-                             # A quoted chapter and article are not structure of this law.
-                             node(K, "6", "Khoản 6", "", "Bổ sung Chương IVa vào sau Chương IV như sau:\n“Chương IVa\n"
-                                  "TRUYỀN THANH KHẨN CẤP\nĐiều 40a. Nguyên tắc\n"
-                                  "Tin khẩn cấp được phát ngay, nhắc lại ít nhất 03 lần.”")))),
-              node("muc", "2", "Mục 2", "SỬA ĐỔI VỀ KINH PHÍ", "",
-                   node("dieu", "5", "Điều 5", "Sửa đổi Điều 30", 'Điều 30 được sửa đổi như sau:\n"Điều 30. Kinh phí\n'
-                        'Kinh phí bảo đảm từ ngân sách nhà nước và nguồn hợp pháp khác."'))),
-         node("chuong", "III", "Chương III", "ĐIỀU KHOẢN THI HÀNH", "",
-              node("dieu", "6", "Điều 6", "Hiệu lực thi hành", "",
-                   node(K, "1", "Khoản 1", "", "Luật này có hiệu lực thi hành kể từ ngày 01 tháng 01 năm 2026."),
-                   node(K, "2", "Khoản 2", "", "Bãi bỏ khoản 3 Điều 8 của Luật Thử nghiệm về truyền thanh cơ sở.")))),
+    node(
+        "phan",
+        "1",
+        "Phần thứ nhất",
+        "NHỮNG QUY ĐỊNH CHUNG",
+        "",
+        node(
+            "chuong",
+            "I",
+            "Chương I",
+            "PHẠM VI VÀ ĐỐI TƯỢNG",
+            "",
+            node(
+                "dieu",
+                "1",
+                "Điều 1",
+                "Phạm vi điều chỉnh",
+                "Luật này sửa đổi, bổ sung một số điều của Luật Thử nghiệm về truyền thanh cơ sở.",
+            ),
+            node(
+                "dieu",
+                "2",
+                "Điều 2",
+                "Đối tượng áp dụng",
+                "Luật này áp dụng đối với:",
+                node(D, "a", "Điểm a", "", "Cơ quan nhà nước ở trung ương và địa phương;"),
+                node(D, "b", "Điểm b", "", "Đài truyền thanh cấp xã;"),
+                node(D, "c", "Điểm c", "", "Tổ chức, cá nhân có liên quan."),
+            ),
+            node(
+                "dieu",
+                "3a",
+                "Điều 3a",
+                "Nguyên tắc phát sóng",
+                "",
+                node(K, "1", "Khoản 1", "", "Bảo đảm chính xác, kịp thời, dễ hiểu."),
+                node(
+                    K,
+                    "2",
+                    "Khoản 2",
+                    "",
+                    "Ưu tiên các nội dung sau đây:",
+                    node(D, "a", "Điểm a", "", "Phòng, chống thiên tai;"),
+                    node(D, "b", "Điểm b", "", "An ninh, trật tự;"),
+                    node(D, "c", "Điểm c", "", "Bảo vệ môi trường;"),
+                    node(D, "d", "Điểm d", "", "Trật tự, an toàn giao thông;"),
+                    node(D, "đ", "Điểm đ", "", "An toàn thực phẩm;"),
+                    node(D, "e", "Điểm e", "", "Quyền và nghĩa vụ của công dân;"),
+                    node(D, "g", "Điểm g", "", "Chuyển đổi số trong hoạt động truyền thanh cơ sở."),
+                ),
+                node(
+                    K,
+                    "3",
+                    "Khoản 3",
+                    "",
+                    "Không phát loa trong khung giờ từ 21 giờ 30 đến 05 giờ 30 sáng hôm sau, trừ tin khẩn cấp.",
+                ),
+            ),
+        ),
+    ),
+    node(
+        "phan",
+        "2",
+        "Phần thứ hai",
+        "SỬA ĐỔI, BỔ SUNG",
+        "",
+        node(
+            "chuong",
+            "II",
+            "Chương II",
+            "SỬA ĐỔI LUẬT THỬ NGHIỆM",
+            "",
+            node(
+                "muc",
+                "1",
+                "Mục 1",
+                "SỬA ĐỔI VỀ NỘI DUNG",
+                "",
+                node(
+                    "tieu_muc",
+                    "1",
+                    "Tiểu mục 1",
+                    "NỘI DUNG PHÁT SÓNG",
+                    "",
+                    node(
+                        "dieu",
+                        "4",
+                        "Điều 4",
+                        "Sửa đổi, bổ sung một số điều của Luật Thử nghiệm về truyền thanh cơ sở",
+                        "",
+                        node(
+                            K,
+                            "1",
+                            "Khoản 1",
+                            "",
+                            'Sửa đổi khoản 2 Điều 5 như sau:\n"2. Đài truyền thanh cấp xã phát ít nhất 02 lần mỗi ngày."',
+                        ),
+                        node(
+                            K,
+                            "2",
+                            "Khoản 2",
+                            "",
+                            "Bổ sung Điều 26a vào sau Điều 26 như sau:\n"
+                            "“Điều 26a. Phát tin khẩn cấp\n"
+                            "1. Khi có thiên tai, Đài truyền thanh cấp xã phát tin ngay.\n"
+                            "2. Nội dung tin khẩn cấp gồm:\n"
+                            "a) Loại thiên tai;\n"
+                            "b) Khu vực bị ảnh hưởng.\n"
+                            '3. Chủ tịch UBND cấp xã chịu trách nhiệm về nội dung "tin khẩn cấp".”',
+                        ),
+                        node(K, "3", "Khoản 3", "", 'Sửa đổi điểm đ khoản 1 Điều 7 như sau:\n"đ) Nhà văn hóa thôn, khu phố;"'),
+                        node(
+                            K,
+                            "4",
+                            "Khoản 4",
+                            "",
+                            "Thay thế, bỏ một số cụm từ:",
+                            node(
+                                D,
+                                "a",
+                                "Điểm a",
+                                "",
+                                'Thay cụm từ "đài truyền thanh" bằng cụm từ "đài truyền thanh cơ sở" tại Điều 8;',
+                            ),
+                            node(D, "b", "Điểm b", "", 'Bỏ cụm từ "có dây" tại Điều 9.'),
+                        ),
+                        # The quotation opens at the end of the introducing line.
+                        node(
+                            K,
+                            "5",
+                            "Khoản 5",
+                            "",
+                            "Bổ sung Điều 26b vào sau Điều 26a như sau: “Điều 26b. Lưu trữ tin "
+                            "khẩn cấp\nTin khẩn cấp được lưu trữ ít nhất 12 tháng.”",
+                        ),
+                        # A quoted chapter and article are not structure of this law.
+                        node(
+                            K,
+                            "6",
+                            "Khoản 6",
+                            "",
+                            "Bổ sung Chương IVa vào sau Chương IV như sau:\n“Chương IVa\n"
+                            "TRUYỀN THANH KHẨN CẤP\nĐiều 40a. Nguyên tắc\n"
+                            "Tin khẩn cấp được phát ngay, nhắc lại ít nhất 03 lần.”",
+                        ),
+                    ),
+                ),
+            ),
+            node(
+                "muc",
+                "2",
+                "Mục 2",
+                "SỬA ĐỔI VỀ KINH PHÍ",
+                "",
+                node(
+                    "dieu",
+                    "5",
+                    "Điều 5",
+                    "Sửa đổi Điều 30",
+                    'Điều 30 được sửa đổi như sau:\n"Điều 30. Kinh phí\n'
+                    'Kinh phí bảo đảm từ ngân sách nhà nước và nguồn hợp pháp khác."',
+                ),
+            ),
+        ),
+        node(
+            "chuong",
+            "III",
+            "Chương III",
+            "ĐIỀU KHOẢN THI HÀNH",
+            "",
+            node(
+                "dieu",
+                "6",
+                "Điều 6",
+                "Hiệu lực thi hành",
+                "",
+                node(K, "1", "Khoản 1", "", "Luật này có hiệu lực thi hành kể từ ngày 01 tháng 01 năm 2026."),
+                node(K, "2", "Khoản 2", "", "Bãi bỏ khoản 3 Điều 8 của Luật Thử nghiệm về truyền thanh cơ sở."),
+            ),
+        ),
+    ),
 ]
 
 
@@ -338,15 +608,17 @@ def test_amending_law_quoted_text_stays_in_the_amending_clause(amending: ParsedD
     assert nodes[f"{dieu4}/khoan-1"].text == (
         'Sửa đổi khoản 2 Điều 5 như sau:\n"2. Đài truyền thanh cấp xã phát ít nhất 02 lần mỗi ngày."'
     )
-    assert nodes[f"{dieu4}/khoan-2"].text == "\n".join([
-        "Bổ sung Điều 26a vào sau Điều 26 như sau:",
-        "“Điều 26a. Phát tin khẩn cấp",
-        "1. Khi có thiên tai, Đài truyền thanh cấp xã phát tin ngay.",
-        "2. Nội dung tin khẩn cấp gồm:",
-        "a) Loại thiên tai;",
-        "b) Khu vực bị ảnh hưởng.",
-        '3. Chủ tịch UBND cấp xã chịu trách nhiệm về nội dung "tin khẩn cấp".”',
-    ])
+    assert nodes[f"{dieu4}/khoan-2"].text == "\n".join(
+        [
+            "Bổ sung Điều 26a vào sau Điều 26 như sau:",
+            "“Điều 26a. Phát tin khẩn cấp",
+            "1. Khi có thiên tai, Đài truyền thanh cấp xã phát tin ngay.",
+            "2. Nội dung tin khẩn cấp gồm:",
+            "a) Loại thiên tai;",
+            "b) Khu vực bị ảnh hưởng.",
+            '3. Chủ tịch UBND cấp xã chịu trách nhiệm về nội dung "tin khẩn cấp".”',
+        ]
+    )
     assert nodes[f"{dieu4}/khoan-2"].children == []
     assert nodes[f"{dieu4}/khoan-3"].text == 'Sửa đổi điểm đ khoản 1 Điều 7 như sau:\n"đ) Nhà văn hóa thôn, khu phố;"'
     assert nodes[f"{dieu4}/khoan-4/diem-a"].text == (
@@ -372,9 +644,7 @@ def test_amending_law_brackets_and_page_furniture_are_gone(amending: ParsedDocum
     )
     for fragment in ("CÔNG BÁO", "Trang 3/5", "- 2 -", "[1]", "[2]", "được bổ sung bởi", "[Điểm c"):
         assert fragment not in amending.text
-    assert nodes["phan-2/chuong-III/dieu-6/khoan-2"].text == (
-        "Bãi bỏ khoản 3 Điều 8 của Luật Thử nghiệm về truyền thanh cơ sở."
-    )
+    assert nodes["phan-2/chuong-III/dieu-6/khoan-2"].text == ("Bãi bỏ khoản 3 Điều 8 của Luật Thử nghiệm về truyền thanh cơ sở.")
 
 
 def test_amending_law_metadata(amending: ParsedDocument) -> None:
@@ -400,7 +670,10 @@ def test_bundled_sample_parses() -> None:
     assert_well_formed(doc)
     meta = doc.meta
     assert (meta.doc_type, meta.number, meta.issuer, meta.place) == (
-        "Quyết định", "15/2025/QĐ-UBND", "Ủy ban nhân dân tỉnh Quảng Ninh", "Quảng Ninh",
+        "Quyết định",
+        "15/2025/QĐ-UBND",
+        "Ủy ban nhân dân tỉnh Quảng Ninh",
+        "Quảng Ninh",
     )
     assert meta.issued_on == date(2025, 3, 10)
     assert meta.effective_on == date(2025, 4, 1)
@@ -439,17 +712,19 @@ def test_empty_document_is_an_error() -> None:
 
 
 def test_articles_without_chapters_and_out_of_order_markers() -> None:
-    text = "\n".join([
-        "Điều 1. Phạm vi",
-        "Văn bản này quy định:",
-        "a) Việc thứ nhất;",
-        "f) không phải là điểm vì không có chữ f trong bảng chữ cái;",
-        "b) Việc thứ hai.",
-        "Điều 2",
-        "1. Khoản đầu.",
-        "2020. Không phải khoản.",
-        "2. Khoản hai.",
-    ])
+    text = "\n".join(
+        [
+            "Điều 1. Phạm vi",
+            "Văn bản này quy định:",
+            "a) Việc thứ nhất;",
+            "f) không phải là điểm vì không có chữ f trong bảng chữ cái;",
+            "b) Việc thứ hai.",
+            "Điều 2",
+            "1. Khoản đầu.",
+            "2020. Không phải khoản.",
+            "2. Khoản hai.",
+        ]
+    )
     doc = parse_document(text)
     assert outline(doc) == [
         (0, "dieu", "1", "Điều 1", "Phạm vi", "dieu-1"),
@@ -465,13 +740,15 @@ def test_articles_without_chapters_and_out_of_order_markers() -> None:
 
 
 def test_a_quotation_left_open_by_a_typo_does_not_swallow_the_next_clauses() -> None:
-    text = "\n".join([
-        "Điều 1. Sửa đổi",
-        '1. Thay cụm từ: "đài truyền thanh',
-        "2. Khoản hai.",
-        "Điều 2. Hiệu lực",
-        "Quyết định này có hiệu lực từ ngày 01/01/2026.",
-    ])
+    text = "\n".join(
+        [
+            "Điều 1. Sửa đổi",
+            '1. Thay cụm từ: "đài truyền thanh',
+            "2. Khoản hai.",
+            "Điều 2. Hiệu lực",
+            "Quyết định này có hiệu lực từ ngày 01/01/2026.",
+        ]
+    )
     assert [(p.key, p.text) for root in parse_document(text).provisions for p in root.walk()] == [
         ("dieu-1", ""),
         ("dieu-1/khoan-1", 'Thay cụm từ: "đài truyền thanh'),
@@ -481,24 +758,29 @@ def test_a_quotation_left_open_by_a_typo_does_not_swallow_the_next_clauses() -> 
 
 
 def test_decision_with_attached_regulation_keeps_both_parts() -> None:
-    text = "\n".join([
-        "QUYẾT ĐỊNH",
-        "BAN HÀNH QUY CHẾ THỬ NGHIỆM",
-        "",
-        "Điều 1. Ban hành kèm theo Quyết định này Quy chế thử nghiệm.",
-        "Điều 2. Quyết định này có hiệu lực kể từ ngày 05/9/2025.",
-        "Nơi nhận:",
-        "- Như Điều 2;",
-        "CHỦ TỊCH",
-        "QUY CHẾ",
-        "Chương I",
-        "QUY ĐỊNH CHUNG",
-        "Điều 1. Phạm vi",
-        "Quy chế này áp dụng trong tỉnh.",
-    ])
+    text = "\n".join(
+        [
+            "QUYẾT ĐỊNH",
+            "BAN HÀNH QUY CHẾ THỬ NGHIỆM",
+            "",
+            "Điều 1. Ban hành kèm theo Quyết định này Quy chế thử nghiệm.",
+            "Điều 2. Quyết định này có hiệu lực kể từ ngày 05/9/2025.",
+            "Nơi nhận:",
+            "- Như Điều 2;",
+            "CHỦ TỊCH",
+            "QUY CHẾ",
+            "Chương I",
+            "QUY ĐỊNH CHUNG",
+            "Điều 1. Phạm vi",
+            "Quy chế này áp dụng trong tỉnh.",
+        ]
+    )
     doc = parse_document(text)
     assert [p.key for root in doc.provisions for p in root.walk()] == [
-        "dieu-1", "dieu-2", "kem-theo/chuong-I", "kem-theo/chuong-I/dieu-1",
+        "dieu-1",
+        "dieu-2",
+        "kem-theo/chuong-I",
+        "kem-theo/chuong-I/dieu-1",
     ]
     assert by_key(doc)["dieu-2"].text == ""
     assert doc.meta.doc_type == "Quyết định"
@@ -507,15 +789,17 @@ def test_decision_with_attached_regulation_keeps_both_parts() -> None:
 
 
 def test_two_line_agency_issuer_and_number_fallback() -> None:
-    text = "\n".join([
-        "UBND TỈNH QUẢNG NINH",
-        "SỞ TƯ PHÁP",
-        "Số: 120/KH-STP",
-        "Hạ Long, ngày 03 tháng 02 năm 2025",
-        "",
-        "Điều 1. Nội dung",
-        "Tổ chức phát thanh pháp luật.",
-    ])
+    text = "\n".join(
+        [
+            "UBND TỈNH QUẢNG NINH",
+            "SỞ TƯ PHÁP",
+            "Số: 120/KH-STP",
+            "Hạ Long, ngày 03 tháng 02 năm 2025",
+            "",
+            "Điều 1. Nội dung",
+            "Tổ chức phát thanh pháp luật.",
+        ]
+    )
     meta = parse_document(text).meta
     assert meta.issuer == "Sở Tư pháp tỉnh Quảng Ninh"
     assert meta.number == "120/KH-STP"
@@ -525,19 +809,21 @@ def test_two_line_agency_issuer_and_number_fallback() -> None:
 
 
 def test_clean_text_rules() -> None:
-    raw = "\n".join([
-        "Điều 1. Phạm vi [Điều này được sửa đổi bởi Khoản 1 Điều 1 Nghị quyết 05/2025/NQ-HĐND]",
-        "Nội dung\u00a0 có   khoảng trắng[3].",
-        "Trang 3/12",
-        "- 3 -",
-        "12",
-        "Page 4 of 12",
-        "Khoa\u0300 ho\u0323c",  # decomposed (NFD) marks
-        "",
-        "",
-        "",
-        "Dòng cuối.",
-    ])
+    raw = "\n".join(
+        [
+            "Điều 1. Phạm vi [Điều này được sửa đổi bởi Khoản 1 Điều 1 Nghị quyết 05/2025/NQ-HĐND]",
+            "Nội dung\u00a0 có   khoảng trắng[3].",
+            "Trang 3/12",
+            "- 3 -",
+            "12",
+            "Page 4 of 12",
+            "Khoa\u0300 ho\u0323c",  # decomposed (NFD) marks
+            "",
+            "",
+            "",
+            "Dòng cuối.",
+        ]
+    )
     assert clean_text(raw) == "Điều 1. Phạm vi\nNội dung có khoảng trắng.\nKhoà học\n\nDòng cuối."
     assert unicodedata.is_normalized("NFC", clean_text(raw))
 
@@ -650,7 +936,7 @@ def test_html_extracts_text_without_scripts_or_navigation(source_text: str) -> N
 <html><head><meta charset="utf-8"><title>Trang web</title><style>p {{ color: red }}</style>
 <script>var x = "Điều 99. Không được lấy";</script></head>
 <body><nav><a href="/">Trang chủ</a> | <a href="/vb">Văn bản</a></nav>
-<table><tr><td>{escape(lines[0])}<br>{escape(lines[1])}</td><td>{'<br>'.join(escape(x) for x in lines[2:5])}</td></tr>
+<table><tr><td>{escape(lines[0])}<br>{escape(lines[1])}</td><td>{"<br>".join(escape(x) for x in lines[2:5])}</td></tr>
 <tr><td><b>{escape(lines[5])}</b></td><td><i>{escape(lines[6])}</i></td></tr></table>
 {body}
 <script>console.log("x")</script></body></html>"""
@@ -711,7 +997,7 @@ def _typeset_pdf(lines: list[str], page_format: tuple[int, int]) -> tuple[bytes,
     pdf.add_page()
     # issuer block (and its rule) on the left, the motto block on the right, then number | place, date
     issuer = lines[: next(i for i, line in enumerate(lines) if line.startswith("CỘNG"))]
-    motto = lines[len(issuer):len(issuer) + 3]
+    motto = lines[len(issuer) : len(issuer) + 3]
     number, place = lines[len(issuer) + 3], lines[len(issuer) + 4]
     width = pdf.epw
     top = pdf.get_y()
@@ -722,7 +1008,7 @@ def _typeset_pdf(lines: list[str], page_format: tuple[int, int]) -> tuple[bytes,
     pdf.set_xy(pdf.l_margin, top + 5 * max(len(issuer), len(motto)))
     pdf.cell(width * 0.38, 5, number, align="C")
     pdf.cell(width * 0.62, 5, place, align="C", new_x="LMARGIN", new_y="NEXT")
-    for line in lines[len(issuer) + 5:]:
+    for line in lines[len(issuer) + 5 :]:
         if line:
             pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
         else:
@@ -730,10 +1016,13 @@ def _typeset_pdf(lines: list[str], page_format: tuple[int, int]) -> tuple[bytes,
     return bytes(pdf.output()), pdf.page_no()
 
 
-@pytest.mark.parametrize(("source", "page_format", "expected"), [
-    (SHARED_SAMPLE, (210, 297), "shared"),  # A4: two pages, so the running header repeats only twice
-    (AMENDING, (148, 210), "amending"),  # A5: long headings and bracketed notes wrap over lines
-])
+@pytest.mark.parametrize(
+    ("source", "page_format", "expected"),
+    [
+        (SHARED_SAMPLE, (210, 297), "shared"),  # A4: two pages, so the running header repeats only twice
+        (AMENDING, (148, 210), "amending"),  # A5: long headings and bracketed notes wrap over lines
+    ],
+)
 def test_typeset_pdf_gives_exactly_the_same_tree(source: Path, page_format: tuple[int, int], expected: str) -> None:
     lines = source.read_text(encoding="utf-8").strip().split("\n")
     data, pages = _typeset_pdf(lines, page_format)

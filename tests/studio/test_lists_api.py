@@ -130,7 +130,10 @@ def test_document_status_and_created_window(api: TestClient, stack: Stack) -> No
     assert ids(listing(api, stack, "/api/documents", q=word, status=["repealed", "draft"])) == []
     window = {"created_from": before.isoformat(), "created_to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
     assert ids(listing(api, stack, "/api/documents", q=word, **window)) == [doc["id"]]
-    assert ids(listing(api, stack, "/api/documents", q=word, created_from=(datetime.now(UTC) + timedelta(hours=1)).isoformat())) == []
+    assert (
+        ids(listing(api, stack, "/api/documents", q=word, created_from=(datetime.now(UTC) + timedelta(hours=1)).isoformat()))
+        == []
+    )
     assert ids(listing(api, stack, "/api/documents", q=word, created_to=before.isoformat())) == []
     # Another zone is the same instant: seven hours ahead written as +07:00.
     local = (before + timedelta(hours=7)).replace(tzinfo=None).isoformat() + "+07:00"
@@ -160,7 +163,13 @@ def test_production_filters_and_search(api: TestClient, stack: Stack) -> None:
     assert ids(listing(api, stack, "/api/productions", q=word, sort="title")) == [third["id"], radio["id"], video["id"]]
     item = listing(api, stack, "/api/productions", q=word, format="radio", channel="phap-luat-test")["items"][0]
     assert (item["document_id"], item["format"], item["status"], item["channel"], item["language"], item["approved_version"]) == (
-        doc["id"], "radio", "draft", "phap-luat-test", "vi", None)
+        doc["id"],
+        "radio",
+        "draft",
+        "phap-luat-test",
+        "vi",
+        None,
+    )
     assert "script" not in item
 
 
@@ -170,7 +179,9 @@ def test_job_list_filters(api: TestClient, stack: Stack) -> None:
     production = add_production(api, stack, doc["id"], f"Bản tin loa {word}", "loudspeaker")
     script = {"lines": [{"speaker": "presenter", "text": "Bản tin ngắn.", "pause_ms": 100}]}
     assert api.put(f"/api/productions/{production['id']}/script", json=script, headers=stack.headers("editor")).status_code == 200
-    accepted = api.post(f"/api/productions/{production['id']}/renders", json={"profiles": ["loudspeaker"]}, headers=stack.headers("producer"))
+    accepted = api.post(
+        f"/api/productions/{production['id']}/renders", json={"profiles": ["loudspeaker"]}, headers=stack.headers("producer")
+    )
     assert accepted.status_code == 202, accepted.json()
     job_id = accepted.json()["job"]["id"]
     assert wait_for_job(api, stack.headers("producer"), job_id)["status"] == "succeeded"
@@ -193,16 +204,24 @@ def test_script_diff(api: TestClient, stack: Stack) -> None:
     production = add_production(api, stack, doc["id"], f"Bản tin phòng cháy {word}")
     pid = production["id"]
     v1 = [{"speaker": "presenter", "text": t} for t in ("Mở đầu.", "Câu bị xoá.", "Câu giữ nguyên.", "Câu cũ.")]
-    v2 = [{"speaker": "presenter", "text": "Mở đầu."}, {"speaker": "presenter", "text": "Câu giữ nguyên."},
-          {"speaker": "guest", "text": "Câu mới."}, {"speaker": "presenter", "text": "Câu chèn thêm."}]
+    v2 = [
+        {"speaker": "presenter", "text": "Mở đầu."},
+        {"speaker": "presenter", "text": "Câu giữ nguyên."},
+        {"speaker": "guest", "text": "Câu mới."},
+        {"speaker": "presenter", "text": "Câu chèn thêm."},
+    ]
     for lines in (v1, v2):
-        assert api.put(f"/api/productions/{pid}/script", json={"lines": lines}, headers=stack.headers("editor")).status_code == 200
+        assert (
+            api.put(f"/api/productions/{pid}/script", json={"lines": lines}, headers=stack.headers("editor")).status_code == 200
+        )
     response = api.get(f"/api/productions/{pid}/diff", params={"from": 2, "to": 3}, headers=stack.headers("legal_reviewer"))
     assert response.status_code == 200, response.json()
     diff = response.json()
     assert (diff["production_id"], diff["from_version"], diff["to_version"]) == (pid, 2, 3)
-    got = [(line["op"], line["old_index"], line["new_index"], (line["old"] or {}).get("text"), (line["new"] or {}).get("text"))
-           for line in diff["lines"]]
+    got = [
+        (line["op"], line["old_index"], line["new_index"], (line["old"] or {}).get("text"), (line["new"] or {}).get("text"))
+        for line in diff["lines"]
+    ]
     assert got == [
         ("equal", 0, 0, "Mở đầu.", "Mở đầu."),
         ("delete", 1, None, "Câu bị xoá.", None),
@@ -222,8 +241,16 @@ def test_script_diff(api: TestClient, stack: Stack) -> None:
     assert api.get(f"/api/productions/{pid}/diff?from=0&to=2", headers=stack.headers("editor")).status_code == 422
 
 
-@pytest.mark.parametrize("path", ["/api/documents?q=a%00b", "/api/productions?channel=a%00b", "/api/jobs?profile=%00",
-                                  "/api/stations?q=%00", "/api/channels?q=x%00"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/documents?q=a%00b",
+        "/api/productions?channel=a%00b",
+        "/api/jobs?profile=%00",
+        "/api/stations?q=%00",
+        "/api/channels?q=x%00",
+    ],
+)
 def test_nul_in_query_text_is_422(api: TestClient, stack: Stack, path: str) -> None:
     response = api.get(path, headers=stack.headers("editor"))
     assert response.status_code == 422, response.json()

@@ -18,7 +18,9 @@ def _tone(path: Path, seconds: float, level_db: float, frequency: int) -> None:
 
 
 def _blocks(path: Path) -> loudness.Blocks:
-    log = ff.run(["-i", str(path), "-filter_complex", "[0:a]ebur128@mix=framelog=info:peak=sample[m]", "-map", "[m]", "-f", "null", "-"])
+    log = ff.run(
+        ["-i", str(path), "-filter_complex", "[0:a]ebur128@mix=framelog=info:peak=sample[m]", "-map", "[m]", "-f", "null", "-"]
+    )
     momentary, short_term = loudness.parse_frames(log, "ebur128@mix")
     peak = ff.parse_ebur128(log)["ebur128@mix"].peak
     assert peak is not None
@@ -35,7 +37,19 @@ def test_pooled_sections_match_one_measurement_of_the_whole(tmp_path: Path) -> N
     inputs = [arg for p in parts for arg in ("-i", str(p))]
     ff.run([*inputs, "-filter_complex", "[0:a][1:a][2:a]concat=n=3:v=0:a=1", "-c:a", "pcm_f32le", str(whole)])
     reference = ff.parse_ebur128(
-        ff.run(["-i", str(whole), "-filter_complex", "[0:a]ebur128@w=framelog=quiet:peak=sample[m]", "-map", "[m]", "-f", "null", "-"])
+        ff.run(
+            [
+                "-i",
+                str(whole),
+                "-filter_complex",
+                "[0:a]ebur128@w=framelog=quiet:peak=sample[m]",
+                "-map",
+                "[m]",
+                "-f",
+                "null",
+                "-",
+            ]
+        )
     )["ebur128@w"]
     blocks = [_blocks(p) for p in parts]
     assert all(len(b.momentary) >= 30 for b in blocks)
@@ -52,7 +66,7 @@ def test_gating_drops_silence_and_quiet_blocks() -> None:
     # silence is under the absolute gate, a block 15 LU down is under the relative gate
     value, gate = loudness.integrated([*loud, *[-120.7] * 500, *[-35.0] * 5])
     assert value == pytest.approx(-20.0, abs=1e-6)
-    assert gate == pytest.approx(10 * math.log10((50 * 10 ** -2.0 + 5 * 10 ** -3.5) / 55) - 10, abs=1e-6)
+    assert gate == pytest.approx(10 * math.log10((50 * 10**-2.0 + 5 * 10**-3.5) / 55) - 10, abs=1e-6)
     assert loudness.integrated([-120.7] * 10) == (float("-inf"), float("-inf"))
 
 

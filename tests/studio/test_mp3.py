@@ -29,9 +29,29 @@ def _ffmpeg(*args: str) -> str:
 
 def _encode(source: Path, out: Path, rate: int, channels: int, bitrate: str, *, xing: bool = True) -> bytes:
     _ffmpeg(
-        "-v", "error", "-i", str(source), "-c:a", "libmp3lame", "-b:a", bitrate, "-compression_level", "7",
-        "-ar", str(rate), "-ac", str(channels), "-map_metadata", "-1", "-id3v2_version", "0",
-        "-write_xing", "1" if xing else "0", "-f", "mp3", str(out),
+        "-v",
+        "error",
+        "-i",
+        str(source),
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        bitrate,
+        "-compression_level",
+        "7",
+        "-ar",
+        str(rate),
+        "-ac",
+        str(channels),
+        "-map_metadata",
+        "-1",
+        "-id3v2_version",
+        "0",
+        "-write_xing",
+        "1" if xing else "0",
+        "-f",
+        "mp3",
+        str(out),
     )
     return out.read_bytes()
 
@@ -52,7 +72,16 @@ def _make_wav(path: Path, rate: int, channels: int, pieces: list[tuple[int, int]
         inputs += ["-f", "lavfi", "-i", source]
         graph.append(f"[{i}:a]atrim=end_sample={samples},aformat=sample_fmts=flt:channel_layouts={layout}[p{i}]")
     labels = "".join(f"[p{i}]" for i in range(len(pieces)))
-    _ffmpeg("-v", "error", *inputs, "-filter_complex", ";".join(graph) + f";{labels}concat=n={len(pieces)}:v=0:a=1", "-c:a", "pcm_s16le", str(path))
+    _ffmpeg(
+        "-v",
+        "error",
+        *inputs,
+        "-filter_complex",
+        ";".join(graph) + f";{labels}concat=n={len(pieces)}:v=0:a=1",
+        "-c:a",
+        "pcm_s16le",
+        str(path),
+    )
 
 
 def _read_wav(path: Path) -> tuple[bytes, int]:
@@ -70,7 +99,9 @@ def _write_wav(path: Path, pcm: bytes, rate: int, channels: int) -> None:
 
 def _decode(path: Path, channels: int) -> np.ndarray:
     """Float PCM as ffmpeg decodes it (encoder delay and padding from the LAME tag applied); no warnings allowed."""
-    done = subprocess.run([FFMPEG, "-nostdin", "-v", "warning", "-i", str(path), "-f", "f32le", "-"], capture_output=True, check=True)
+    done = subprocess.run(
+        [FFMPEG, "-nostdin", "-v", "warning", "-i", str(path), "-f", "f32le", "-"], capture_output=True, check=True
+    )
     assert done.stderr == b"", done.stderr[-2000:]
     return np.frombuffer(done.stdout, dtype="<f4").reshape(-1, channels)
 
@@ -95,8 +126,11 @@ def _info_fields(data: bytes) -> dict[str, int]:
 
 # --- 1. the Info frame writer matches ffmpeg's field by field -----------------------------------
 
+
 @pytest.mark.parametrize(("rate", "channels", "bitrate"), PROFILES, ids=PROFILE_IDS)
-def test_identity_splice_rebuilds_ffmpegs_info_frame_byte_for_byte(tmp_path: Path, rate: int, channels: int, bitrate: str) -> None:
+def test_identity_splice_rebuilds_ffmpegs_info_frame_byte_for_byte(
+    tmp_path: Path, rate: int, channels: int, bitrate: str
+) -> None:
     samples = 12 * rate + 321  # over 400 frames, so ffmpeg's seek table has halved its bags once
     source = tmp_path / "tone.wav"
     _make_wav(source, rate, channels, [(400, samples)])
@@ -112,7 +146,11 @@ def test_identity_splice_rebuilds_ffmpegs_info_frame_byte_for_byte(tmp_path: Pat
     assert fields["frames"] == stream.frame_count
     assert fields["bytes"] == fields["music_length"] == len(data)
     assert fields["music_crc"] == _mp3.crc16(stream.audio)
-    assert (stream.delay, stream.padding) == (fields["delay"], fields["padding"]) == (576, stream.frame_count * stream.frame_samples - 576 - samples)
+    assert (
+        (stream.delay, stream.padding)
+        == (fields["delay"], fields["padding"])
+        == (576, stream.frame_count * stream.frame_samples - 576 - samples)
+    )
     assert _mp3.splice([stream], [None]) == data
     # An ID3v2 tag before and APE + ID3v1 tags after change nothing but are dropped.
     id3v2 = b"ID3\x04\x00\x00" + bytes([0, 0, 1, 0]) + b"\0" * 128
@@ -133,6 +171,7 @@ def test_a_stream_without_info_frame_splices_to_bare_frames(tmp_path: Path) -> N
 
 
 # --- the programme, whole and in sections (shared by the next tests) -----------------------------
+
 
 @dataclass(frozen=True)
 class Programme:
@@ -177,6 +216,7 @@ def programme(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 # --- 2. LAME streams start with an empty bit reservoir -------------------------------------------
 
+
 def test_a_fresh_lame_stream_starts_without_borrowing(programme: Programme) -> None:
     for stream in programme.sections:
         assert _mp3.main_data_begin(stream.audio[: stream.frame_offsets[1]]) == 0
@@ -194,6 +234,7 @@ def test_a_stream_whose_first_frame_borrows_is_refused(programme: Programme) -> 
 
 # --- 3. the sections spliced decode like the programme encoded whole ----------------------------
 
+
 def test_spliced_sections_decode_gaplessly_like_one_encode(programme: Programme) -> None:
     p = programme
     for stream, keep in zip(p.sections, p.keep, strict=False):
@@ -201,7 +242,9 @@ def test_spliced_sections_decode_gaplessly_like_one_encode(programme: Programme)
     spliced, single = _decode(p.spliced, p.channels), _decode(p.single, p.channels)
     assert len(single) == len(spliced) == p.length == 5 * p.rate  # exactly the programme's samples
     tone = 0.25
-    assert np.max(np.abs(spliced - single)) < 0.02 * tone  # the same sound everywhere, to within MP3 coding noise (here: identical)
+    assert (
+        np.max(np.abs(spliced - single)) < 0.02 * tone
+    )  # the same sound everywhere, to within MP3 coding noise (here: identical)
     assert np.max(np.abs(spliced - p.reference)) < 0.15 * tone
     for seam in p.seams:
         window = spliced[seam - 2048 : seam + 2048]
@@ -258,6 +301,7 @@ def test_cutting_the_last_stream_keeps_everything_its_frames_decode_to(programme
 
 # --- 4. CRC arithmetic -------------------------------------------------------------------------
 
+
 def test_crc16_is_crc16_arc() -> None:
     assert _mp3.crc16(b"123456789") == 0xBB3D
     assert _mp3.crc16(b"") == 0
@@ -280,6 +324,7 @@ def test_crc_of_joined_and_stripped_data_matches_a_direct_crc() -> None:
 
 
 # --- 5. clear refusals --------------------------------------------------------------------------
+
 
 def test_garbage_is_refused_clearly(programme: Programme) -> None:
     data = programme.single.read_bytes()

@@ -49,7 +49,9 @@ def _production(client: TestClient, stack: Stack, doc: Json, fmt: str, lines: li
     return production
 
 
-def _render(client: TestClient, stack: Stack, production_id: int, profiles: list[str] | None = None, priority: str = "normal") -> Json:
+def _render(
+    client: TestClient, stack: Stack, production_id: int, profiles: list[str] | None = None, priority: str = "normal"
+) -> Json:
     body = {"profiles": profiles, "priority": priority}
     accepted = client.post(f"/api/productions/{production_id}/renders", json=body, headers=stack.headers("producer"))
     assert accepted.status_code == 202, accepted.json()
@@ -119,7 +121,9 @@ def test_script_with_nothing_to_say_fails_at_once(client: TestClient, stack: Sta
     assert job["outputs"] == [] and job_row(job["id"])["stage"] == "failed"
 
 
-def test_loudspeaker_bulletin_over_three_minutes_is_refused(client: TestClient, stack: Stack, doc: Json, long_lines: list[Json]) -> None:
+def test_loudspeaker_bulletin_over_three_minutes_is_refused(
+    client: TestClient, stack: Stack, doc: Json, long_lines: list[Json]
+) -> None:
     production = _production(client, stack, doc, "loudspeaker", long_lines)
     job = wait_for_job(client, stack.headers("producer"), _render(client, stack, production["id"])["job"]["id"])
     assert job["status"] == "failed" and job["attempts"] == 1, job
@@ -133,8 +137,9 @@ def _extra_worker(stack: Stack, queue: str, **env: str) -> subprocess.Popen[byte
     assert stack.log is not None
     handle = stack.log.open("ab")
     environment = dict(os.environ, PYTHONPATH=str(ROOT), **{f"LAWCAST_{k.upper()}": v for k, v in env.items()})
-    return subprocess.Popen(worker_command(queue, concurrency=1), stdout=handle, stderr=handle, env=environment, cwd=ROOT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        worker_command(queue, concurrency=1), stdout=handle, stderr=handle, env=environment, cwd=ROOT, start_new_session=True
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -168,16 +173,22 @@ def _job_on_queue(production_id: int, queue: str, profiles: list[str] | None = N
     return job_id
 
 
-def test_engine_errors_transient_retried_with_backoff_permanent_failed_at_once(client: TestClient, stack: Stack, doc: Json, tmp_path: Path) -> None:
+def test_engine_errors_transient_retried_with_backoff_permanent_failed_at_once(
+    client: TestClient, stack: Stack, doc: Json, tmp_path: Path
+) -> None:
     from tests.studio.gtts_server import FakeGoogle, Reply, make_mp3
 
     mp3 = make_mp3(tmp_path / "hello.mp3", seconds=1.0)
     unique = time.time_ns() % 1_000_000  # the phrase cache is shared by both tiers: never hit it here
     script = [Reply(500), Reply(500), Reply(audio=mp3), Reply(400)]
     with FakeGoogle(script=script, default=Reply(400)) as google:
-        proc = _extra_worker(stack, "probe-gtts", tts_engines="gtts", gtts_host=google.url, gtts_retries="0", gtts_min_interval_s="0")
+        proc = _extra_worker(
+            stack, "probe-gtts", tts_engines="gtts", gtts_host=google.url, gtts_retries="0", gtts_min_interval_s="0"
+        )
         try:
-            flaky = _production(client, stack, doc, "loudspeaker", [{"speaker": "presenter", "text": f"Thử nghiệm số {unique}.", "pause_ms": 300}])
+            flaky = _production(
+                client, stack, doc, "loudspeaker", [{"speaker": "presenter", "text": f"Thử nghiệm số {unique}.", "pause_ms": 300}]
+            )
             job = wait_for_job(client, stack.headers("producer"), _job_on_queue(flaky["id"], "probe-gtts"), timeout_s=120)
             assert job["status"] == "succeeded", job
             assert job["attempts"] == 3 and job["engines_used"] == ["gtts"]
@@ -185,7 +196,9 @@ def test_engine_errors_transient_retried_with_backoff_permanent_failed_at_once(c
             first, second, third = (r.at for r in google.received[:3])
             assert second - first >= 0.9 and third - second >= 1.9  # retried after 1 s, then after 2 s
 
-            broken = _production(client, stack, doc, "loudspeaker", [{"speaker": "presenter", "text": f"Thử lại số {unique}.", "pause_ms": 300}])
+            broken = _production(
+                client, stack, doc, "loudspeaker", [{"speaker": "presenter", "text": f"Thử lại số {unique}.", "pause_ms": 300}]
+            )
             failed = wait_for_job(client, stack.headers("producer"), _job_on_queue(broken["id"], "probe-gtts"), timeout_s=60)
             assert failed["status"] == "failed" and failed["attempts"] == 1, failed
             assert google.count == 4  # a 400 is not retried
@@ -207,7 +220,9 @@ def test_speech_log_records_which_engine_spoke_each_line(client: TestClient, sta
     ]
     # Google answers the first sentence, then is down: the second line falls back to espeak.
     with FakeGoogle(script=[Reply(audio=mp3)], default=Reply(503)) as google:
-        proc = _extra_worker(stack, "probe-chain", tts_engines="gtts,espeak", gtts_host=google.url, gtts_retries="0", gtts_min_interval_s="0")
+        proc = _extra_worker(
+            stack, "probe-chain", tts_engines="gtts,espeak", gtts_host=google.url, gtts_retries="0", gtts_min_interval_s="0"
+        )
         try:
             production = _production(client, stack, doc, "loudspeaker", lines)
             job = wait_for_job(client, stack.headers("producer"), _job_on_queue(production["id"], "probe-chain"), timeout_s=120)
@@ -231,17 +246,31 @@ def test_video_cobranding_shows_the_configured_logos(client: TestClient, stack: 
     logos = {}
     for name, colour in (("legal", "red"), ("media", "lime")):
         logos[name] = tmp_path / f"{name}.png"
-        sp.run([exe, "-v", "error", "-f", "lavfi", "-i", f"color=c={colour}:s=64x64:d=1", "-frames:v", "1", str(logos[name])], check=True)
+        sp.run(
+            [exe, "-v", "error", "-f", "lavfi", "-i", f"color=c={colour}:s=64x64:d=1", "-frames:v", "1", str(logos[name])],
+            check=True,
+        )
     proc = _extra_worker(stack, "probe-logos", logo_legal=str(logos["legal"]), logo_media=str(logos["media"]))
     try:
-        production = _production(client, stack, doc, "video", [{"speaker": "presenter", "text": "Tiểu phẩm có biểu trưng hai đơn vị.", "pause_ms": 300}])
-        job = wait_for_job(client, stack.headers("producer"), _job_on_queue(production["id"], "probe-logos", ["video_16x9"]), timeout_s=120)
+        production = _production(
+            client,
+            stack,
+            doc,
+            "video",
+            [{"speaker": "presenter", "text": "Tiểu phẩm có biểu trưng hai đơn vị.", "pause_ms": 300}],
+        )
+        job = wait_for_job(
+            client, stack.headers("producer"), _job_on_queue(production["id"], "probe-logos", ["video_16x9"]), timeout_s=120
+        )
     finally:
         _stop(proc)
     assert job["status"] == "succeeded", job
     video = storage.path_for(next(o["media_key"] for o in job["outputs"] if o["kind"] == "video"))
-    frame = sp.run([exe, "-v", "error", "-ss", "1", "-i", str(video), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                   capture_output=True, check=True).stdout
+    frame = sp.run(
+        [exe, "-v", "error", "-ss", "1", "-i", str(video), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
 
     def pixel(x: int, y: int) -> tuple[int, int, int]:
         at = (y * 1280 + x) * 3
@@ -253,15 +282,22 @@ def test_video_cobranding_shows_the_configured_logos(client: TestClient, stack: 
 
 
 def _wait_status(job_id: int, statuses: set[str], timeout_s: float = 120) -> Json:
-    return wait_until(lambda: (row := job_row(job_id))["status"] in statuses and row, timeout_s=timeout_s,
-                      what=f"job {job_id} to reach {statuses}")
+    return wait_until(
+        lambda: (row := job_row(job_id))["status"] in statuses and row,
+        timeout_s=timeout_s,
+        what=f"job {job_id} to reach {statuses}",
+    )
 
 
-def test_emergency_render_goes_ahead_of_normal_ones_queued_before_it(client: TestClient, stack: Stack, doc: Json, long_lines: list[Json]) -> None:
+def test_emergency_render_goes_ahead_of_normal_ones_queued_before_it(
+    client: TestClient, stack: Stack, doc: Json, long_lines: list[Json]
+) -> None:
     staff = stack.headers("producer")
     busy = _production(client, stack, doc, "video", long_lines)
     waiting = _production(client, stack, doc, "video", [*long_lines[1:], long_lines[0]])
-    alert = _production(client, stack, doc, "loudspeaker", [{"speaker": "presenter", "text": "Thông báo khẩn về thiên tai.", "pause_ms": 300}])
+    alert = _production(
+        client, stack, doc, "loudspeaker", [{"speaker": "presenter", "text": "Thông báo khẩn về thiên tai.", "pause_ms": 300}]
+    )
     # Both worker processes get busy, the second one with emergency work: a round-robin consumer
     # would now look at the normal queue first.
     running = [_render(client, stack, busy["id"], ["video_16x9"])["job"]["id"]]
@@ -284,7 +320,9 @@ def test_emergency_render_goes_ahead_of_normal_ones_queued_before_it(client: Tes
         assert _wait_status(job_id, {"cancelled", "succeeded"})["status"] == "cancelled"
 
 
-def test_cancel_stops_the_running_ffmpeg_and_leaves_nothing(client: TestClient, stack: Stack, doc: Json, long_lines: list[Json]) -> None:
+def test_cancel_stops_the_running_ffmpeg_and_leaves_nothing(
+    client: TestClient, stack: Stack, doc: Json, long_lines: list[Json]
+) -> None:
     staff = stack.headers("producer")
     production = _production(client, stack, doc, "video", [*long_lines[2:], *long_lines[:2]])
     job_id = _render(client, stack, production["id"], ["video_9x16"])["job"]["id"]
@@ -308,8 +346,14 @@ def test_cli_render_shows_a_live_progress_bar(stack: Stack, client: TestClient, 
     production = _production(client, stack, doc, "loudspeaker", [{**SHORT[0], "text": "Bản tin thử thanh tiến độ."}, SHORT[1]])
     controller, terminal = pty.openpty()
     env = dict(os.environ, PYTHONPATH=str(ROOT), TERM="xterm-256color", COLUMNS="100")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "lawcast"), "render", str(production["id"])],
-                            stdin=terminal, stdout=terminal, stderr=terminal, env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "lawcast"), "render", str(production["id"])],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+        cwd=ROOT,
+    )
     os.close(terminal)
     output = b""
     deadline = time.monotonic() + 120
@@ -342,7 +386,9 @@ def restore_worker(stack: Stack) -> Iterator[None]:
         stack.start_worker()
 
 
-def test_killed_worker_job_completes_and_no_partial_file_is_visible(client: TestClient, stack: Stack, doc: Json, long_lines: list[Json], restore_worker: None) -> None:
+def test_killed_worker_job_completes_and_no_partial_file_is_visible(
+    client: TestClient, stack: Stack, doc: Json, long_lines: list[Json], restore_worker: None
+) -> None:
     from assets import service as assets_service
     from db import session_scope
 
@@ -352,8 +398,12 @@ def test_killed_worker_job_completes_and_no_partial_file_is_visible(client: Test
     with MediaWatcher(storage.media_root()) as watcher:
         job_id = _render(client, stack, radio["id"], ["radio"])["job"]["id"]
         lost = _job_never_sent(short["id"])  # committed, but its message never reached the broker
-        wait_until(lambda: (row := job_row(job_id))["status"] == "running" and float(row["progress"]) >= 0.55,
-                   timeout_s=120, what="the radio job to be mid-mix", every_s=0.02)
+        wait_until(
+            lambda: (row := job_row(job_id))["status"] == "running" and float(row["progress"]) >= 0.55,
+            timeout_s=120,
+            what="the radio job to be mid-mix",
+            every_s=0.02,
+        )
         stack.stop_worker(sig=9)
         assert job_row(job_id)["status"] == "running"  # nobody told the database: the worker just vanished
         stack.start_worker()

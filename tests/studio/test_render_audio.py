@@ -85,7 +85,20 @@ def rendered(lines: list[NarrationLine], tmp_path_factory: pytest.TempPathFactor
 
 def _decode(path: Path, rate: int, channels: int) -> np.ndarray:
     raw = subprocess.run(
-        [ff.ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "-"],
+        [
+            ff.ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-f",
+            "f32le",
+            "-ac",
+            str(channels),
+            "-ar",
+            str(rate),
+            "-",
+        ],
         capture_output=True,
         check=True,
     ).stdout
@@ -198,7 +211,16 @@ def test_reported_loudness_matches_ffmpeg_measure(rendered: Rendered) -> None:
 def test_video_audio_is_tagged_aac(lines: list[NarrationLine], tmp_path: Path) -> None:
     from mutagen.mp4 import MP4
 
-    result = render_audio(lines[:2], PROFILES["video_web"], tmp_path / "a.m4a", intro=None, outro=None, bed=None, work_dir=tmp_path, title="Tiểu phẩm")
+    result = render_audio(
+        lines[:2],
+        PROFILES["video_web"],
+        tmp_path / "a.m4a",
+        intro=None,
+        outro=None,
+        bed=None,
+        work_dir=tmp_path,
+        title="Tiểu phẩm",
+    )
     info = mp4_info(result.path)
     assert info.codec.startswith("mp4a") and info.sample_rate == 48000 and info.channels == 2
     assert MP4(result.path)["\xa9nam"] == ["Tiểu phẩm"]
@@ -286,14 +308,18 @@ def test_joined_narration_matches_ffmpeg_layout(lines: list[NarrationLine], tmp_
     by_ffmpeg, by_python = tmp_path / "ffmpeg.wav", tmp_path / "python.wav"
     ff.run(ff.narration_args(ff.NarrationSource(section.segments), by_ffmpeg))
     joined = tmp_path / "joined.wav"
-    assert narration.write_layout(section.segments, section.starts, 22050, joined) == round(section.narration_samples * 22050 / 48000)
+    assert narration.write_layout(section.segments, section.starts, 22050, joined) == round(
+        section.narration_samples * 22050 / 48000
+    )
     ff.run(ff.narration_args(ff.NarrationSource(section.segments, joined), by_python))
     a, b = _decode(by_ffmpeg, 48000, 1)[:, 0], _decode(by_python, 48000, 1)[:, 0]
     assert len(a) == len(b) == section.narration_samples
     for start, segment in zip(section.starts, section.segments, strict=True):
         # the same samples, resampled once instead of per line; a slot edge may move by under one 22.05 kHz sample
         x = a[start + 10 : start + segment.length - 10]
-        residual = min(np.sqrt(np.mean((x - b[start + 10 + lag : start + segment.length - 10 + lag]) ** 2)) for lag in range(-2, 3))
+        residual = min(
+            np.sqrt(np.mean((x - b[start + 10 + lag : start + segment.length - 10 + lag]) ** 2)) for lag in range(-2, 3)
+        )
         assert residual / np.sqrt(np.mean(x**2)) < 0.05
     for start in section.starts[1:]:  # silence before each line's slot boundary in both
         assert np.max(np.abs(b[start - 480 : start - 20])) < 1e-3
@@ -307,8 +333,15 @@ def test_phrases_of_mixed_formats_are_joined_by_ffmpeg(tmp_path: Path) -> None:
     ff.run(["-f", "lavfi", "-i", "sine=f=300:d=0.5:r=24000", "-ac", "1", "-c:a", "pcm_s16le", str(second)])
     assert narration.common_rate([first, first]) == 22050
     assert narration.common_rate([first, second]) is None
-    result = render_audio([NarrationLine(first, 0.5, 200), NarrationLine(second, 0.5, 200)], PROFILES["podcast"], tmp_path / "mixed.mp3",
-                          intro=None, outro=None, bed=None, work_dir=tmp_path / "work")
+    result = render_audio(
+        [NarrationLine(first, 0.5, 200), NarrationLine(second, 0.5, 200)],
+        PROFILES["podcast"],
+        tmp_path / "mixed.mp3",
+        intro=None,
+        outro=None,
+        bed=None,
+        work_dir=tmp_path / "work",
+    )
     assert result.duration_s == pytest.approx(1.4, abs=1e-3)
     assert len(_decode(result.path, 44100, 1)) / 44100 == pytest.approx(1.4, abs=0.05)
 
@@ -329,7 +362,9 @@ def test_codec_loss_is_learned_once_per_encoder(tmp_path: Path) -> None:
     lame = ff.Encode(-16.0, -2.0, 11.0, 44100, 2, "libmp3lame", "128k", "mp3", 10.0)
     loss = codec_loss_db(lame, tmp_path)
     assert 0.2 <= loss <= 0.8  # LAME scales its input down a little at 160 kbit/s and below
-    assert codec_loss_db(ff.Encode(-23.0, -1.5, 15.0, 48000, 2, "libmp3lame", "320k", "mp3", 10.0), tmp_path) == pytest.approx(0.0, abs=0.1)
+    assert codec_loss_db(ff.Encode(-23.0, -1.5, 15.0, 48000, 2, "libmp3lame", "320k", "mp3", 10.0), tmp_path) == pytest.approx(
+        0.0, abs=0.1
+    )
     assert codec_loss_db(ff.Encode(-23.0, -1.0, 15.0, 48000, 2, "pcm_s16le", None, "wav", 10.0), tmp_path) == 0.0
     assert list(tmp_path.iterdir()) == []
 
@@ -347,8 +382,14 @@ def _sectioned_lines(root: Path, seeds: Sequence[int]) -> list[NarrationLine]:
 
 def _render_sections(lines: list[NarrationLine], root: Path, name: str, cache: Path) -> AudioResult:
     return render_audio(
-        lines, PROFILES["radio"], root / f"{name}.mp3", intro=default_asset("jingle-intro.flac"), outro=default_asset("jingle-outro.flac"),
-        bed=default_asset("music-bed.flac"), work_dir=root / "work", cache_dir=cache,
+        lines,
+        PROFILES["radio"],
+        root / f"{name}.mp3",
+        intro=default_asset("jingle-intro.flac"),
+        outro=default_asset("jingle-outro.flac"),
+        bed=default_asset("music-bed.flac"),
+        work_dir=root / "work",
+        cache_dir=cache,
     )
 
 

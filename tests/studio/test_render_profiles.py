@@ -107,8 +107,13 @@ def rendered(stack: Stack, sample_law_text: str) -> Iterator[Json]:
         finished = {profile: wait_for_job(client, producer, int(job["id"]), timeout_s=300) for profile, job in jobs.items()}
         parts_done = [wait_for_job(client, producer, job_id, timeout_s=300) for job_id in part_jobs]
         yield {
-            "jobs": finished, "parts": parts_done, "part_productions": parts, "events": events,
-            "radio": radio, "video": video, "articles": articles,
+            "jobs": finished,
+            "parts": parts_done,
+            "part_productions": parts,
+            "events": events,
+            "radio": radio,
+            "video": video,
+            "articles": articles,
         }
 
 
@@ -205,7 +210,9 @@ def test_mp3_stream_parameters(rendered: Json, profile: str) -> None:
     assert (info.sample_rate, info.channels, info.bitrate) == (rate, channels, kbps * 1000)
     frames = mp3_frames(path)[1:]  # the first frame is LAME's Info header
     assert len(frames) >= 100
-    assert {(f.version, f.layer, f.sample_rate, f.channels, f.bitrate_kbps) for f in frames} == {(version, 3, rate, channels, kbps)}
+    assert {(f.version, f.layer, f.sample_rate, f.channels, f.bitrate_kbps) for f in frames} == {
+        (version, 3, rate, channels, kbps)
+    }
     assert {f.samples for f in frames} == {1152 if version == 1 else 576}
     assert {f.length for f in frames} <= {(144 if version == 1 else 72) * kbps * 1000 // rate + pad for pad in (0, 1)}
 
@@ -220,7 +227,9 @@ def test_video_stream_parameters(rendered: Json, profile: str) -> None:
     assert audio.codec.startswith("mp4a") and (audio.sample_rate, audio.channels) == (48000, 2)
     log = subprocess.run(
         [_ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stderr
     frames = int(re.findall(r"frame=\s*(\d+)", log)[-1])
     assert frames == pytest.approx(seconds(info) * 25, abs=2)  # constant 25 fps
@@ -270,8 +279,26 @@ def test_burned_in_subtitles_show_only_while_speaking(rendered: Json) -> None:
 
     def frame(at: float) -> bytes:
         raw = subprocess.run(
-            [_ffmpeg(), "-v", "error", "-ss", f"{at:.3f}", "-i", str(path), "-frames:v", "1", "-vf", f"scale={width}:{height}",
-             "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True,
+            [
+                _ffmpeg(),
+                "-v",
+                "error",
+                "-ss",
+                f"{at:.3f}",
+                "-i",
+                str(path),
+                "-frames:v",
+                "1",
+                "-vf",
+                f"scale={width}:{height}",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "gray",
+                "-",
+            ],
+            capture_output=True,
+            check=True,
         ).stdout
         return raw[bottom]
 
@@ -296,7 +323,9 @@ def test_video_dialogue_has_two_distinct_voices_and_a_title_card(rendered: Json)
     path, _ = _media(job)
     cues = parse_webvtt(_output(job, "vtt").read_text(encoding="utf-8"))
     mono = decode_pcm(path, rate=16000, channels=1)[:, 0]
-    pitch = {who: f0_median(mono, 16000, [(c.start_s, c.end_s) for c in cues if c.speaker == who]) for who in ("citizen", "expert")}
+    pitch = {
+        who: f0_median(mono, 16000, [(c.start_s, c.end_s) for c in cues if c.speaker == who]) for who in ("citizen", "expert")
+    }
     assert max(pitch.values()) / min(pitch.values()) > 1.25, pitch
     assert cues[0].speaker == "presenter" and cues[0].text.startswith("Tiểu phẩm pháp luật")
 

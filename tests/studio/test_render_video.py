@@ -21,7 +21,9 @@ BRANDING = Branding(None, None)
 DURATION = 6.0
 SLIDES = [
     Slide("Tiểu phẩm pháp luật: Ai chịu trách nhiệm?"),
-    Slide("Điều 5. Trách nhiệm của UBND cấp xã", "1. Ủy ban nhân dân cấp xã tổ chức phổ biến, giáo dục pháp luật cho Nhân dân.", 2.0),
+    Slide(
+        "Điều 5. Trách nhiệm của UBND cấp xã", "1. Ủy ban nhân dân cấp xã tổ chức phổ biến, giáo dục pháp luật cho Nhân dân.", 2.0
+    ),
     Slide("Kết thúc", "Cảm ơn quý vị đã theo dõi.", 4.5, 6.0),
 ]
 TEXTS = [
@@ -51,8 +53,20 @@ def cues() -> list[Cue]:
 
 def render(media: Path, name: str, cues: list[Cue], *, width: int, height: int, **kwargs: Any):
     out = media / "out" / f"{name}.mp4"
-    return render_video(media / "tone.wav", DURATION, SLIDES, cues, out, width=width, height=height,
-                        work_dir=media / "work", branding=BRANDING, font=FONT, bold_font=BOLD, **kwargs)
+    return render_video(
+        media / "tone.wav",
+        DURATION,
+        SLIDES,
+        cues,
+        out,
+        width=width,
+        height=height,
+        work_dir=media / "work",
+        branding=BRANDING,
+        font=FONT,
+        bold_font=BOLD,
+        **kwargs,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +144,19 @@ def test_paths_with_filtergraph_characters(media: Path, cues: list[Cue]) -> None
     fonts.mkdir(parents=True)
     for font in (FONT, BOLD):
         shutil.copy(font, fonts / font.name)
-    result = render_video(media / "tone.wav", DURATION, SLIDES, cues, odd / "x.mp4", width=320, height=180,
-                          work_dir=odd / "work", branding=BRANDING, font=fonts / FONT.name, bold_font=fonts / BOLD.name)
+    result = render_video(
+        media / "tone.wav",
+        DURATION,
+        SLIDES,
+        cues,
+        odd / "x.mp4",
+        width=320,
+        height=180,
+        work_dir=odd / "work",
+        branding=BRANDING,
+        font=fonts / FONT.name,
+        bold_font=fonts / BOLD.name,
+    )
     assert_broadcast_mp4(result.path, 320, 180)
 
 
@@ -145,8 +170,20 @@ def test_cancel_leaves_nothing(media: Path, cues: list[Cue]) -> None:
 
         out_dir = media / f"cancelled-{allowed}"
         with pytest.raises(Cancelled):
-            render_video(media / "tone.wav", DURATION, SLIDES, cues, out_dir / "x.mp4", width=320, height=180,
-                         work_dir=out_dir / "work", branding=BRANDING, font=FONT, bold_font=BOLD, cancel=cancel)
+            render_video(
+                media / "tone.wav",
+                DURATION,
+                SLIDES,
+                cues,
+                out_dir / "x.mp4",
+                width=320,
+                height=180,
+                work_dir=out_dir / "work",
+                branding=BRANDING,
+                font=FONT,
+                bold_font=BOLD,
+                cancel=cancel,
+            )
         assert list(out_dir.iterdir()) == [out_dir / "work"]
         assert list((out_dir / "work").iterdir()) == []
 
@@ -154,8 +191,19 @@ def test_cancel_leaves_nothing(media: Path, cues: list[Cue]) -> None:
 def test_error_leaves_nothing(media: Path, cues: list[Cue]) -> None:
     out_dir = media / "failed"
     with pytest.raises(FFmpegError):
-        render_video(media / "missing.wav", DURATION, SLIDES, cues, out_dir / "x.mp4", width=320, height=180,
-                     work_dir=out_dir / "work", branding=BRANDING, font=FONT, bold_font=BOLD)
+        render_video(
+            media / "missing.wav",
+            DURATION,
+            SLIDES,
+            cues,
+            out_dir / "x.mp4",
+            width=320,
+            height=180,
+            work_dir=out_dir / "work",
+            branding=BRANDING,
+            font=FONT,
+            bold_font=BOLD,
+        )
     assert sorted(p.name for p in out_dir.iterdir()) == ["work"]
 
 

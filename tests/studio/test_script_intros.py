@@ -16,8 +16,14 @@ def _greeting(title: str, doc_type: str = "Quyết định", number: str | None 
     return scripts.radio_script(scripts.DocumentInfo(title, doc_type, number), [PROVISION]).lines[0].text
 
 
-@pytest.mark.parametrize("title", ["Về phổ biến pháp luật qua loa truyền thanh", "về phổ biến pháp luật qua loa truyền thanh",
-                                   "VỀ phổ biến pháp luật qua loa truyền thanh."])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Về phổ biến pháp luật qua loa truyền thanh",
+        "về phổ biến pháp luật qua loa truyền thanh",
+        "VỀ phổ biến pháp luật qua loa truyền thanh.",
+    ],
+)
 def test_a_title_starting_with_ve_gets_one_ve(title: str) -> None:
     greeting = _greeting(title)
     assert "Hôm nay chúng ta cùng tìm hiểu Quyết định số 15/2025/QĐ-UBND về phổ biến pháp luật qua loa truyền thanh." in greeting
@@ -76,14 +82,19 @@ def test_emergency_production_over_the_api(client: TestClient, stack: Stack) -> 
     text = "CÔNG ĐIỆN\nVỀ ỨNG PHÓ BÃO KHẨN CẤP\n\nĐiều 1. Sơ tán\nNgười dân vùng trũng di chuyển đến nơi an toàn trước 17 giờ.\n"
     doc = client.post("/api/documents", json={"text": text}, headers=editor)
     assert doc.status_code == 201, doc.text
-    made = client.post("/api/productions", json={"document_id": doc.json()["id"], "format": "loudspeaker", "emergency": True},
-                       headers=editor)
+    made = client.post(
+        "/api/productions", json={"document_id": doc.json()["id"], "format": "loudspeaker", "emergency": True}, headers=editor
+    )
     assert made.status_code == 201, made.text
     script = client.get(f"/api/productions/{made.json()['id']}/script", headers=editor).json()
     assert script["lines"][0]["text"].startswith("Thông báo khẩn cấp!")
     plain = client.post("/api/productions", json={"document_id": doc.json()["id"], "format": "loudspeaker"}, headers=editor)
-    assert client.get(f"/api/productions/{plain.json()['id']}/script", headers=editor).json()["lines"][0]["text"].startswith(
-        "Bản tin pháp luật.")
-    refused = client.post("/api/productions", json={"document_id": doc.json()["id"], "format": "radio", "emergency": True},
-                          headers=editor)
+    assert (
+        client.get(f"/api/productions/{plain.json()['id']}/script", headers=editor)
+        .json()["lines"][0]["text"]
+        .startswith("Bản tin pháp luật.")
+    )
+    refused = client.post(
+        "/api/productions", json={"document_id": doc.json()["id"], "format": "radio", "emergency": True}, headers=editor
+    )
     assert refused.status_code == 422 and "khẩn cấp" in refused.json()["detail"]

@@ -43,13 +43,17 @@ def old_content_hash(lines: list[Json], lexicon: dict[str, str], profile: str, e
 
 def _versions(production_id: int) -> list[tuple[list[Json], list[ScriptLine], str]]:
     with session_scope() as session:
-        rows = session.scalars(select(ScriptVersion).where(ScriptVersion.production_id == production_id).order_by(ScriptVersion.version))
+        rows = session.scalars(
+            select(ScriptVersion).where(ScriptVersion.production_id == production_id).order_by(ScriptVersion.version)
+        )
         production = service.get_production(session, production_id)
         return [(list(row.lines_json), row.lines, production.format) for row in rows]
 
 
 def test_the_content_hash_of_a_stored_script_is_what_it_was_with_dicts(
-    client: TestClient, stack: Stack, sample_law_text: str,
+    client: TestClient,
+    stack: Stack,
+    sample_law_text: str,
 ) -> None:
     editor = stack.headers("editor")
     doc = client.post("/api/documents", json={"text": sample_law_text}, headers=editor).json()
@@ -58,8 +62,14 @@ def test_the_content_hash_of_a_stored_script_is_what_it_was_with_dicts(
     production = made.json()
     provision = next(line["provision_id"] for line in production["script"] if line["provision_id"] is not None)
     edited = [  # every field off its default somewhere, and a line with only what is required
-        {"speaker": "expert", "text": "Theo khoản 2 Điều 7 Nghị định số 15/2020/NĐ-CP, mức phạt là 5.000.000 đồng.",
-         "pause_ms": 0, "provision_id": provision, "role": "answer", "bed": True},
+        {
+            "speaker": "expert",
+            "text": "Theo khoản 2 Điều 7 Nghị định số 15/2020/NĐ-CP, mức phạt là 5.000.000 đồng.",
+            "pause_ms": 0,
+            "provision_id": provision,
+            "role": "answer",
+            "bed": True,
+        },
         {"speaker": "citizen", "text": "Ngày 01/04/2025 thì sao? Còn 3 tháng nữa."},
         {"speaker": "presenter", "text": "—", "pause_ms": 1200, "role": "outro"},  # nothing to speak in it
     ]
@@ -78,24 +88,35 @@ def test_the_content_hash_of_a_stored_script_is_what_it_was_with_dicts(
             assert jobs.content_hash(lines=lines, lexicon=words, profile=profile, engines=signature) == expected
     # The API still answers the stored JSON, every field present.
     assert saved.json()["script"] == versions[1][0]
-    assert versions[1][0][1] == {"speaker": "citizen", "text": edited[1]["text"], "pause_ms": 400, "provision_id": None,
-                                 "role": "body", "bed": False}
+    assert versions[1][0][1] == {
+        "speaker": "citizen",
+        "text": edited[1]["text"],
+        "pause_ms": 400,
+        "provision_id": None,
+        "role": "body",
+        "bed": False,
+    }
 
 
 def test_a_line_reads_back_from_json_with_defaults_for_what_is_absent() -> None:
     line = ScriptLine("expert", "Điều 5.", 900, 12, "heading", True)
     assert ScriptLine.from_json(line.to_json()) == line
-    assert ScriptLine.from_json({"speaker": "presenter", "text": "Xin chào."}) == ScriptLine("presenter", "Xin chào.", 400, None, "body", False)
+    assert ScriptLine.from_json({"speaker": "presenter", "text": "Xin chào."}) == ScriptLine(
+        "presenter", "Xin chào.", 400, None, "body", False
+    )
 
 
-@pytest.mark.parametrize("stored, field", [
-    (42, "JSON object"),
-    ({"speaker": "presenter"}, "'text'"),
-    ({"speaker": "presenter", "text": "A.", "pause_ms": {"ms": 300}}, "'pause_ms'"),
-    ({"speaker": "presenter", "text": "A.", "pause_ms": True}, "'pause_ms'"),
-    ({"speaker": "presenter", "text": "A.", "bed": "yes"}, "'bed'"),
-    ({"speaker": "presenter", "text": "A.", "provision_id": "7"}, "'provision_id'"),
-])
+@pytest.mark.parametrize(
+    "stored, field",
+    [
+        (42, "JSON object"),
+        ({"speaker": "presenter"}, "'text'"),
+        ({"speaker": "presenter", "text": "A.", "pause_ms": {"ms": 300}}, "'pause_ms'"),
+        ({"speaker": "presenter", "text": "A.", "pause_ms": True}, "'pause_ms'"),
+        ({"speaker": "presenter", "text": "A.", "bed": "yes"}, "'bed'"),
+        ({"speaker": "presenter", "text": "A.", "provision_id": "7"}, "'provision_id'"),
+    ],
+)
 def test_a_corrupt_stored_line_is_a_type_error_naming_what_is_wrong(stored: object, field: str) -> None:
     with pytest.raises(TypeError, match=field):
         ScriptLine.from_json(stored)

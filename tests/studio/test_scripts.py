@@ -108,9 +108,15 @@ def test_bundled_font_covers_vietnamese_and_ships_its_licence() -> None:
 
 
 def test_too_long_provision_for_a_bulletin_is_a_422_with_the_reason(client: TestClient, stack: Stack) -> None:
-    text = "QUYẾT ĐỊNH\nVỀ THỬ NGHIỆM\n\nĐiều 1. Quy định rất dài\n" + " ".join([SENTENCE] * 40) + "\n\nĐiều 2. Ngắn\nNội dung ngắn.\n"
+    text = (
+        "QUYẾT ĐỊNH\nVỀ THỬ NGHIỆM\n\nĐiều 1. Quy định rất dài\n"
+        + " ".join([SENTENCE] * 40)
+        + "\n\nĐiều 2. Ngắn\nNội dung ngắn.\n"
+    )
     doc = client.post("/api/documents", json={"text": text}, headers=stack.headers("editor"))
     assert doc.status_code == 201, doc.json()
-    made = client.post("/api/productions", json={"document_id": doc.json()["id"], "format": "loudspeaker"}, headers=stack.headers("editor"))
+    made = client.post(
+        "/api/productions", json={"document_id": doc.json()["id"], "format": "loudspeaker"}, headers=stack.headers("editor")
+    )
     assert made.status_code == 422
     assert "vượt giới hạn 3 phút" in made.json()["detail"] and "Điều 1" in made.json()["detail"]

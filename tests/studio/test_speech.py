@@ -14,46 +14,49 @@ from studio.engine.text.speech import DEFAULT_LEXICON, Flag, Spoken, normalize, 
 # studio/engine/text/speech.py: citations "<số> năm <năm>, <loại> của <cơ quan>", "tháng một", "linh", "nghìn".
 CASES: list[tuple[str, str]] = [
     # --- citations
-    ("Nghị định số 15/2020/NĐ-CP",
-     "Nghị định số mười lăm năm hai nghìn không trăm hai mươi của chính phủ"),
-    ("15/2020/NĐ-CP",
-     "mười lăm năm hai nghìn không trăm hai mươi, nghị định của chính phủ"),
-    ("Số: 37/2024/NQ-HĐND",
-     "Số: ba mươi bảy năm hai nghìn không trăm hai mươi tư, nghị quyết của hội đồng nhân dân"),
-    ("Nghị quyết số 37/2024/NQ-HĐND",
-     "Nghị quyết số ba mươi bảy năm hai nghìn không trăm hai mươi tư của hội đồng nhân dân"),
-    ("Luật số 24/2018/QH14",
-     "Luật số hai mươi tư năm hai nghìn không trăm mười tám của quốc hội khóa mười bốn"),
-    ("Luật số 59/2020/QH14 của Quốc hội",
-     "Luật số năm mươi chín năm hai nghìn không trăm hai mươi của Quốc hội"),
-    ("Quyết định 135/QĐ-TTg",
-     "Quyết định một trăm ba mươi lăm của thủ tướng chính phủ"),
-    ("Căn cứ Quyết định số 135/QĐ-TTg ngày 20/01/2020 của Thủ tướng Chính phủ;",
-     "Căn cứ Quyết định số một trăm ba mươi lăm ngày hai mươi tháng một năm hai nghìn không trăm hai mươi "
-     "của Thủ tướng Chính phủ;"),
-    ("Thông tư 39/2020/TT-BTTTT",
-     "Thông tư ba mươi chín năm hai nghìn không trăm hai mươi của bộ thông tin và truyền thông"),
-    ("theo Thông tư số 39/2020/TT-BTTTT.",
-     "theo Thông tư số ba mươi chín năm hai nghìn không trăm hai mươi của bộ thông tin và truyền thông."),
-    ("4521/TTr-UBND",
-     "bốn nghìn năm trăm hai mươi mốt, tờ trình của ủy ban nhân dân"),
-    ("Xét Tờ trình số 4521/TTr-UBND ngày 28/6/2024 của UBND tỉnh.",
-     "Xét Tờ trình số bốn nghìn năm trăm hai mươi mốt ngày hai mươi tám tháng sáu năm hai nghìn không trăm "
-     "hai mươi tư của ủy ban nhân dân tỉnh."),
-    ("Bãi bỏ khoản 2 Điều 4 Nghị quyết số 12/2019/NQ-HĐND ngày 15/7/2019 của HĐND tỉnh.",
-     "Bãi bỏ khoản hai Điều bốn Nghị quyết số mười hai năm hai nghìn không trăm mười chín ngày mười lăm "
-     "tháng bảy năm hai nghìn không trăm mười chín của hội đồng nhân dân tỉnh."),
-    ("Thông tư liên tịch số 01/2014/TTLT-BTP-BCA-BTC",
-     "Thông tư liên tịch số một năm hai nghìn không trăm mười bốn của bộ tư pháp, bộ công an và bộ tài chính"),
-    ("Nghị định 100/2019/NĐ-CP và Nghị định 123/2021/NĐ-CP của Chính phủ",
-     "Nghị định một trăm năm hai nghìn không trăm mười chín và Nghị định một trăm hai mươi ba năm hai nghìn "
-     "không trăm hai mươi mốt của Chính phủ"),
-    ("Nghị quyết số 27-NQ/TW",
-     "Nghị quyết số hai mươi bảy của trung ương"),
-    ("Chỉ thị số 05/CT-UBND",
-     "Chỉ thị số năm của ủy ban nhân dân"),
-    ("Kế hoạch số 98/KH-UBND ngày 05/4/2024",
-     "Kế hoạch số chín mươi tám của ủy ban nhân dân ngày năm tháng tư năm hai nghìn không trăm hai mươi tư"),
+    ("Nghị định số 15/2020/NĐ-CP", "Nghị định số mười lăm năm hai nghìn không trăm hai mươi của chính phủ"),
+    ("15/2020/NĐ-CP", "mười lăm năm hai nghìn không trăm hai mươi, nghị định của chính phủ"),
+    ("Số: 37/2024/NQ-HĐND", "Số: ba mươi bảy năm hai nghìn không trăm hai mươi tư, nghị quyết của hội đồng nhân dân"),
+    ("Nghị quyết số 37/2024/NQ-HĐND", "Nghị quyết số ba mươi bảy năm hai nghìn không trăm hai mươi tư của hội đồng nhân dân"),
+    ("Luật số 24/2018/QH14", "Luật số hai mươi tư năm hai nghìn không trăm mười tám của quốc hội khóa mười bốn"),
+    ("Luật số 59/2020/QH14 của Quốc hội", "Luật số năm mươi chín năm hai nghìn không trăm hai mươi của Quốc hội"),
+    ("Quyết định 135/QĐ-TTg", "Quyết định một trăm ba mươi lăm của thủ tướng chính phủ"),
+    (
+        "Căn cứ Quyết định số 135/QĐ-TTg ngày 20/01/2020 của Thủ tướng Chính phủ;",
+        "Căn cứ Quyết định số một trăm ba mươi lăm ngày hai mươi tháng một năm hai nghìn không trăm hai mươi "
+        "của Thủ tướng Chính phủ;",
+    ),
+    ("Thông tư 39/2020/TT-BTTTT", "Thông tư ba mươi chín năm hai nghìn không trăm hai mươi của bộ thông tin và truyền thông"),
+    (
+        "theo Thông tư số 39/2020/TT-BTTTT.",
+        "theo Thông tư số ba mươi chín năm hai nghìn không trăm hai mươi của bộ thông tin và truyền thông.",
+    ),
+    ("4521/TTr-UBND", "bốn nghìn năm trăm hai mươi mốt, tờ trình của ủy ban nhân dân"),
+    (
+        "Xét Tờ trình số 4521/TTr-UBND ngày 28/6/2024 của UBND tỉnh.",
+        "Xét Tờ trình số bốn nghìn năm trăm hai mươi mốt ngày hai mươi tám tháng sáu năm hai nghìn không trăm "
+        "hai mươi tư của ủy ban nhân dân tỉnh.",
+    ),
+    (
+        "Bãi bỏ khoản 2 Điều 4 Nghị quyết số 12/2019/NQ-HĐND ngày 15/7/2019 của HĐND tỉnh.",
+        "Bãi bỏ khoản hai Điều bốn Nghị quyết số mười hai năm hai nghìn không trăm mười chín ngày mười lăm "
+        "tháng bảy năm hai nghìn không trăm mười chín của hội đồng nhân dân tỉnh.",
+    ),
+    (
+        "Thông tư liên tịch số 01/2014/TTLT-BTP-BCA-BTC",
+        "Thông tư liên tịch số một năm hai nghìn không trăm mười bốn của bộ tư pháp, bộ công an và bộ tài chính",
+    ),
+    (
+        "Nghị định 100/2019/NĐ-CP và Nghị định 123/2021/NĐ-CP của Chính phủ",
+        "Nghị định một trăm năm hai nghìn không trăm mười chín và Nghị định một trăm hai mươi ba năm hai nghìn "
+        "không trăm hai mươi mốt của Chính phủ",
+    ),
+    ("Nghị quyết số 27-NQ/TW", "Nghị quyết số hai mươi bảy của trung ương"),
+    ("Chỉ thị số 05/CT-UBND", "Chỉ thị số năm của ủy ban nhân dân"),
+    (
+        "Kế hoạch số 98/KH-UBND ngày 05/4/2024",
+        "Kế hoạch số chín mươi tám của ủy ban nhân dân ngày năm tháng tư năm hai nghìn không trăm hai mươi tư",
+    ),
     # --- structure: Điều, khoản, điểm, Roman numerals
     ("khoản 2 Điều 7", "khoản hai Điều bảy"),
     ("điểm đ khoản 1 Điều 5", "điểm đê khoản một Điều năm"),
@@ -76,17 +79,14 @@ CASES: list[tuple[str, str]] = [
     ("ngày 01 tháng 7 năm 2026", "ngày một tháng bảy năm hai nghìn không trăm hai mươi sáu"),
     ("ngày 20/01/2020", "ngày hai mươi tháng một năm hai nghìn không trăm hai mươi"),
     ("Ngày 20/01/2020", "Ngày hai mươi tháng một năm hai nghìn không trăm hai mươi"),
-    ("có hiệu lực kể từ ngày 01/8/2024.",
-     "có hiệu lực kể từ ngày một tháng tám năm hai nghìn không trăm hai mươi tư."),
-    ("từ 15/7 đến 20/7/2024",
-     "từ ngày mười lăm tháng bảy đến ngày hai mươi tháng bảy năm hai nghìn không trăm hai mươi tư"),
+    ("có hiệu lực kể từ ngày 01/8/2024.", "có hiệu lực kể từ ngày một tháng tám năm hai nghìn không trăm hai mươi tư."),
+    ("từ 15/7 đến 20/7/2024", "từ ngày mười lăm tháng bảy đến ngày hai mươi tháng bảy năm hai nghìn không trăm hai mươi tư"),
     ("trước ngày 15 của tháng đầu quý sau", "trước ngày mười lăm của tháng đầu quý sau"),
     ("tháng 4", "tháng tư"),
     ("tháng 1", "tháng một"),
     ("tháng 12/2023", "tháng mười hai năm hai nghìn không trăm hai mươi ba"),
     ("năm 2024", "năm hai nghìn không trăm hai mươi tư"),
-    ("Quảng Ninh, ngày 12 tháng 7 năm 2024",
-     "Quảng Ninh, ngày mười hai tháng bảy năm hai nghìn không trăm hai mươi tư"),
+    ("Quảng Ninh, ngày 12 tháng 7 năm 2024", "Quảng Ninh, ngày mười hai tháng bảy năm hai nghìn không trăm hai mươi tư"),
     ("giai đoạn 2021-2025", "giai đoạn hai nghìn không trăm hai mươi mốt đến hai nghìn không trăm hai mươi lăm"),
     # --- times
     ("19 giờ 30", "mười chín giờ ba mươi"),
@@ -166,40 +166,61 @@ CASES: list[tuple[str, str]] = [
     ("HỘI ĐỒNG NHÂN DÂN TỈNH QUẢNG NINH", "hội đồng nhân dân tỉnh quảng ninh"),
     ("Độc lập - Tự do - Hạnh phúc", "Độc lập, Tự do, Hạnh phúc"),
     ("Chương I\nQUY ĐỊNH CHUNG", "Chương một. quy định chung"),
-    ("Chuyên mục pháp luật là chương trình phát thanh có thời lượng từ 05 đến 15 phút, được phát định kỳ "
-     "trên sóng QNR1 tần số 97,8 MHz.",
-     "Chuyên mục pháp luật là chương trình phát thanh có thời lượng từ năm đến mười lăm phút, được phát định kỳ "
-     "trên sóng quy nờ rờ một tần số chín mươi bảy phẩy tám mê ga héc."),
-    ("Chuyên mục \"Tìm hiểu pháp luật\" phát vào 19 giờ 30 Chủ nhật hằng tuần, thời lượng 15 phút.",
-     "Chuyên mục \"Tìm hiểu pháp luật\" phát vào mười chín giờ ba mươi Chủ nhật hằng tuần, "
-     "thời lượng mười lăm phút."),
-    ("Mức hỗ trợ là 2.500.000 đồng; tối đa 1,2 tỷ đồng mỗi năm.",
-     "Mức hỗ trợ là hai triệu năm trăm nghìn đồng; tối đa một phẩy hai tỷ đồng mỗi năm."),
-    ("Năm 2023, toàn tỉnh tổ chức 1.250 cuộc tuyên truyền cho hơn 97.800 lượt người, tăng 12,5% so với cùng kỳ.",
-     "Năm hai nghìn không trăm hai mươi ba, toàn tỉnh tổ chức một nghìn hai trăm năm mươi cuộc tuyên truyền cho "
-     "hơn chín mươi bảy nghìn tám trăm lượt người, tăng mười hai phẩy năm phần trăm so với cùng kỳ."),
-    ("Từ ngày 01/7/2024, người điều khiển xe máy vượt đèn đỏ bị phạt từ 800.000 đồng đến 1.000.000 đồng.",
-     "Từ ngày một tháng bảy năm hai nghìn không trăm hai mươi tư, người điều khiển xe máy vượt đèn đỏ bị phạt "
-     "từ tám trăm nghìn đồng đến một triệu đồng."),
-    ("Người dân phản ánh qua Đường dây nóng: 0203.3835.555 hoặc thư điện tử stp@quangninh.gov.vn.",
-     "Người dân phản ánh qua Đường dây nóng: không hai không ba, ba tám ba năm, năm năm năm hoặc thư điện tử "
-     "ét tê pê a còng quảng ninh chấm gốp chấm vê en."),
-    ("Nghị quyết này đã được HĐND tỉnh Quảng Ninh khóa XIV, kỳ họp thứ 19 thông qua ngày 12 tháng 7 năm 2024.",
-     "Nghị quyết này đã được hội đồng nhân dân tỉnh Quảng Ninh khóa mười bốn, kỳ họp thứ mười chín thông qua "
-     "ngày mười hai tháng bảy năm hai nghìn không trăm hai mươi tư."),
+    (
+        "Chuyên mục pháp luật là chương trình phát thanh có thời lượng từ 05 đến 15 phút, được phát định kỳ "
+        "trên sóng QNR1 tần số 97,8 MHz.",
+        "Chuyên mục pháp luật là chương trình phát thanh có thời lượng từ năm đến mười lăm phút, được phát định kỳ "
+        "trên sóng quy nờ rờ một tần số chín mươi bảy phẩy tám mê ga héc.",
+    ),
+    (
+        'Chuyên mục "Tìm hiểu pháp luật" phát vào 19 giờ 30 Chủ nhật hằng tuần, thời lượng 15 phút.',
+        'Chuyên mục "Tìm hiểu pháp luật" phát vào mười chín giờ ba mươi Chủ nhật hằng tuần, thời lượng mười lăm phút.',
+    ),
+    (
+        "Mức hỗ trợ là 2.500.000 đồng; tối đa 1,2 tỷ đồng mỗi năm.",
+        "Mức hỗ trợ là hai triệu năm trăm nghìn đồng; tối đa một phẩy hai tỷ đồng mỗi năm.",
+    ),
+    (
+        "Năm 2023, toàn tỉnh tổ chức 1.250 cuộc tuyên truyền cho hơn 97.800 lượt người, tăng 12,5% so với cùng kỳ.",
+        "Năm hai nghìn không trăm hai mươi ba, toàn tỉnh tổ chức một nghìn hai trăm năm mươi cuộc tuyên truyền cho "
+        "hơn chín mươi bảy nghìn tám trăm lượt người, tăng mười hai phẩy năm phần trăm so với cùng kỳ.",
+    ),
+    (
+        "Từ ngày 01/7/2024, người điều khiển xe máy vượt đèn đỏ bị phạt từ 800.000 đồng đến 1.000.000 đồng.",
+        "Từ ngày một tháng bảy năm hai nghìn không trăm hai mươi tư, người điều khiển xe máy vượt đèn đỏ bị phạt "
+        "từ tám trăm nghìn đồng đến một triệu đồng.",
+    ),
+    (
+        "Người dân phản ánh qua Đường dây nóng: 0203.3835.555 hoặc thư điện tử stp@quangninh.gov.vn.",
+        "Người dân phản ánh qua Đường dây nóng: không hai không ba, ba tám ba năm, năm năm năm hoặc thư điện tử "
+        "ét tê pê a còng quảng ninh chấm gốp chấm vê en.",
+    ),
+    (
+        "Nghị quyết này đã được HĐND tỉnh Quảng Ninh khóa XIV, kỳ họp thứ 19 thông qua ngày 12 tháng 7 năm 2024.",
+        "Nghị quyết này đã được hội đồng nhân dân tỉnh Quảng Ninh khóa mười bốn, kỳ họp thứ mười chín thông qua "
+        "ngày mười hai tháng bảy năm hai nghìn không trăm hai mươi tư.",
+    ),
     ("Đối tượng và/hoặc người đại diện", "Đối tượng và hoặc người đại diện"),
-    ("TM. ỦY BAN NHÂN DÂN\nKT. CHỦ TỊCH\nNơi nhận: Lưu: VT, STP.",
-     "thay mặt ủy ban nhân dân. ký thay chủ tịch. Nơi nhận: Lưu: văn thư, sở tư pháp."),
+    (
+        "TM. ỦY BAN NHÂN DÂN\nKT. CHỦ TỊCH\nNơi nhận: Lưu: VT, STP.",
+        "thay mặt ủy ban nhân dân. ký thay chủ tịch. Nơi nhận: Lưu: văn thư, sở tư pháp.",
+    ),
     # --- more citations and references
     ("Luật số 15/2012/QH13", "Luật số mười lăm năm hai nghìn không trăm mười hai của quốc hội khóa mười ba"),
-    ("Quyết định số 1234/QĐ-UBND ngày 12/3/2024 của UBND tỉnh Quảng Ninh",
-     "Quyết định số một nghìn hai trăm ba mươi tư ngày mười hai tháng ba năm hai nghìn không trăm hai mươi tư "
-     "của ủy ban nhân dân tỉnh Quảng Ninh"),
+    (
+        "Quyết định số 1234/QĐ-UBND ngày 12/3/2024 của UBND tỉnh Quảng Ninh",
+        "Quyết định số một nghìn hai trăm ba mươi tư ngày mười hai tháng ba năm hai nghìn không trăm hai mươi tư "
+        "của ủy ban nhân dân tỉnh Quảng Ninh",
+    ),
     ("Kết luận số 21-KL/TW", "Kết luận số hai mươi mốt của trung ương"),
-    ("Thông tư liên tịch 02/2015/TTLT-BTP-BNV",
-     "Thông tư liên tịch hai năm hai nghìn không trăm mười lăm của bộ tư pháp và bộ nội vụ"),
-    ("theo điểm a khoản 1 Điều 6 Nghị định 100/2019/NĐ-CP",
-     "theo điểm a khoản một Điều sáu Nghị định một trăm năm hai nghìn không trăm mười chín của chính phủ"),
+    (
+        "Thông tư liên tịch 02/2015/TTLT-BTP-BNV",
+        "Thông tư liên tịch hai năm hai nghìn không trăm mười lăm của bộ tư pháp và bộ nội vụ",
+    ),
+    (
+        "theo điểm a khoản 1 Điều 6 Nghị định 100/2019/NĐ-CP",
+        "theo điểm a khoản một Điều sáu Nghị định một trăm năm hai nghìn không trăm mười chín của chính phủ",
+    ),
     ("điểm đ, e khoản 2 Điều 9", "điểm đê, e khoản hai Điều chín"),
     ("Điều 12a khoản 2b", "Điều mười hai a khoản hai bê"),
     ("Điều 104", "Điều một trăm linh bốn"),
@@ -211,8 +232,7 @@ CASES: list[tuple[str, str]] = [
     ("ngày 30/4 và 1/5", "ngày ba mươi tháng tư và ngày một tháng năm"),
     ("ngày 1/5, 2/5 và 3/5", "ngày một tháng năm, ngày hai tháng năm và ngày ba tháng năm"),
     ("từ 01/7 - 15/7", "từ ngày một tháng bảy đến ngày mười lăm tháng bảy"),
-    ("từ ngày 20-25/11/2024",
-     "từ ngày hai mươi đến hai mươi lăm tháng mười một năm hai nghìn không trăm hai mươi tư"),
+    ("từ ngày 20-25/11/2024", "từ ngày hai mươi đến hai mươi lăm tháng mười một năm hai nghìn không trăm hai mươi tư"),
     ("Sáng 15/3, tại Hạ Long", "Sáng mười lăm tháng ba, tại Hạ Long"),
     ("Hà Nội, ngày 15 tháng 4 năm 2024", "Hà Nội, ngày mười lăm tháng tư năm hai nghìn không trăm hai mươi tư"),
     ("tháng 4/2024", "tháng tư năm hai nghìn không trăm hai mươi tư"),
@@ -260,35 +280,56 @@ CASES: list[tuple[str, str]] = [
     ("Ủy ban nhân dân (UBND) tỉnh", "Ủy ban nhân dân tỉnh"),
     ("Xem video trên Fanpage của xã.", "Xem vi đê ô trên phan pết của xã."),
     # --- more news and legal sentences
-    ("Từ ngày 01/01/2025, Nghị định 168/2024/NĐ-CP có hiệu lực, người điều khiển ô tô vượt đèn đỏ bị phạt từ 18 "
-     "đến 20 triệu đồng.",
-     "Từ ngày một tháng một năm hai nghìn không trăm hai mươi lăm, Nghị định một trăm sáu mươi tám năm hai nghìn "
-     "không trăm hai mươi tư của chính phủ có hiệu lực, người điều khiển ô tô vượt đèn đỏ bị phạt từ mười tám đến "
-     "hai mươi triệu đồng."),
-    ("Trụ sở Sở Tư pháp đặt tại P.Hồng Hà, TP. Hạ Long; điện thoại (0203) 3835.555.",
-     "Trụ sở Sở Tư pháp đặt tại phường Hồng Hà, thành phố Hạ Long; điện thoại không hai không ba, ba tám ba năm, "
-     "năm năm năm."),
-    ("Hội nghị trực tuyến tới 177 điểm cầu cấp xã lúc 8 giờ sáng 20/11.",
-     "Hội nghị trực tuyến tới một trăm bảy mươi bảy điểm cầu cấp xã lúc tám giờ sáng hai mươi tháng mười một."),
-    ("Bão số 3 đổ bộ vào Quảng Ninh với sức gió mạnh cấp 12, giật cấp 16.",
-     "Bão số ba đổ bộ vào Quảng Ninh với sức gió mạnh cấp mười hai, giật cấp mười sáu."),
-    ("Năm 2024, tỉnh đã tổ chức 2.150 buổi tuyên truyền PBGDPL cho hơn 350.000 lượt người.",
-     "Năm hai nghìn không trăm hai mươi tư, tỉnh đã tổ chức hai nghìn một trăm năm mươi buổi tuyên truyền phổ "
-     "biến, giáo dục pháp luật cho hơn ba trăm năm mươi nghìn lượt người."),
-    ("Theo khoản 3 Điều 5 Luật Phổ biến, giáo dục pháp luật năm 2012, ngày 9/11 hằng năm là Ngày Pháp luật Việt Nam.",
-     "Theo khoản ba Điều năm Luật Phổ biến, giáo dục pháp luật năm hai nghìn không trăm mười hai, ngày chín tháng "
-     "mười một hằng năm là Ngày Pháp luật Việt Nam."),
-    ("Người từ đủ 14 tuổi đến dưới 16 tuổi phải chịu trách nhiệm hình sự về tội phạm rất nghiêm trọng.",
-     "Người từ đủ mười bốn tuổi đến dưới mười sáu tuổi phải chịu trách nhiệm hình sự về tội phạm rất nghiêm trọng."),
-    ("Hạn chót nộp hồ sơ là 17 giờ 00 ngày 31/12/2024.",
-     "Hạn chót nộp hồ sơ là mười bảy giờ ngày ba mươi mốt tháng mười hai năm hai nghìn không trăm hai mươi tư."),
-    ("Mức phạt từ 6.000.000 đồng đến 8.000.000 đồng và trừ 04 điểm giấy phép lái xe.",
-     "Mức phạt từ sáu triệu đồng đến tám triệu đồng và trừ bốn điểm giấy phép lái xe."),
-    ("Chương trình phát lúc 6h00 và 17h30 hằng ngày trên tần số 97,8 MHz.",
-     "Chương trình phát lúc sáu giờ và mười bảy giờ ba mươi hằng ngày trên tần số chín mươi bảy phẩy tám mê ga héc."),
-    ("Mức lương cơ sở tăng từ 1,8 triệu đồng lên 2,34 triệu đồng/tháng kể từ ngày 01/7/2024.",
-     "Mức lương cơ sở tăng từ một phẩy tám triệu đồng lên hai phẩy ba mươi tư triệu đồng một tháng kể từ ngày một "
-     "tháng bảy năm hai nghìn không trăm hai mươi tư."),
+    (
+        "Từ ngày 01/01/2025, Nghị định 168/2024/NĐ-CP có hiệu lực, người điều khiển ô tô vượt đèn đỏ bị phạt từ 18 "
+        "đến 20 triệu đồng.",
+        "Từ ngày một tháng một năm hai nghìn không trăm hai mươi lăm, Nghị định một trăm sáu mươi tám năm hai nghìn "
+        "không trăm hai mươi tư của chính phủ có hiệu lực, người điều khiển ô tô vượt đèn đỏ bị phạt từ mười tám đến "
+        "hai mươi triệu đồng.",
+    ),
+    (
+        "Trụ sở Sở Tư pháp đặt tại P.Hồng Hà, TP. Hạ Long; điện thoại (0203) 3835.555.",
+        "Trụ sở Sở Tư pháp đặt tại phường Hồng Hà, thành phố Hạ Long; điện thoại không hai không ba, ba tám ba năm, năm năm năm.",
+    ),
+    (
+        "Hội nghị trực tuyến tới 177 điểm cầu cấp xã lúc 8 giờ sáng 20/11.",
+        "Hội nghị trực tuyến tới một trăm bảy mươi bảy điểm cầu cấp xã lúc tám giờ sáng hai mươi tháng mười một.",
+    ),
+    (
+        "Bão số 3 đổ bộ vào Quảng Ninh với sức gió mạnh cấp 12, giật cấp 16.",
+        "Bão số ba đổ bộ vào Quảng Ninh với sức gió mạnh cấp mười hai, giật cấp mười sáu.",
+    ),
+    (
+        "Năm 2024, tỉnh đã tổ chức 2.150 buổi tuyên truyền PBGDPL cho hơn 350.000 lượt người.",
+        "Năm hai nghìn không trăm hai mươi tư, tỉnh đã tổ chức hai nghìn một trăm năm mươi buổi tuyên truyền phổ "
+        "biến, giáo dục pháp luật cho hơn ba trăm năm mươi nghìn lượt người.",
+    ),
+    (
+        "Theo khoản 3 Điều 5 Luật Phổ biến, giáo dục pháp luật năm 2012, ngày 9/11 hằng năm là Ngày Pháp luật Việt Nam.",
+        "Theo khoản ba Điều năm Luật Phổ biến, giáo dục pháp luật năm hai nghìn không trăm mười hai, ngày chín tháng "
+        "mười một hằng năm là Ngày Pháp luật Việt Nam.",
+    ),
+    (
+        "Người từ đủ 14 tuổi đến dưới 16 tuổi phải chịu trách nhiệm hình sự về tội phạm rất nghiêm trọng.",
+        "Người từ đủ mười bốn tuổi đến dưới mười sáu tuổi phải chịu trách nhiệm hình sự về tội phạm rất nghiêm trọng.",
+    ),
+    (
+        "Hạn chót nộp hồ sơ là 17 giờ 00 ngày 31/12/2024.",
+        "Hạn chót nộp hồ sơ là mười bảy giờ ngày ba mươi mốt tháng mười hai năm hai nghìn không trăm hai mươi tư.",
+    ),
+    (
+        "Mức phạt từ 6.000.000 đồng đến 8.000.000 đồng và trừ 04 điểm giấy phép lái xe.",
+        "Mức phạt từ sáu triệu đồng đến tám triệu đồng và trừ bốn điểm giấy phép lái xe.",
+    ),
+    (
+        "Chương trình phát lúc 6h00 và 17h30 hằng ngày trên tần số 97,8 MHz.",
+        "Chương trình phát lúc sáu giờ và mười bảy giờ ba mươi hằng ngày trên tần số chín mươi bảy phẩy tám mê ga héc.",
+    ),
+    (
+        "Mức lương cơ sở tăng từ 1,8 triệu đồng lên 2,34 triệu đồng/tháng kể từ ngày 01/7/2024.",
+        "Mức lương cơ sở tăng từ một phẩy tám triệu đồng lên hai phẩy ba mươi tư triệu đồng một tháng kể từ ngày một "
+        "tháng bảy năm hai nghìn không trăm hai mươi tư.",
+    ),
 ]
 
 
@@ -321,35 +362,38 @@ def test_single_spaces_and_nfc() -> None:
 # --- number_to_words ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("n", "words"), [
-    (0, "không"),
-    (5, "năm"),
-    (10, "mười"),
-    (11, "mười một"),
-    (14, "mười bốn"),
-    (15, "mười lăm"),
-    (20, "hai mươi"),
-    (21, "hai mươi mốt"),
-    (24, "hai mươi tư"),
-    (25, "hai mươi lăm"),
-    (101, "một trăm linh một"),
-    (105, "một trăm linh năm"),
-    (110, "một trăm mười"),
-    (115, "một trăm mười lăm"),
-    (1000, "một nghìn"),
-    (1005, "một nghìn không trăm linh năm"),
-    (1010, "một nghìn không trăm mười"),
-    (2020, "hai nghìn không trăm hai mươi"),
-    (2024, "hai nghìn không trăm hai mươi tư"),
-    (10_000, "mười nghìn"),
-    (350_000, "ba trăm năm mươi nghìn"),
-    (1_000_000, "một triệu"),
-    (1_000_005, "một triệu không trăm linh năm"),
-    (2_500_000, "hai triệu năm trăm nghìn"),
-    (1_200_000_000, "một tỷ hai trăm triệu"),
-    (1_000_000_000_000, "một nghìn tỷ"),
-    (-3, "âm ba"),
-])
+@pytest.mark.parametrize(
+    ("n", "words"),
+    [
+        (0, "không"),
+        (5, "năm"),
+        (10, "mười"),
+        (11, "mười một"),
+        (14, "mười bốn"),
+        (15, "mười lăm"),
+        (20, "hai mươi"),
+        (21, "hai mươi mốt"),
+        (24, "hai mươi tư"),
+        (25, "hai mươi lăm"),
+        (101, "một trăm linh một"),
+        (105, "một trăm linh năm"),
+        (110, "một trăm mười"),
+        (115, "một trăm mười lăm"),
+        (1000, "một nghìn"),
+        (1005, "một nghìn không trăm linh năm"),
+        (1010, "một nghìn không trăm mười"),
+        (2020, "hai nghìn không trăm hai mươi"),
+        (2024, "hai nghìn không trăm hai mươi tư"),
+        (10_000, "mười nghìn"),
+        (350_000, "ba trăm năm mươi nghìn"),
+        (1_000_000, "một triệu"),
+        (1_000_005, "một triệu không trăm linh năm"),
+        (2_500_000, "hai triệu năm trăm nghìn"),
+        (1_200_000_000, "một tỷ hai trăm triệu"),
+        (1_000_000_000_000, "một nghìn tỷ"),
+        (-3, "âm ba"),
+    ],
+)
 def test_number_to_words(n: int, words: str) -> None:
     assert number_to_words(n) == words
 
@@ -377,14 +421,14 @@ def test_flag_offsets_refer_to_the_input_even_when_it_was_not_nfc() -> None:
     text = unicodedata.normalize("NFD", "Hội đồng ABCD họp")
     result = normalize(text)
     (flag,) = result.flags
-    assert text[flag.start:flag.end] == "ABCD"
+    assert text[flag.start : flag.end] == "ABCD"
 
 
 def test_unknown_issuer_in_a_citation_is_flagged() -> None:
     text = "Quyết định số 12/2023/QĐ-XYZ"
     result = normalize(text)
     assert result.text == "Quyết định số mười hai năm hai nghìn không trăm hai mươi ba của XYZ"
-    assert [(f.token, text[f.start:f.end]) for f in result.flags] == [("XYZ", "XYZ")]
+    assert [(f.token, text[f.start : f.end]) for f in result.flags] == [("XYZ", "XYZ")]
 
 
 def test_unknown_word_in_an_address_is_flagged() -> None:
@@ -397,8 +441,9 @@ def test_foreign_words_are_flagged_and_kept() -> None:
     text = "Bão Yagi làm đổ 20 cột điện, ảnh hưởng dịch vụ iPhone và Đắk Lắk"
     result = normalize(text)
     assert result.text == "Bão Yagi làm đổ hai mươi cột điện, ảnh hưởng dịch vụ iPhone và Đắk Lắk"
-    assert [(f.token, text[f.start:f.end], f.reason) for f in result.flags] == [
-        ("Yagi", "Yagi", speech.REASON_FOREIGN), ("iPhone", "iPhone", speech.REASON_FOREIGN),
+    assert [(f.token, text[f.start : f.end], f.reason) for f in result.flags] == [
+        ("Yagi", "Yagi", speech.REASON_FOREIGN),
+        ("iPhone", "iPhone", speech.REASON_FOREIGN),
     ]
     assert normalize(text, {"Yagi": "da gi", "iPhone": "ai phôn"}).flags == []
 
@@ -442,8 +487,7 @@ def test_emergency_number_without_phone_context_is_a_number() -> None:
 
 
 def test_split_at_sentence_ends_and_lines() -> None:
-    text = ("Điều 1. Phạm vi điều chỉnh\n1. Nghị quyết này quy định. Nghị quyết có hiệu lực từ ngày 01/8/2024."
-            "\n\n---\nCHỦ TỊCH")
+    text = "Điều 1. Phạm vi điều chỉnh\n1. Nghị quyết này quy định. Nghị quyết có hiệu lực từ ngày 01/8/2024.\n\n---\nCHỦ TỊCH"
     assert split_sentences(text) == [
         "Điều 1. Phạm vi điều chỉnh",
         "1. Nghị quyết này quy định.",
@@ -463,10 +507,12 @@ def test_split_keeps_abbreviations_numbers_and_citations_whole() -> None:
 
 
 def test_long_sentence_is_split_at_commas_and_semicolons() -> None:
-    text = ("Căn cứ Nghị định số 15/2020/NĐ-CP ngày 03/02/2020 của Chính phủ quy định xử phạt vi phạm hành chính "
-            "trong lĩnh vực bưu chính, viễn thông, tần số vô tuyến điện, công nghệ thông tin và giao dịch điện tử; "
-            "được sửa đổi, bổ sung bởi Nghị định số 14/2022/NĐ-CP ngày 27/01/2022 của Chính phủ, các tổ chức, "
-            "cá nhân vi phạm sẽ bị phạt tiền từ 2.000.000 đồng đến 4.000.000 đồng.")
+    text = (
+        "Căn cứ Nghị định số 15/2020/NĐ-CP ngày 03/02/2020 của Chính phủ quy định xử phạt vi phạm hành chính "
+        "trong lĩnh vực bưu chính, viễn thông, tần số vô tuyến điện, công nghệ thông tin và giao dịch điện tử; "
+        "được sửa đổi, bổ sung bởi Nghị định số 14/2022/NĐ-CP ngày 27/01/2022 của Chính phủ, các tổ chức, "
+        "cá nhân vi phạm sẽ bị phạt tiền từ 2.000.000 đồng đến 4.000.000 đồng."
+    )
     pieces = split_sentences(text)
     assert len(pieces) > 1
     assert all(len(p) <= speech.MAX_SENTENCE for p in pieces)

@@ -47,8 +47,11 @@ def fast_gtts(server: FakeGoogle, **overrides: float) -> GttsEngine:
     options: dict[str, float] = {"timeout_s": 2.0, "retries": 3, "min_interval_s": 0.0, "backoff_base_s": 0.05}
     options.update(overrides)
     return GttsEngine(
-        server.url, timeout_s=options["timeout_s"], retries=int(options["retries"]),
-        min_interval_s=options["min_interval_s"], backoff_base_s=options["backoff_base_s"],
+        server.url,
+        timeout_s=options["timeout_s"],
+        retries=int(options["retries"]),
+        min_interval_s=options["min_interval_s"],
+        backoff_base_s=options["backoff_base_s"],
     )
 
 
@@ -80,10 +83,17 @@ def test_espeak_rate_and_pitch(espeak: EspeakEngine) -> None:
 
 
 def test_espeak_is_deterministic_and_thread_safe(espeak: EspeakEngine) -> None:
-    jobs = [(text, voice, rate, pitch) for text in (SENTENCE, SHORT) for voice in LAWCAST_VOICES for rate, pitch in ((165, 50), (220, 30))]
+    jobs = [
+        (text, voice, rate, pitch)
+        for text in (SENTENCE, SHORT)
+        for voice in LAWCAST_VOICES
+        for rate, pitch in ((165, 50), (220, 30))
+    ]
     expected = {job: espeak.synthesize(job[0], voice=job[1], rate=job[2], pitch=job[3]).pcm for job in jobs}
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda job: (job, espeak.synthesize(job[0], voice=job[1], rate=job[2], pitch=job[3]).pcm), jobs * 3))
+        results = list(
+            pool.map(lambda job: (job, espeak.synthesize(job[0], voice=job[1], rate=job[2], pitch=job[3]).pcm), jobs * 3)
+        )
     assert len(results) == len(jobs) * 3
     for job, pcm in results:
         assert pcm == expected[job], job
@@ -256,7 +266,10 @@ def test_each_line_records_the_engine_that_spoke_it(mp3: bytes, espeak: EspeakEn
         again = [speak(line, engines=[gtts, espeak], cache=cache, voice="vi") for line in lines]
         assert server.count == 4
     assert [(p.engine, p.fallback_from, p.hit) for p in first] == [
-        ("espeak", ("gtts",), False), ("gtts", (), False), ("espeak", ("gtts",), False), ("gtts", (), False),
+        ("espeak", ("gtts",), False),
+        ("gtts", (), False),
+        ("espeak", ("gtts",), False),
+        ("gtts", (), False),
     ]
     assert [(p.engine, p.hit) for p in again] == [("espeak", True), ("gtts", True), ("espeak", True), ("gtts", True)]
     assert [p.path for p in again] == [p.path for p in first]
@@ -264,7 +277,10 @@ def test_each_line_records_the_engine_that_spoke_it(mp3: bytes, espeak: EspeakEn
     assert [p.sample_rate for p in first] == [22050, 24000, 22050, 24000]
     record = first[0].record()
     assert {k: record[k] for k in ("engine", "voice", "fallback_from", "cached")} == {
-        "engine": "espeak", "voice": "vi", "fallback_from": ["gtts"], "cached": False,
+        "engine": "espeak",
+        "voice": "vi",
+        "fallback_from": ["gtts"],
+        "cached": False,
     }
     assert record["phrase"] == first[0].key and record["duration_s"] == pytest.approx(first[0].duration_s)
 

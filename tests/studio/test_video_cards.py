@@ -67,7 +67,14 @@ def sketches(stack: Stack) -> Iterator[list[Sketch]]:
             production = api.post("/api/productions", json={"document_id": doc.json()["id"], "format": "video"}, headers=editor)
             assert production.status_code == 201, production.text
             script = api.get(f"/api/productions/{production.json()['id']}/script", headers=editor).json()
-            made.append(Sketch(path.name, production.json()["title"], doc.json()["title"], [ScriptLine.from_json(line) for line in script["lines"]]))
+            made.append(
+                Sketch(
+                    path.name,
+                    production.json()["title"],
+                    doc.json()["title"],
+                    [ScriptLine.from_json(line) for line in script["lines"]],
+                )
+            )
     yield made
 
 
@@ -123,8 +130,9 @@ def test_the_longest_cards_draw_inside_the_portrait_frame(sketches: list[Sketch]
     longest = sorted(slides, key=lambda s: len(s.title), reverse=True)[:2]
     bar_h, margin = width // 10, width // 16
     for index, slide in enumerate(longest):
-        png = render_slide(slide, tmp_path / f"card-{index}.png", width=width, height=height, branding=BRANDING,
-                           font=FONT, bold_font=BOLD)
+        png = render_slide(
+            slide, tmp_path / f"card-{index}.png", width=width, height=height, branding=BRANDING, font=FONT, bold_font=BOLD
+        )
         image = Image.open(png).convert("RGB")
         body = (0, bar_h + 20, width, height)
         background = image.getpixel((width // 2, height - 5))
@@ -161,7 +169,8 @@ def test_the_question_card_follows_who_is_speaking(sketches: list[Sketch]) -> No
                 assert slides[shown].title.startswith("Theo Điều") and ":" not in slides[shown].title
         question_cards = [i for i, who in speaker_of.items() if who == "citizen"]
         for i in question_cards:  # each question card ends exactly when the expert starts to answer
-            answer_start = next(s for idx, s, _ in sketch.sentences()
-                                if s >= slides[i].start_s and sketch.lines[idx].role == "answer")
+            answer_start = next(
+                s for idx, s, _ in sketch.sentences() if s >= slides[i].start_s and sketch.lines[idx].role == "answer"
+            )
             assert slides[i].end_s == answer_start
             assert frames[i] == round(answer_start * fx.FPS) - round(slides[i].start_s * fx.FPS)

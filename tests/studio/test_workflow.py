@@ -58,7 +58,12 @@ def test_full_workflow_records_every_transition(client: TestClient, stack: Stack
     assert [(e["action"], e["actor_name"], e["comment"], e["script_version"]) for e in final["audit"]] == [
         (action, f"test-{role}", f"{action} ok", 2) for action, role in steps
     ]
-    assert (final["legal_approved_version"], final["approved_version"], final["rendered_version"], final["on_air_version"]) == (2, 2, 2, 2)
+    assert (final["legal_approved_version"], final["approved_version"], final["rendered_version"], final["on_air_version"]) == (
+        2,
+        2,
+        2,
+        2,
+    )
     assert [e["to_status"] for e in final["audit"]] == ["in_review", "legally_approved", "approved", "published"]
 
 
@@ -109,7 +114,9 @@ def test_bad_requests_name_the_problem(client: TestClient, stack: Stack, product
     editor = stack.headers("editor")
     missing = client.post("/api/productions", json={"document_id": 999999, "format": "radio"}, headers=editor)
     assert missing.status_code == 404
-    wrong_format = client.post("/api/productions", json={"document_id": production["document_id"], "format": "tv"}, headers=editor)
+    wrong_format = client.post(
+        "/api/productions", json={"document_id": production["document_id"], "format": "tv"}, headers=editor
+    )
     assert wrong_format.status_code == 422 and "format" in wrong_format.json()["detail"]
     bad_action = _act(client, stack, production["id"], "launch", "editor")
     assert bad_action.status_code == 422
@@ -119,7 +126,12 @@ def test_withdraw_needs_its_role_and_stops_renders(client: TestClient, stack: St
     pid = production["id"]
     _short(client, stack, pid)
     _render(client, stack, pid)
-    for action, role in (("submit", "editor"), ("approve_legal", "legal_reviewer"), ("approve", "producer"), ("publish", "producer")):
+    for action, role in (
+        ("submit", "editor"),
+        ("approve_legal", "legal_reviewer"),
+        ("approve", "producer"),
+        ("publish", "producer"),
+    ):
         assert _act(client, stack, pid, action, role).status_code == 200
     refused = _act(client, stack, pid, "withdraw", "editor")
     assert refused.status_code == 403 and "producer" in refused.json()["detail"]
@@ -127,7 +139,11 @@ def test_withdraw_needs_its_role_and_stops_renders(client: TestClient, stack: St
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     last = withdrawn.json()["audit"][-1]
     assert (last["action"], last["from_status"], last["to_status"], last["actor_name"], last["comment"]) == (
-        "withdraw", "published", "withdrawn", "test-legal_reviewer", "Văn bản sắp được sửa đổi"
+        "withdraw",
+        "published",
+        "withdrawn",
+        "test-legal_reviewer",
+        "Văn bản sắp được sửa đổi",
     )
     render = client.post(f"/api/productions/{pid}/renders", headers=stack.headers("producer"))
     assert render.status_code == 409 and "rút" in render.json()["detail"]
@@ -161,6 +177,6 @@ def test_spoken_form_and_flags_of_every_line_before_rendering(client: TestClient
     first, second = script["spoken"]
     assert "15/2020" not in first["spoken"] and "ủy ban nhân dân" in first["spoken"].lower() and first["flags"] == []
     assert [f["token"] for f in second["flags"]] == ["XKCDQ"] and second["flags"][0]["reason"]
-    assert second["text"][second["flags"][0]["start"]:second["flags"][0]["end"]] == "XKCDQ"
+    assert second["text"][second["flags"][0]["start"] : second["flags"][0]["end"]] == "XKCDQ"
     current = client.get(f"/api/productions/{pid}", headers=stack.headers("editor")).json()
     assert current["outputs"] == []  # nothing was rendered

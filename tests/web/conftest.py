@@ -35,8 +35,13 @@ BROWSER_SKIP = "Browser tests skipped: Debian's chromium is not installed (as ro
 BROWSER_TIER_SKIP = "Browser tests run on the embedded tier only"
 root.GROUPED_SKIPS += [BROWSER_SKIP, BROWSER_TIER_SKIP]
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 ROLES = ("admin", "editor", "editor2", "legal_reviewer", "legal_reviewer2", "producer", "scheduler")
@@ -64,8 +69,7 @@ def accounts(stack: Stack) -> dict[str, Account]:
         for key in ROLES:
             role = key.rstrip("2")
             name = f"web-{key.replace('_', '-')}"
-            user = auth.user_by_name(session, name) or auth.create_user(session, name=name, role=role,
-                                                                         display_name=f"Web {key}")
+            user = auth.user_by_name(session, name) or auth.create_user(session, name=name, role=role, display_name=f"Web {key}")
             password = f"mat-khau-{key}-2025"
             auth.set_password(session, user=user, password=password)
             made[key] = Account(key, name, password)
@@ -82,9 +86,16 @@ def login_csrf(html: str) -> str:
 def sign_in(client: TestClient, account: Account) -> str:
     """Sign a TestClient in through the login form; returns the session's CSRF token (from the dashboard)."""
     form = client.get("/app/login")
-    answer = client.post("/app/login", data={
-        "username": account.name, "password": account.password, "csrf_token": login_csrf(form.text), "next": "/app/",
-    }, follow_redirects=False)
+    answer = client.post(
+        "/app/login",
+        data={
+            "username": account.name,
+            "password": account.password,
+            "csrf_token": login_csrf(form.text),
+            "next": "/app/",
+        },
+        follow_redirects=False,
+    )
     assert answer.status_code == 303, answer.text
     home = client.get("/app/")
     assert home.status_code == 200

@@ -27,8 +27,9 @@ def make_production(author: str, *, title: str) -> int:
         assert user is not None
         doc = service.create_document(session, text=LAW.read_text(encoding="utf-8"), user=user)
         articles = [row.id for row in doc.provisions if row.kind == "dieu"][:2]
-        created = scripting.create_production(session, document_id=doc.id, format="radio", user=user,
-                                            provision_ids=articles, title=title)
+        created = scripting.create_production(
+            session, document_id=doc.id, format="radio", user=user, provision_ids=articles, title=title
+        )
         return created.productions[0].id
 
 
@@ -114,11 +115,14 @@ def test_drop_a_file_on_the_upload_box(signed_in: Callable[..., Any]) -> None:
     page = signed_in("editor")
     page.goto("/app/documents")
     text = LAW.read_text(encoding="utf-8").replace("99/2025/QH15", "98/2025/QH15")
-    page.evaluate("""text => {
+    page.evaluate(
+        """text => {
         const transfer = new DataTransfer();
         transfer.items.add(new File([text], 'keo-tha.txt', {type: 'text/plain'}));
         document.querySelector('[data-dropzone]').dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}));
-    }""", text)
+    }""",
+        text,
+    )
     assert page.evaluate("document.getElementById('file').files[0].name") == "keo-tha.txt"
     page.evaluate("""() => document.addEventListener('htmx:xhr:progress', () =>
         sessionStorage.setItem('progress', document.getElementById('upload-progress').value))""")
@@ -159,14 +163,17 @@ def test_script_editor_preview_save_and_listen(signed_in: Callable[..., Any]) ->
     duration = audio.evaluate("a => a.duration")
     assert 0.5 < duration < 10
     # A cached phrase: measured from the page, without the browser's cache.
-    timing = page.evaluate("""async text => {
+    timing = page.evaluate(
+        """async text => {
         const url = '/app/speech/say?speaker=presenter&text=' + encodeURIComponent(text);
         const began = performance.now();
         const answer = await fetch(url, {cache: 'no-store'});
         await answer.arrayBuffer();
         return {ms: performance.now() - began, cache: answer.headers.get('x-phrase-cache'),
                 server: answer.headers.get('server-timing'), type: answer.headers.get('content-type')};
-    }""", "Dòng mới thêm ở cuối.")
+    }""",
+        "Dòng mới thêm ở cuối.",
+    )
     assert timing["cache"] == "hit" and timing["type"] == "audio/wav"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS / "nghe-thu-timing.json").write_text(json.dumps(timing), encoding="utf-8")
@@ -219,9 +226,13 @@ def test_every_page_fits_a_phone(signed_in: Callable[..., Any]) -> None:
         document_id = service.get_production(session, production_id).document_id
         assert auth.user_by_name(session, "web-editor") is not None
     pages = {
-        "dashboard": "/app/", "documents": "/app/documents", "document": f"/app/documents/{document_id}",
-        "productions": "/app/productions", "new-production": f"/app/productions/new?document_id={document_id}",
-        "editor": f"/app/productions/{production_id}", "review": f"/app/productions/{production_id}/review",
+        "dashboard": "/app/",
+        "documents": "/app/documents",
+        "document": f"/app/documents/{document_id}",
+        "productions": "/app/productions",
+        "new-production": f"/app/productions/new?document_id={document_id}",
+        "editor": f"/app/productions/{production_id}",
+        "review": f"/app/productions/{production_id}/review",
         "not-found": "/app/documents/987654321",
     }
     too_wide = {}

@@ -13,7 +13,11 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 def _catalogue(language: str) -> dict[str, str]:
     with open(po_path(language), "rb") as handle:
-        return {m.id: m.string for m in read_po(handle, locale=language) if m.id and isinstance(m.id, str) and isinstance(m.string, str)}
+        return {
+            m.id: m.string
+            for m in read_po(handle, locale=language)
+            if m.id and isinstance(m.id, str) and isinstance(m.string, str)
+        }
 
 
 def test_every_message_of_the_pages_is_in_both_catalogues() -> None:
@@ -33,8 +37,20 @@ def test_english_keeps_every_placeholder() -> None:
 
 def test_buttons_carry_the_names_of_the_design() -> None:
     vi = gettext_for("vi")
-    names = ["Đăng nhập", "Tải lên", "Tạo sản phẩm", "Lưu phiên bản", "Nghe thử", "Gửi duyệt", "Yêu cầu sửa",
-             "Duyệt pháp lý", "Duyệt phát sóng", "Dựng", "Phát hành", "Rút xuống"]
+    names = [
+        "Đăng nhập",
+        "Tải lên",
+        "Tạo sản phẩm",
+        "Lưu phiên bản",
+        "Nghe thử",
+        "Gửi duyệt",
+        "Yêu cầu sửa",
+        "Duyệt pháp lý",
+        "Duyệt phát sóng",
+        "Dựng",
+        "Phát hành",
+        "Rút xuống",
+    ]
     used = extract_messages()
     assert [name for name in names if name not in used] == []
     assert [vi(name) for name in names] == names

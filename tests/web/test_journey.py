@@ -52,16 +52,26 @@ def _setup(tag: str) -> dict[str, Any]:
     from db import session_scope
 
     with session_scope() as session:
-        province = service.create_area(session, kind="province", name=f"Tỉnh Hành trình {tag}",
-                                       quiet_start=datetime.strptime("21:30", "%H:%M").time(),
-                                       quiet_end=datetime.strptime("05:30", "%H:%M").time())
+        province = service.create_area(
+            session,
+            kind="province",
+            name=f"Tỉnh Hành trình {tag}",
+            quiet_start=datetime.strptime("21:30", "%H:%M").time(),
+            quiet_end=datetime.strptime("05:30", "%H:%M").time(),
+        )
         commune = service.create_area(session, kind="commune", name=f"Xã Hành trình {tag}", parent_id=province.id)
         station, token = service.create_station(session, area_id=commune.id, name=f"Cụm loa chợ {tag}")
         officer = auth.create_user(session, name=f"can-bo-xa-{tag}", role="scheduler", display_name="Cán bộ xã")
         officer.area_id = commune.id  # a commune officer: a scheduler scoped to the commune
         auth.set_password(session, user=officer, password="mat-khau-can-bo-xa")
-        return {"commune": commune.id, "commune_name": commune.name, "station": station.id, "station_name": station.name,
-                "token": token, "officer": Account("scheduler", officer.name, "mat-khau-can-bo-xa")}
+        return {
+            "commune": commune.id,
+            "commune_name": commune.name,
+            "station": station.id,
+            "station_name": station.name,
+            "token": token,
+            "officer": Account("scheduler", officer.name, "mat-khau-can-bo-xa"),
+        }
 
 
 class _ToLiveServer(httpx.HTTPTransport):
@@ -91,7 +101,7 @@ def _person(new_page: Callable[..., Any], account: Account) -> Any:
 
 
 def _make(page: Any, document_url: str, fmt: str, title: str, shots: Shots) -> str:
-    """"Tạo sản phẩm": tick two articles, choose the format and the title; returns the script editor's URL."""
+    """ "Tạo sản phẩm": tick two articles, choose the format and the title; returns the script editor's URL."""
     page.goto(document_url)
     page.get_by_role("link", name="Tạo sản phẩm từ văn bản này").click()
     page.wait_for_url(re.compile(r"/app/productions/new\?document_id=\d+"))
@@ -113,7 +123,9 @@ def test_newsroom_journey(new_page: Callable[..., Any], accounts: dict[str, Acco
     place = _setup(tag)
     shots = Shots()
     law = tmp_path / f"luat-hanh-trinh-{tag}.txt"
-    law.write_text(LAW.read_text(encoding="utf-8").replace("99/2025/QH15", f"{int(tag, 16) % 90 + 10}/2026/QH15"), encoding="utf-8")
+    law.write_text(
+        LAW.read_text(encoding="utf-8").replace("99/2025/QH15", f"{int(tag, 16) % 90 + 10}/2026/QH15"), encoding="utf-8"
+    )
     bulletin_title = f"Bản tin loa hành trình {tag}"
 
     # 1. The editor uploads the law, makes a radio column and a loudspeaker bulletin, fixes a flagged word, submits.
@@ -194,6 +206,13 @@ def test_newsroom_journey(new_page: Callable[..., Any], accounts: dict[str, Acco
     producer.get_by_role("button", name="Phát hành").click()
     producer.get_by_role("status").filter(has_text="Phát hành").wait_for()
     assert producer.locator(".meta-line .badge").first.inner_text() == "Đã phát hành"
+    # Published: the script reads as text, with no tools that look usable.
+    assert producer.locator("form#script.readonly").count() == 1
+    assert producer.locator("form#script [data-move]").count() > 0
+    assert not producer.locator("form#script [data-move]").first.is_visible()
+    audio = producer.locator("figure.output audio").first
+    audio.evaluate("a => { a.preload = 'metadata'; a.load(); }")
+    producer.wait_for_function("a => a.readyState >= 1 && a.duration > 0", arg=audio.element_handle())
     shots(producer, "published")
 
     # 5. The scheduler makes a weekly slot on the commune (tomorrow's weekday, 06:00) and fills the week.
@@ -219,7 +238,9 @@ def test_newsroom_journey(new_page: Callable[..., Any], accounts: dict[str, Acco
     shots(scheduler, "filled")
     scheduler.goto(slot_url)
     occurrence = scheduler.locator("article.occurrence").first
-    if occurrence.locator("ol li").filter(has_text=bulletin_title).count() == 0:  # other approved bulletins of the test session took the time
+    if (
+        occurrence.locator("ol li").filter(has_text=bulletin_title).count() == 0
+    ):  # other approved bulletins of the test session took the time
         occurrence.get_by_label("Ghim sản phẩm").select_option(label=re.compile(re.escape(bulletin_title)))
         occurrence.get_by_role("button", name="Ghim").click()
         scheduler.get_by_role("status").filter(has_text="Đã ghim").wait_for()
@@ -263,8 +284,9 @@ def test_newsroom_journey(new_page: Callable[..., Any], accounts: dict[str, Acco
     officer.get_by_label("Đến ngày").fill(tomorrow.isoformat())
     officer.get_by_role("button", name="Xem báo cáo").click()
     officer.wait_for_url(re.compile(r"/app/reports\?"))
-    row = officer.locator("section", has=officer.get_by_role("heading", name=re.compile("Theo sản phẩm"))).locator("tr",
-                                                                                                        has_text=bulletin_title)
+    row = officer.locator("section", has=officer.get_by_role("heading", name=re.compile("Theo sản phẩm"))).locator(
+        "tr", has_text=bulletin_title
+    )
     assert [cell.strip() for cell in row.locator("td").all_text_contents()][1:3] == ["1", "1"]
     assert officer.locator("svg.chart").first.is_visible()
     shots(officer, "officer-report")

@@ -31,8 +31,9 @@ def test_dashboard_sections_follow_the_role(web_client: TestClient, accounts: di
     editor = web_client.get("/app/").text
     assert "Bản nháp của tôi" in editor and "Chờ người duyệt pháp lý xem" in editor
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', editor).group(1)
-    submitted = web_client.post(f"/app/productions/{production_id}/transitions", data={"csrf_token": csrf, "action": "submit"},
-                                follow_redirects=False)
+    submitted = web_client.post(
+        f"/app/productions/{production_id}/transitions", data={"csrf_token": csrf, "action": "submit"}, follow_redirects=False
+    )
     assert submitted.status_code == 303
     web_client.cookies.clear()
     sign_in(web_client, accounts["legal_reviewer"])
@@ -52,8 +53,10 @@ def test_repeal_from_the_document_page_shows_on_the_dashboard(web_client: TestCl
     assert refused.status_code == 403 and "Không được phép" in refused.text
     web_client.cookies.clear()
     csrf = sign_in(web_client, accounts["legal_reviewer2"])
-    done = web_client.post(f"/app/documents/{document_id}/status",
-                           data={"csrf_token": csrf, "status": "repealed", "comment": "Thay bằng Luật 100/2026/QH15"})
+    done = web_client.post(
+        f"/app/documents/{document_id}/status",
+        data={"csrf_token": csrf, "status": "repealed", "comment": "Thay bằng Luật 100/2026/QH15"},
+    )
     assert done.status_code == 200 and "Đã rút 1 sản phẩm" in done.text  # the service's message, shown once
     assert "Thay bằng Luật 100/2026/QH15" in done.text and "Đã bị bãi bỏ" in done.text
     board = web_client.get("/app/").text
@@ -66,20 +69,27 @@ def test_documents_search_filter_and_htmx_results(web_client: TestClient, accoun
     sign_in(web_client, accounts["editor"])
     found = web_client.get("/app/documents", params={"q": "truyen thanh co so", "status": "in_force"})
     assert found.status_code == 200 and "TRUYỀN THANH CƠ SỞ".lower() in found.text.lower()
-    part = web_client.get("/app/documents", params={"q": "khong co gi nhu vay xyz"},
-                          headers={"HX-Request": "true", "HX-Target": "ket-qua"})
+    part = web_client.get(
+        "/app/documents", params={"q": "khong co gi nhu vay xyz"}, headers={"HX-Request": "true", "HX-Target": "ket-qua"}
+    )
     assert part.status_code == 200 and "<html" not in part.text and "Không tìm thấy văn bản nào." in part.text
 
 
 def test_upload_errors_are_readable_pages(web_client: TestClient, accounts: dict[str, Account]) -> None:
     csrf = sign_in(web_client, accounts["editor"])
-    answer = web_client.post("/app/documents", data={"csrf_token": csrf},
-                             files={"file": ("virus.exe", b"MZ\x90\x00binary", "application/octet-stream")})
+    answer = web_client.post(
+        "/app/documents",
+        data={"csrf_token": csrf},
+        files={"file": ("virus.exe", b"MZ\x90\x00binary", "application/octet-stream")},
+    )
     assert answer.status_code == 415 and "<h1>Không thực hiện được</h1>" in answer.text
     empty = web_client.post("/app/documents", data={"csrf_token": csrf, "text": "  "})
     assert empty.status_code == 422 and "dán nội dung" in empty.text
-    pasted = web_client.post("/app/documents", data={"csrf_token": csrf, "text": LAW.read_text(encoding="utf-8"),
-                                                     "title": "Dán từ bàn phím"}, follow_redirects=False)
+    pasted = web_client.post(
+        "/app/documents",
+        data={"csrf_token": csrf, "text": LAW.read_text(encoding="utf-8"), "title": "Dán từ bàn phím"},
+        follow_redirects=False,
+    )
     assert pasted.status_code == 303 and re.fullmatch(r"/app/documents/\d+", pasted.headers["location"])
 
 
@@ -96,9 +106,17 @@ def test_new_production_form_keeps_choices_on_error(web_client: TestClient, acco
     assert len(ids) > 5 and 'name="format"' in form and "Tạo sản phẩm" in form
     missing = web_client.post("/app/productions/new", data={"csrf_token": csrf, "document_id": document_id, "format": "video"})
     assert missing.status_code == 422 and "ít nhất một điều khoản" in missing.text
-    made = web_client.post("/app/productions/new", data={
-        "csrf_token": csrf, "document_id": document_id, "format": "video", "provision": ids[3:5], "title": "Tiểu phẩm thử",
-    }, follow_redirects=False)
+    made = web_client.post(
+        "/app/productions/new",
+        data={
+            "csrf_token": csrf,
+            "document_id": document_id,
+            "format": "video",
+            "provision": ids[3:5],
+            "title": "Tiểu phẩm thử",
+        },
+        follow_redirects=False,
+    )
     assert made.status_code == 303
     editor = web_client.get(made.headers["location"]).text
     assert "Đã tạo sản phẩm Tiểu phẩm thử." in editor and "Tiểu phẩm video" in editor
@@ -109,10 +127,19 @@ def test_editor_saves_a_version_and_refuses_an_empty_line(web_client: TestClient
     csrf = sign_in(web_client, accounts["editor"])
     page = web_client.get(f"/app/productions/{production_id}").text
     rows = re.findall(r'name="row" value="(\w+)"', page)
-    data: dict[str, object] = {"csrf_token": csrf, "row": [rows[1], "new1"], f"orig-{rows[1]}": "1",
-                               f"speaker-{rows[1]}": "expert", f"text-{rows[1]}": "Dòng giữ lại.", f"pause_ms-{rows[1]}": "800",
-                               "orig-new1": "", "speaker-new1": "citizen", "text-new1": "Dòng mới.", "pause_ms-new1": "300",
-                               "bed-new1": "on"}
+    data: dict[str, object] = {
+        "csrf_token": csrf,
+        "row": [rows[1], "new1"],
+        f"orig-{rows[1]}": "1",
+        f"speaker-{rows[1]}": "expert",
+        f"text-{rows[1]}": "Dòng giữ lại.",
+        f"pause_ms-{rows[1]}": "800",
+        "orig-new1": "",
+        "speaker-new1": "citizen",
+        "text-new1": "Dòng mới.",
+        "pause_ms-new1": "300",
+        "bed-new1": "on",
+    }
     saved = web_client.post(f"/app/productions/{production_id}/script", data=data, follow_redirects=False)
     assert saved.status_code == 303
     from db import session_scope
@@ -123,7 +150,9 @@ def test_editor_saves_a_version_and_refuses_an_empty_line(web_client: TestClient
         lines = service.script_version(session, production).lines
         assert production.current_version == 2
     assert [(x.speaker, x.text, x.pause_ms, x.bed) for x in lines] == [
-        ("expert", "Dòng giữ lại.", 800, False), ("citizen", "Dòng mới.", 300, True)]
+        ("expert", "Dòng giữ lại.", 800, False),
+        ("citizen", "Dòng mới.", 300, True),
+    ]
     data[f"text-{rows[1]}"] = "   "
     refused = web_client.post(f"/app/productions/{production_id}/script", data=data)
     assert refused.status_code == 422 and "Dòng 1" in refused.text and 'role="alert"' in refused.text
@@ -150,8 +179,11 @@ def test_review_diff_and_readable_four_eyes_refusal(web_client: TestClient, acco
     for index, key in enumerate(rows[:2]):
         data |= {f"orig-{key}": str(index), f"speaker-{key}": "presenter", f"text-{key}": f"Câu số {index} đã sửa."}
     assert web_client.post(f"/app/productions/{production_id}/script", data=data, follow_redirects=False).status_code == 303
-    submitted = web_client.post(f"/app/productions/{production_id}/transitions",
-                                data={"csrf_token": csrf, "action": "submit", "back": "review"}, follow_redirects=False)
+    submitted = web_client.post(
+        f"/app/productions/{production_id}/transitions",
+        data={"csrf_token": csrf, "action": "submit", "back": "review"},
+        follow_redirects=False,
+    )
     assert submitted.headers["location"] == f"/app/productions/{production_id}/review"
     review = web_client.get(f"/app/productions/{production_id}/review?from=1&to=2").text
     assert "<ins>Câu số 0 đã sửa.</ins>" in review and "Phiên bản 1 → 2" in review
@@ -161,8 +193,9 @@ def test_review_diff_and_readable_four_eyes_refusal(web_client: TestClient, acco
     admin_edit = {"csrf_token": csrf, "row": ["a"], "orig-a": "0", "speaker-a": "presenter", "text-a": "Admin sửa một câu."}
     assert web_client.post(f"/app/productions/{production_id}/script", data=admin_edit, follow_redirects=False).status_code == 303
     web_client.post(f"/app/productions/{production_id}/transitions", data={"csrf_token": csrf, "action": "submit"})
-    refused = web_client.post(f"/app/productions/{production_id}/transitions",
-                              data={"csrf_token": csrf, "action": "approve_legal", "back": "review"})
+    refused = web_client.post(
+        f"/app/productions/{production_id}/transitions", data={"csrf_token": csrf, "action": "approve_legal", "back": "review"}
+    )
     assert refused.status_code == 403 and "Nguyên tắc bốn mắt" in refused.text and "Traceback" not in refused.text
     assert "<h1>Duyệt: Xem khác biệt</h1>" in refused.text  # the review page itself, with the refusal on it
 
@@ -173,5 +206,8 @@ def test_pages_speak_english_after_the_switch(web_client: TestClient, accounts: 
     assert switched.status_code == 303 and switched.headers["location"] == "/app/documents"
     page = web_client.get("/app/documents").text
     assert '<html lang="en">' in page and "<h1>Documents</h1>" in page and ">Upload</button>" in page
-    assert web_client.get("/app/lang/vi", params={"next": "https://evil.example/"}, follow_redirects=False).headers["location"] == "/app/"
+    assert (
+        web_client.get("/app/lang/vi", params={"next": "https://evil.example/"}, follow_redirects=False).headers["location"]
+        == "/app/"
+    )
     assert "<h1>Văn bản</h1>" in web_client.get("/app/documents").text

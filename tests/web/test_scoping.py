@@ -38,15 +38,24 @@ def two_communes(api: TestClient, stack: Stack) -> Iterator[dict[str, Any]]:
         commune = area(api, stack, parent_id=district["id"], name=f"Xã {key.upper()} Phạm Vi {stamp}")
         post = station(api, stack, commune["id"])
         slot = make_slot(api, stack, "area", commune["id"], at, 300)
-        airing = api.post("/api/emergency", json={"production_id": bulletin.production_id, "area_id": commune["id"]},
-                          headers=stack.headers("scheduler"))
+        airing = api.post(
+            "/api/emergency",
+            json={"production_id": bulletin.production_id, "area_id": commune["id"]},
+            headers=stack.headers("scheduler"),
+        )
         assert airing.status_code == 201, airing.json()
         played = {"airing_id": airing.json()["id"], "played_at": datetime.now(UTC).isoformat(), "duration_s": 3.0}
-        stored = api.post(f"/stations/{post['id']}/plays", json={"plays": [played]},
-                          headers={"Authorization": f"Bearer {post['token']}"})
+        stored = api.post(
+            f"/stations/{post['id']}/plays", json={"plays": [played]}, headers={"Authorization": f"Bearer {post['token']}"}
+        )
         assert stored.json()["stored"] == 1
-        made[key] = {"area": commune, "station": post, "slot": slot, "airing": airing.json(),
-                     "silent": station(api, stack, commune["id"])}  # never polls: the dashboard lists it
+        made[key] = {
+            "area": commune,
+            "station": post,
+            "slot": slot,
+            "airing": airing.json(),
+            "silent": station(api, stack, commune["id"]),
+        }  # never polls: the dashboard lists it
     made["officer"] = scoped_account(f"can-bo-xa-a-{stamp}", "scheduler", made["a"]["area"]["id"])
     made["headers"] = api_token(made["officer"].name)
     yield made
@@ -64,11 +73,16 @@ def test_the_api_shows_an_officer_only_their_commune(api: TestClient, stack: Sta
     stations = api.get("/api/stations", params={"per_page": 200}, headers=mine).json()
     assert {s["id"] for s in stations["items"]} == {a["station"]["id"], a["silent"]["id"]}
     assert api.get(f"/api/stations/{a['station']['id']}", headers=mine).status_code == 200
-    for url, params in ((f"/api/stations/{b['station']['id']}", {}), ("/api/stations", {"area_id": b["area"]["id"]}),
-                        (f"/api/slots/{b['slot']['id']}", {}), ("/api/airings", {"station_id": b["station"]["id"]}),
-                        ("/api/airings", {"area_id": b["area"]["id"]}), ("/api/areas", {"root_id": b["area"]["id"]}),
-                        ("/api/reports/coverage", {**window(), "area_id": b["area"]["id"]}),
-                        ("/api/reports/asrun", {**window(), "station_id": b["station"]["id"]})):
+    for url, params in (
+        (f"/api/stations/{b['station']['id']}", {}),
+        ("/api/stations", {"area_id": b["area"]["id"]}),
+        (f"/api/slots/{b['slot']['id']}", {}),
+        ("/api/airings", {"station_id": b["station"]["id"]}),
+        ("/api/airings", {"area_id": b["area"]["id"]}),
+        ("/api/areas", {"root_id": b["area"]["id"]}),
+        ("/api/reports/coverage", {**window(), "area_id": b["area"]["id"]}),
+        ("/api/reports/asrun", {**window(), "station_id": b["station"]["id"]}),
+    ):
         answer = api.get(url, params=params, headers=mine)
         assert answer.status_code == 404, (url, params, answer.json())
     tree = api.get("/api/areas", headers=mine).json()["items"]
@@ -81,11 +95,14 @@ def test_the_api_shows_an_officer_only_their_commune(api: TestClient, stack: Sta
     assert {row["station_id"] for row in coverage["rows"]} == {a["station"]["id"], a["silent"]["id"]}
     log = api.get("/api/reports/asrun", params=window(), headers=mine).json()["rows"]
     assert {row["station_id"] for row in log} == {a["station"]["id"]}
-    refused = api.post("/api/emergency", json={"production_id": b["airing"]["production_id"], "area_id": b["area"]["id"]},
-                       headers=mine)
+    refused = api.post(
+        "/api/emergency", json={"production_id": b["airing"]["production_id"], "area_id": b["area"]["id"]}, headers=mine
+    )
     assert refused.status_code == 404
     # Unscoped, the same scheduler role sees both communes.
-    everyone = api.get("/api/stations", params={"area_id": two_communes["district"]["id"]}, headers=stack.headers("scheduler")).json()
+    everyone = api.get(
+        "/api/stations", params={"area_id": two_communes["district"]["id"]}, headers=stack.headers("scheduler")
+    ).json()
     assert {s["id"] for s in everyone["items"]} == {c[k]["id"] for c in (a, b) for k in ("station", "silent")}
 
 
@@ -108,7 +125,9 @@ def test_the_pages_show_an_officer_only_their_commune(two_communes: dict[str, An
         assert a["station"]["name"] in watched and b["station"]["name"] not in watched
         board = web.get("/app/").text  # the dashboard's silent stations
         assert a["silent"]["name"] in board and b["silent"]["name"] not in board
-        confirm = web.get("/app/emergency/confirm", params={"production_id": b["airing"]["production_id"], "area": b["area"]["id"]})
+        confirm = web.get(
+            "/app/emergency/confirm", params={"production_id": b["airing"]["production_id"], "area": b["area"]["id"]}
+        )
         assert confirm.status_code == 404
 
 
@@ -131,4 +150,3 @@ def test_an_officer_in_the_browser_sees_only_their_commune(
     admin = signed_in("scheduler")  # an unscoped scheduler sees both
     admin.goto(f"/app/stations?area_id={two_communes['district']['id']}")
     assert admin.get_by_role("link", name=b["station"]["name"]).is_visible()
-

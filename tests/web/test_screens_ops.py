@@ -50,8 +50,11 @@ def made_production(author: str, *, format: str = "loudspeaker", title: str, art
         assert user is not None
         doc = service.create_document(session, text=TINY_LAW, user=user, title=f"Luật {title}")
         ids = [row.id for row in doc.provisions if row.kind == "dieu"][:articles]
-        return scripting.create_production(session, document_id=doc.id, format=format, user=user, provision_ids=ids,
-                                         title=title).productions[0].id
+        return (
+            scripting.create_production(session, document_id=doc.id, format=format, user=user, provision_ids=ids, title=title)
+            .productions[0]
+            .id
+        )
 
 
 def unsent_job(production_id: int, user: str, profile: str) -> int:
@@ -60,8 +63,12 @@ def unsent_job(production_id: int, user: str, profile: str) -> int:
     from studio import jobs, service
 
     with session_scope() as session:
-        found, _created = jobs.request_render(session, production=service.get_production(session, production_id),
-                                              user=existing_user(session, user), profiles=[profile])
+        found, _created = jobs.request_render(
+            session,
+            production=service.get_production(session, production_id),
+            user=existing_user(session, user),
+            profiles=[profile],
+        )
         return found[0].id
 
 
@@ -89,18 +96,23 @@ def test_renders_page_shows_each_output_with_player_levels_subtitles_and_version
     client: TestClient, stack: Stack, accounts: dict[str, Account]
 ) -> None:
     production_id = made_production("web-editor", format="video", title="Tiểu phẩm thử trang dựng")
-    lines = {"lines": [{"speaker": "presenter", "text": "Xin chào bà con.", "pause_ms": 200},
-                       {"speaker": "expert", "text": "Luật có hiệu lực từ tháng bảy.", "pause_ms": 200}]}
+    lines = {
+        "lines": [
+            {"speaker": "presenter", "text": "Xin chào bà con.", "pause_ms": 200},
+            {"speaker": "expert", "text": "Luật có hiệu lực từ tháng bảy.", "pause_ms": 200},
+        ]
+    }
     assert client.put(f"/api/productions/{production_id}/script", json=lines, headers=stack.headers("editor")).status_code == 200
-    started = client.post(f"/api/productions/{production_id}/renders", json={"profiles": ["video_16x9"]},
-                          headers=stack.headers("producer"))
+    started = client.post(
+        f"/api/productions/{production_id}/renders", json={"profiles": ["video_16x9"]}, headers=stack.headers("producer")
+    )
     assert started.status_code == 202, started.json()
     job_id = started.json()["job"]["id"]
     assert wait_for_job(client, stack.headers("producer"), job_id)["status"] == "succeeded"
     with signed_client(accounts["producer"]) as (web, _csrf):
         html = web.get("/app/jobs").text
-        row = html[html.index(f'id="job-{job_id}"'):]
-        row = row[:row.index("</li>")]
+        row = html[html.index(f'id="job-{job_id}"') :]
+        row = row[: row.index("</li>")]
         assert "100 %" in row and "Dựng từ phiên bản 2" in row and "LUFS" in row and "dBTP" in row
         video = re.search(r'<video controls preload="metadata" src="([^"]+)">', row)
         track = re.search(r'<track kind="subtitles" srclang="vi" label="Tiếng Việt" src="([^"]+)" default>', row)
@@ -149,12 +161,19 @@ def fleet(stack: Stack) -> dict[str, Any]:
     with TestClient(create_app()) as api:
         district = area(api, stack, kind="district", name=f"Huyện Đội Trạm {time.time():.0f}")
         communes = [area(api, stack, parent_id=district["id"], name=f"Xã Trạm {n} {time.time():.0f}") for n in (1, 2)]
-        made = [station(api, stack, communes[0]["id"]), station(api, stack, communes[0]["id"]), station(api, stack, communes[1]["id"])]
+        made = [
+            station(api, stack, communes[0]["id"]),
+            station(api, stack, communes[0]["id"]),
+            station(api, stack, communes[1]["id"]),
+        ]
         live = made[0]
         auth = {"Authorization": f"Bearer {live['token']}"}
         assert api.get(f"/stations/{live['id']}/schedule.json", headers=auth).status_code == 200
-        beat = api.post(f"/stations/{live['id']}/plays", json={"plays": [], "heartbeat": {"cached_items": 7, "queued_reports": 0}},
-                        headers=auth)
+        beat = api.post(
+            f"/stations/{live['id']}/plays",
+            json={"plays": [], "heartbeat": {"cached_items": 7, "queued_reports": 0}},
+            headers=auth,
+        )
         assert beat.status_code == 200
     return {"district": district, "communes": communes, "stations": made}
 
@@ -167,28 +186,35 @@ def test_fleet_lists_health_heartbeat_and_availability_per_commune_and_district(
         html = web.get("/app/stations", params={"area_id": fleet["district"]["id"]}).text
         listed = set(re.findall(r'<td data-label="Trạm"><a href="/app/stations/(\d+)">', html))
         assert listed == {str(live["id"]), str(silent["id"]), str(other["id"])}
-        live_row = html[html.index(f'/app/stations/{live["id"]}"'):]
-        live_row = live_row[:live_row.index("</tr>")]
+        live_row = html[html.index(f'/app/stations/{live["id"]}"') :]
+        live_row = live_row[: live_row.index("</tr>")]
         assert "health-green" in live_row and "giây trước" in live_row and '<time datetime="20' in live_row  # heartbeat
-        silent_row = html[html.index(f'/app/stations/{silent["id"]}"'):]
-        assert "health-red" in silent_row[:silent_row.index("</tr>")] and "chưa từng" in silent_row[:silent_row.index("</tr>")]
+        silent_row = html[html.index(f'/app/stations/{silent["id"]}"') :]
+        assert "health-red" in silent_row[: silent_row.index("</tr>")] and "chưa từng" in silent_row[: silent_row.index("</tr>")]
         # Availability: commune 1 has one of two stations live; the district one of three.
-        assert re.search(rf'{re.escape(fleet["communes"][0]["name"])}</a></td>\s*<td[^>]*><meter[^>]*></meter>\s*1/2 \(50%\)', html)
-        assert re.search(rf'{re.escape(fleet["district"]["name"])}</a></td>\s*<td[^>]*><meter[^>]*></meter>\s*1/3 \(33%\)', html)
+        assert re.search(
+            rf"{re.escape(fleet['communes'][0]['name'])}</a></td>\s*<td[^>]*><meter[^>]*></meter>\s*1/2 \(50%\)", html
+        )
+        assert re.search(rf"{re.escape(fleet['district']['name'])}</a></td>\s*<td[^>]*><meter[^>]*></meter>\s*1/3 \(33%\)", html)
         only_red = web.get("/app/stations", params={"area_id": fleet["district"]["id"], "health": "red"}).text
         assert f'/app/stations/{silent["id"]}"' in only_red and f'/app/stations/{live["id"]}"' not in only_red
         page = web.get(f"/app/stations/{live['id']}").text
         assert "Tệp đã tải về" in page and ">7<" in page and fleet["district"]["name"] in page  # heartbeat and area trail
 
 
-def test_station_token_rotation_shows_the_new_token_once(fleet: dict[str, Any], accounts: dict[str, Account], client: TestClient) -> None:
+def test_station_token_rotation_shows_the_new_token_once(
+    fleet: dict[str, Any], accounts: dict[str, Account], client: TestClient
+) -> None:
     target = fleet["stations"][2]
     with signed_client(accounts["scheduler"]) as (web, csrf):
         answer = web.post(f"/app/stations/{target['id']}/token", data={"csrf_token": csrf})
         assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
         token = re.search(r'<code id="ma-moi">(lc_[\w-]+)</code>', answer.text).group(1)
         assert token not in web.get(f"/app/stations/{target['id']}").text  # shown this once only
-    assert client.get(f"/stations/{target['id']}/schedule.json", headers={"Authorization": f"Bearer {target['token']}"}).status_code == 401
+    assert (
+        client.get(f"/stations/{target['id']}/schedule.json", headers={"Authorization": f"Bearer {target['token']}"}).status_code
+        == 401
+    )
     assert client.get(f"/stations/{target['id']}/schedule.json", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     with signed_client(accounts["editor"]) as (web, csrf):
         assert web.post(f"/app/stations/{target['id']}/token", data={"csrf_token": csrf}).status_code == 403
@@ -203,8 +229,18 @@ def test_admin_creates_a_scoped_user_resets_the_password_and_revokes_tokens(
     name = f"can-bo-xa-{time.time_ns()}"
     commune = fleet["communes"][0]
     with signed_client(accounts["admin"]) as (web, csrf):
-        made = web.post("/app/users", data={"csrf_token": csrf, "name": name, "display_name": "Cán bộ xã", "role": "scheduler",
-                                            "area_id": str(commune["id"]), "password": "mat-khau-dau-tien"}, follow_redirects=False)
+        made = web.post(
+            "/app/users",
+            data={
+                "csrf_token": csrf,
+                "name": name,
+                "display_name": "Cán bộ xã",
+                "role": "scheduler",
+                "area_id": str(commune["id"]),
+                "password": "mat-khau-dau-tien",
+            },
+            follow_redirects=False,
+        )
         assert made.status_code == 303
         user_url = made.headers["location"]
         duplicate = web.post("/app/users", data={"csrf_token": csrf, "name": name, "role": "editor", "password": "12345678910"})
@@ -221,8 +257,12 @@ def test_admin_creates_a_scoped_user_resets_the_password_and_revokes_tokens(
     with signed_client(accounts["admin"]) as (web, csrf):
         listing = web.get("/app/users", params={"q": name}).text
         assert name in listing and commune["name"] in listing and "chưa từng" not in listing.split(name)[1].split("</tr>")[0]
-        assert web.post(user_url + "/password", data={"csrf_token": csrf, "password": "mat-khau-moi-2"},
-                        follow_redirects=False).status_code == 303
+        assert (
+            web.post(
+                user_url + "/password", data={"csrf_token": csrf, "password": "mat-khau-moi-2"}, follow_redirects=False
+            ).status_code
+            == 303
+        )
         revoked = web.post(user_url + "/tokens/revoke", data={"csrf_token": csrf})
         assert "Đã thu hồi 1 mã truy cập API" in revoked.text
         moved = web.post(user_url, data={"csrf_token": csrf, "role": "producer", "display_name": "Cán bộ", "area_id": ""})
@@ -264,14 +304,23 @@ def test_a_short_text_goes_through_four_eyes_then_is_broadcast_and_watched(
     from studio import service
 
     with signed_client(accounts["editor"]) as (web, csrf):
-        made = web.post("/app/emergency/text", data={"csrf_token": csrf, "title": "Phòng chống bão số 3",
-                                                     "text": "Bão số 3 sắp đổ bộ. Bà con chằng chống nhà cửa, tàu thuyền vào nơi trú ẩn."},
-                        follow_redirects=False)
+        made = web.post(
+            "/app/emergency/text",
+            data={
+                "csrf_token": csrf,
+                "title": "Phòng chống bão số 3",
+                "text": "Bão số 3 sắp đổ bộ. Bà con chằng chống nhà cửa, tàu thuyền vào nơi trú ẩn.",
+            },
+            follow_redirects=False,
+        )
         assert made.status_code == 303, made.text
         production_id = int(re.search(r"/app/productions/(\d+)/review", made.headers["location"]).group(1))
         board = web.get("/app/emergency").text
-        item = board[board.index(f"/app/productions/{production_id}/review"):]
-        assert re.search(r'<li class="done"><span class="sr">xong:</span>Soạn</li>\s*<li class="todo"><span class="sr">chưa:</span>Gửi duyệt', item)
+        item = board[board.index(f"/app/productions/{production_id}/review") :]
+        assert re.search(
+            r'<li class="done"><span class="sr">xong:</span>Soạn</li>\s*<li class="todo"><span class="sr">chưa:</span>Gửi duyệt',
+            item,
+        )
         web.post(f"/app/productions/{production_id}/transitions", data={"csrf_token": csrf, "action": "submit"})
         refused = web.post(f"/app/productions/{production_id}/transitions", data={"csrf_token": csrf, "action": "approve"})
         assert refused.status_code == 403  # an editor may not approve for air
@@ -283,11 +332,17 @@ def test_a_short_text_goes_through_four_eyes_then_is_broadcast_and_watched(
         assert not any(line.text.startswith("Điều 1") for line in lines) and "Bão số 3 sắp đổ bộ" in lines[1].text
     for role, action in (("legal_reviewer", "approve_legal"), ("producer", "approve")):
         with signed_client(accounts[role]) as (web, csrf):
-            done = web.post(f"/app/productions/{production_id}/transitions", data={"csrf_token": csrf, "action": action},
-                            follow_redirects=False)
+            done = web.post(
+                f"/app/productions/{production_id}/transitions",
+                data={"csrf_token": csrf, "action": action},
+                follow_redirects=False,
+            )
             assert done.status_code == 303, done.text
     with signed_client(accounts["producer"]) as (web, csrf):
-        assert web.post(f"/app/emergency/render/{production_id}", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+        assert (
+            web.post(f"/app/emergency/render/{production_id}", data={"csrf_token": csrf}, follow_redirects=False).status_code
+            == 303
+        )
     assert wait_for_job(client, stack.headers("producer"), latest_job(production_id))["status"] == "succeeded"
 
     commune = area(client, stack, name=f"Xã Khẩn Cấp {time.time():.0f}")
@@ -296,8 +351,11 @@ def test_a_short_text_goes_through_four_eyes_then_is_broadcast_and_watched(
         assert f'value="{production_id}" id="ban-tin-{production_id}"' in web.get("/app/emergency").text
         check = web.get("/app/emergency/confirm", params={"production_id": production_id, "area": commune["id"]})
         assert check.status_code == 200 and "Phát khẩn cấp" in check.text and "<dd>2</dd>" in check.text
-        sent = web.post("/app/emergency", data={"csrf_token": csrf, "production_id": production_id, "area": commune["id"]},
-                        follow_redirects=False)
+        sent = web.post(
+            "/app/emergency",
+            data={"csrf_token": csrf, "production_id": production_id, "area": commune["id"]},
+            follow_redirects=False,
+        )
         assert sent.status_code == 303
         watch_url = sent.headers["location"]
         airing_id = int(watch_url.rsplit("/", 1)[1])
@@ -313,8 +371,8 @@ def test_a_short_text_goes_through_four_eyes_then_is_broadcast_and_watched(
         assert counts_of(part) == {"total": 2, "pulled": 1, "played": 1} and "Đã phát" in part
         assert f'href="/app/emergency/{airing_id}"' in web.get("/app/emergency").text  # listed among recent emergencies
         # The emergency on the commune counts as scheduled at each of its stations; one reported it played.
-        assert "100% <span class=\"muted\">(1/1)</span>" in web.get(f"/app/stations/{posts[0]['id']}").text
-        assert "0% <span class=\"muted\">(0/1)</span>" in web.get(f"/app/stations/{posts[1]['id']}").text
+        assert '100% <span class="muted">(1/1)</span>' in web.get(f"/app/stations/{posts[0]['id']}").text
+        assert '0% <span class="muted">(0/1)</span>' in web.get(f"/app/stations/{posts[1]['id']}").text
     act(client, stack, production_id, "withdraw", "producer")  # other tests' fills must not schedule it
 
 
@@ -336,7 +394,9 @@ def test_browser_emergency_from_choice_to_played(
 ) -> None:
     import httpx
 
-    bulletin = make_bulletins(client, stack, f"khẩn trình duyệt {time.time():.0f}", scripts=[["Thông báo khẩn thử trên trình duyệt."]])[0]
+    bulletin = make_bulletins(
+        client, stack, f"khẩn trình duyệt {time.time():.0f}", scripts=[["Thông báo khẩn thử trên trình duyệt."]]
+    )[0]
     commune = area(client, stack, name=f"Xã Trình Duyệt {time.time():.0f}")
     posts = [station(client, stack, commune["id"]) for _ in range(2)]
     page = signed_in("scheduler")
@@ -361,7 +421,9 @@ def test_browser_emergency_from_choice_to_played(
     assert schedule["items"][0]["airing_id"] == airing_id
     page.wait_for_function("document.querySelector('[data-count=pulled]').textContent === '1'", timeout=15_000)
     played = {"airing_id": airing_id, "played_at": datetime.now(UTC).isoformat(), "duration_s": bulletin.duration_s}
-    assert httpx.post(f"{live_server}/stations/{posts[0]['id']}/plays", json={"plays": [played]}, headers=auth).json()["stored"] == 1
+    assert (
+        httpx.post(f"{live_server}/stations/{posts[0]['id']}/plays", json={"plays": [played]}, headers=auth).json()["stored"] == 1
+    )
     page.wait_for_function("document.querySelector('[data-count=played]').textContent === '1'", timeout=15_000)
     row = page.locator(f"tr[data-station='{posts[0]['id']}']")
     assert "Đã phát" in row.inner_text() and page.evaluate("window.notReloaded") is True  # updated in place by polling
@@ -396,10 +458,13 @@ def test_browser_render_cancel_retry_and_live_progress_to_100(signed_in: Callabl
     new_id = int(re.search(r"tác vụ #(\d+)", page.get_by_role("status").first.inner_text()).group(1))
     new_row = page.locator(f"#job-{new_id}")
     first = new_row.locator(".percent").inner_text()
-    page.evaluate("""id => { window.seen = []; window.notReloaded = true;
+    page.evaluate(
+        """id => { window.seen = []; window.notReloaded = true;
         new MutationObserver(() => { const p = document.querySelector(`#job-${id} .percent`);
             if (p && window.seen[window.seen.length - 1] !== p.textContent) { window.seen.push(p.textContent); } })
-          .observe(document.querySelector('ul.jobs'), {subtree: true, childList: true, characterData: true}); }""", new_id)
+          .observe(document.querySelector('ul.jobs'), {subtree: true, childList: true, characterData: true}); }""",
+        new_id,
+    )
     screenshot(page, "renders-1-running")
     page.wait_for_function(f"document.querySelector('#job-{new_id} .percent')?.textContent === '100 %'", timeout=180_000)
     audio = new_row.locator("audio").first
@@ -414,8 +479,13 @@ def test_browser_operations_screens_at_desktop_and_on_a_commune_officers_phone(
 ) -> None:
     live = fleet["stations"][0]
     admin = signed_in("admin")
-    desktop = {"stations": "/app/stations", "station": f"/app/stations/{live['id']}", "users": "/app/users", "jobs": "/app/jobs",
-               "emergency": "/app/emergency"}
+    desktop = {
+        "stations": "/app/stations",
+        "station": f"/app/stations/{live['id']}",
+        "users": "/app/users",
+        "jobs": "/app/jobs",
+        "emergency": "/app/emergency",
+    }
     for name, url in desktop.items():
         admin.goto(url)
         assert admin.get_by_role("heading", level=1).is_visible()
@@ -430,8 +500,12 @@ def test_browser_operations_screens_at_desktop_and_on_a_commune_officers_phone(
     phone = new_page(PHONE)
     browser_sign_in(phone, officer)
     too_wide = {}
-    pages = {"stations": "/app/stations", "station": f"/app/stations/{live['id']}", "emergency": "/app/emergency",
-             "jobs": "/app/jobs"}
+    pages = {
+        "stations": "/app/stations",
+        "station": f"/app/stations/{live['id']}",
+        "emergency": "/app/emergency",
+        "jobs": "/app/jobs",
+    }
     for name, url in pages.items():
         phone.goto(url)
         width, viewport = no_horizontal_scroll(phone)

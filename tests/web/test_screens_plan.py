@@ -30,7 +30,9 @@ def areas(tag: str, *, communes: int = 2, stations: int = 3) -> dict[str, Any]:
     from db import session_scope
 
     with session_scope() as session:
-        province = service.create_area(session, kind="province", name=f"Tỉnh {tag}", quiet_start=time(21, 30), quiet_end=time(5, 30))
+        province = service.create_area(
+            session, kind="province", name=f"Tỉnh {tag}", quiet_start=time(21, 30), quiet_end=time(5, 30)
+        )
         district = service.create_area(session, kind="district", name=f"Huyện {tag}", parent_id=province.id)
         made: dict[str, Any] = {"province": province.id, "district": district.id, "communes": [], "stations": {}, "tokens": {}}
         for c in range(communes):
@@ -53,18 +55,34 @@ def approved_bulletin(accounts: dict[str, Account], title: str, *, seconds: floa
         editor = existing_user(session, accounts["editor"].name)
         doc = service.create_document(session, text=LAW.read_text(encoding="utf-8"), user=editor)
         first = next(row.id for row in doc.provisions if row.kind == "dieu")
-        production = scripting.create_production(session, document_id=doc.id, format="loudspeaker", user=editor,
-                                               provision_ids=[first], title=title).productions[0]
+        production = scripting.create_production(
+            session, document_id=doc.id, format="loudspeaker", user=editor, provision_ids=[first], title=title
+        ).productions[0]
         for key, action in (("editor", "submit"), ("legal_reviewer", "approve_legal"), ("producer", "approve")):
-            workflow.transition(session, production=production, action=action,
-                                user=existing_user(session, accounts[key].name))
-        job = RenderJob(production_id=production.id, script_version=production.approved_version, profile="loudspeaker",
-                        content_hash=uuid.uuid4().hex * 2, status="succeeded", progress=1.0, stage="done")
+            workflow.transition(session, production=production, action=action, user=existing_user(session, accounts[key].name))
+        job = RenderJob(
+            production_id=production.id,
+            script_version=production.approved_version,
+            profile="loudspeaker",
+            content_hash=uuid.uuid4().hex * 2,
+            status="succeeded",
+            progress=1.0,
+            stage="done",
+        )
         session.add(job)
         session.flush()
-        output = Output(job_id=job.id, production_id=production.id, script_version=production.approved_version,
-                        profile="loudspeaker", kind="audio", media_key=f"test/{job.id}.mp3", mime_type="audio/mpeg",
-                        bytes=1000, sha256=uuid.uuid4().hex * 2, duration_s=seconds)
+        output = Output(
+            job_id=job.id,
+            production_id=production.id,
+            script_version=production.approved_version,
+            profile="loudspeaker",
+            kind="audio",
+            media_key=f"test/{job.id}.mp3",
+            mime_type="audio/mpeg",
+            bytes=1000,
+            sha256=uuid.uuid4().hex * 2,
+            duration_s=seconds,
+        )
         session.add(output)
         session.flush()
         return production.id, output.id
@@ -89,8 +107,16 @@ def local_today() -> date:
 
 def new_slot(client: TestClient, csrf: str, target: str, **fields: Any) -> Any:
     """Post the new-slot form."""
-    data = {"csrf_token": csrf, "target": target, "start_time": "06:00", "duration_min": "15",
-            "dtstart": local_today().isoformat(), "interval": "1", "overrun": "cut", **fields}
+    data = {
+        "csrf_token": csrf,
+        "target": target,
+        "start_time": "06:00",
+        "duration_min": "15",
+        "dtstart": local_today().isoformat(),
+        "interval": "1",
+        "overrun": "cut",
+        **fields,
+    }
     return client.post("/app/slots/new", data=data, follow_redirects=False)
 
 
@@ -115,9 +141,18 @@ def test_slot_form_writes_the_rule_and_refuses_readably(web_client: TestClient, 
     assert 'value="06:10"' in overlap.text  # the form comes back as typed
     nothing = new_slot(web_client, csrf, f"area:{commune}", days=[])
     assert nothing.status_code == 422 and "ít nhất một ngày" in alert(nothing.text)
-    preview = web_client.post("/app/slots/preview", data={"csrf_token": csrf, "target": f"area:{commune}", "days": ["SA"],
-                                                          "start_time": "07:30", "duration_min": "20",
-                                                          "dtstart": local_today().isoformat(), "interval": "1"})
+    preview = web_client.post(
+        "/app/slots/preview",
+        data={
+            "csrf_token": csrf,
+            "target": f"area:{commune}",
+            "days": ["SA"],
+            "start_time": "07:30",
+            "duration_min": "20",
+            "dtstart": local_today().isoformat(),
+            "interval": "1",
+        },
+    )
     assert "FREQ=WEEKLY;BYDAY=SA" in preview.text and "Thứ Bảy lúc 07:30, 20 phút" in preview.text
 
 
@@ -130,9 +165,20 @@ def test_week_grid_days_are_local_across_the_week_boundary(web_client: TestClien
     monday = local_today() + timedelta(days=7 - local_today().weekday())
     start = datetime.combine(monday, time(6, 0), tzinfo=TZ).astimezone(UTC)  # 23:00 UTC on the Sunday before
     with session_scope() as session:
-        session.add(Airing(plan_id=None, target_kind="area", target_id=made["communes"][0], production_id=production_id,
-                           output_id=output_id, start=start, end=start + timedelta(minutes=1), priority="priority",
-                           status="published", reason="Lý do thử: đầu tuần"))
+        session.add(
+            Airing(
+                plan_id=None,
+                target_kind="area",
+                target_id=made["communes"][0],
+                production_id=production_id,
+                output_id=output_id,
+                start=start,
+                end=start + timedelta(minutes=1),
+                priority="priority",
+                status="published",
+                reason="Lý do thử: đầu tuần",
+            )
+        )
     sign_in(web_client, accounts["scheduler"])
     year, week, _ = monday.isocalendar()
     page = web_client.get(f"/app/schedule?area_id={made['communes'][0]}&week={year}-W{week:02d}").text
@@ -155,27 +201,44 @@ def test_fill_lists_underfilled_slots_then_pin_and_exceptions(web_client: TestCl
     production_id, _output = approved_bulletin(accounts, f"Bản tin ghim {uuid.uuid4().hex[:4]}")
     csrf = sign_in(web_client, accounts["scheduler"])
     tomorrow = local_today() + timedelta(days=1)
-    created = new_slot(web_client, csrf, f"area:{commune}", days=[BYDAY[tomorrow.weekday()]], start_time="08:00",
-                       duration_min="360", name="Khung dài cả buổi")
+    created = new_slot(
+        web_client,
+        csrf,
+        f"area:{commune}",
+        days=[BYDAY[tomorrow.weekday()]],
+        start_time="08:00",
+        duration_min="360",
+        name="Khung dài cả buổi",
+    )
     assert created.status_code == 303, created.text
     slot_id = int(created.headers["location"].rsplit("/", 1)[1])
-    filled = web_client.post("/app/schedule/fill", data={"csrf_token": csrf, "start": tomorrow.isoformat(),
-                                                         "end": tomorrow.isoformat()})
+    filled = web_client.post(
+        "/app/schedule/fill", data={"csrf_token": csrf, "start": tomorrow.isoformat(), "end": tomorrow.isoformat()}
+    )
     assert filled.status_code == 200
     gap = filled.text.split(f'href="/app/slots/{slot_id}"')[1].split("</tr>")[0]
     assert "Khung dài cả buổi" in gap and "còn trống" in gap  # six hours cannot be filled: the reason says why
     page = web_client.get(f"/app/slots/{slot_id}").text
     occurrence_id = int(re.search(r'name="occurrence_id" value="(\d+)"', page).group(1))
-    pinned = web_client.post(f"/app/slots/{slot_id}/pins", data={"csrf_token": csrf, "occurrence_id": occurrence_id,
-                                                                  "production_id": production_id}, follow_redirects=True)
+    pinned = web_client.post(
+        f"/app/slots/{slot_id}/pins",
+        data={"csrf_token": csrf, "occurrence_id": occurrence_id, "production_id": production_id},
+        follow_redirects=True,
+    )
     assert pinned.status_code == 200 and "Đã ghim" in pinned.text and "Xếp thủ công (ghim)" in pinned.text
 
-    cancel = web_client.post(f"/app/slots/{slot_id}/exceptions", data={"csrf_token": csrf, "day": tomorrow.isoformat(),
-                                                                         "action": "cancel"}, follow_redirects=True)
+    cancel = web_client.post(
+        f"/app/slots/{slot_id}/exceptions",
+        data={"csrf_token": csrf, "day": tomorrow.isoformat(), "action": "cancel"},
+        follow_redirects=True,
+    )
     assert f"Đã huỷ ngày {tomorrow:%d/%m/%Y}" in cancel.text and tomorrow.isoformat() in cancel.text
     extra = tomorrow + timedelta(days=2)
-    added = web_client.post(f"/app/slots/{slot_id}/exceptions", data={"csrf_token": csrf, "day": extra.isoformat(),
-                                                                        "action": "add"}, follow_redirects=True)
+    added = web_client.post(
+        f"/app/slots/{slot_id}/exceptions",
+        data={"csrf_token": csrf, "day": extra.isoformat(), "action": "add"},
+        follow_redirects=True,
+    )
     assert f"Đã thêm ngày {extra:%d/%m/%Y}" in added.text
     with session_scope() as session:
         starts = [o.start.replace(tzinfo=UTC).astimezone(TZ).date() for o in session.query(Occurrence).filter_by(slot_id=slot_id)]
@@ -191,9 +254,19 @@ def test_province_grid_collapses_stations_by_commune(web_client: TestClient, acc
     approved_bulletin(accounts, "Bản tin theo xã")
     tomorrow = local_today() + timedelta(days=1)
     with session_scope() as session:
-        slots = [service.create_slot(session, name="Loa sáng", target_kind="station", target_id=station, rrule="FREQ=DAILY",
-                                     start_time=time(6, 30), duration_s=600, dtstart=local_today())
-                 for station in made["stations"][made["communes"][0]]]
+        slots = [
+            service.create_slot(
+                session,
+                name="Loa sáng",
+                target_kind="station",
+                target_id=station,
+                rrule="FREQ=DAILY",
+                start_time=time(6, 30),
+                duration_s=600,
+                dtstart=local_today(),
+            )
+            for station in made["stations"][made["communes"][0]]
+        ]
         service.expand(session, slots=slots, horizon_days=3)
         ids = [o.id for slot in slots for o in session.query(Occurrence).filter_by(slot_id=slot.id)]
         begin = datetime.combine(tomorrow, time(0), tzinfo=TZ)
@@ -221,14 +294,27 @@ def test_coverage_report_with_csv_and_xlsx(web_client: TestClient, accounts: dic
     production_id, output_id = approved_bulletin(accounts, title)
     start = datetime.now(UTC) - timedelta(hours=2)
     with session_scope() as session:
-        airing = Airing(plan_id=None, target_kind="area", target_id=commune, production_id=production_id, output_id=output_id,
-                        start=start, end=start + timedelta(minutes=1), priority="normal", status="published", reason="thử")
+        airing = Airing(
+            plan_id=None,
+            target_kind="area",
+            target_id=commune,
+            production_id=production_id,
+            output_id=output_id,
+            start=start,
+            end=start + timedelta(minutes=1),
+            priority="normal",
+            status="published",
+            reason="thử",
+        )
         session.add(airing)
         session.flush()
         airing_id = airing.id
     station = made["stations"][commune][0]
-    report = web_client.post(f"/stations/{station}/plays", headers={"Authorization": f"Bearer {made['tokens'][station]}"},
-                             json={"plays": [{"airing_id": airing_id, "played_at": start.isoformat(), "duration_s": 60}]})
+    report = web_client.post(
+        f"/stations/{station}/plays",
+        headers={"Authorization": f"Bearer {made['tokens'][station]}"},
+        json={"plays": [{"airing_id": airing_id, "played_at": start.isoformat(), "duration_s": 60}]},
+    )
     assert report.status_code == 200 and report.json()["stored"] == 1
     sign_in(web_client, accounts["scheduler"])
     page = web_client.get(f"/app/reports?area_id={commune}").text
@@ -282,8 +368,12 @@ def test_plan_pages_fit_a_phone(signed_in: Callable[..., Any], accounts: dict[st
     screenshot(page, "phone-slot-new")
     page.get_by_role("button", name="Tạo khung giờ").click()
     page.wait_for_url(re.compile(r"/app/slots/\d+$"))
-    pages = {"slot": page.url, "schedule": f"/app/schedule?area_id={made['communes'][0]}",
-             "schedule-province": f"/app/schedule?area_id={made['province']}", "reports": "/app/reports"}
+    pages = {
+        "slot": page.url,
+        "schedule": f"/app/schedule?area_id={made['communes'][0]}",
+        "schedule-province": f"/app/schedule?area_id={made['province']}",
+        "reports": "/app/reports",
+    }
     too_wide = {}
     for name, url in pages.items():
         page.goto(url)

@@ -16,8 +16,9 @@ from tests.web.conftest import Account, login_csrf, sign_in
 
 def _login(client: TestClient, name: str, password: str) -> httpx.Response:
     form = client.get("/app/login")
-    return client.post("/app/login", data={"username": name, "password": password, "csrf_token": login_csrf(form.text)},
-                       follow_redirects=False)
+    return client.post(
+        "/app/login", data={"username": name, "password": password, "csrf_token": login_csrf(form.text)}, follow_redirects=False
+    )
 
 
 def test_password_and_session_are_stored_hashed(web_client: TestClient, accounts: dict[str, Account]) -> None:
@@ -38,10 +39,16 @@ def test_password_and_session_are_stored_hashed(web_client: TestClient, accounts
 
 def test_session_cookie_flags_and_sign_out(web_client: TestClient, accounts: dict[str, Account]) -> None:
     form = web_client.get("/app/login")
-    answer = web_client.post("/app/login", data={
-        "username": accounts["scheduler"].name, "password": accounts["scheduler"].password,
-        "csrf_token": login_csrf(form.text), "next": "/app/documents",
-    }, follow_redirects=False)
+    answer = web_client.post(
+        "/app/login",
+        data={
+            "username": accounts["scheduler"].name,
+            "password": accounts["scheduler"].password,
+            "csrf_token": login_csrf(form.text),
+            "next": "/app/documents",
+        },
+        follow_redirects=False,
+    )
     assert answer.status_code == 303 and answer.headers["location"] == "/app/documents"
     cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("lc_session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/app" in cookie
@@ -58,7 +65,9 @@ def test_wrong_password_then_lock_out_then_reset(web_client: TestClient, stack: 
     from db import session_scope
 
     with session_scope() as session:
-        user = auth.user_by_name(session, "web-locked-http") or auth.create_user(session, name="web-locked-http", role="legal_reviewer")
+        user = auth.user_by_name(session, "web-locked-http") or auth.create_user(
+            session, name="web-locked-http", role="legal_reviewer"
+        )
         auth.set_password(session, user=user, password="mot-mat-khau-dai")
     wrong = _login(web_client, "web-locked-http", "sai-mat-khau")
     assert wrong.status_code == 401 and "không đúng" in wrong.text
@@ -79,7 +88,9 @@ def test_unknown_user_and_station_account_cannot_sign_in(web_client: TestClient,
     from db import session_scope
 
     with session_scope() as session:
-        station = auth.user_by_name(session, "web-station-user") or auth.create_user(session, name="web-station-user", role="station")
+        station = auth.user_by_name(session, "web-station-user") or auth.create_user(
+            session, name="web-station-user", role="station"
+        )
         auth.set_password(session, user=station, password="tram-loa-mat-khau")
     assert _login(web_client, "nobody-here", "whatever-1234").status_code == 401
     assert _login(web_client, "web-station-user", "tram-loa-mat-khau").status_code == 401
@@ -87,9 +98,15 @@ def test_unknown_user_and_station_account_cannot_sign_in(web_client: TestClient,
 
 def test_sign_in_form_needs_its_own_csrf_cookie(web_client: TestClient, accounts: dict[str, Account]) -> None:
     web_client.get("/app/login")
-    answer = web_client.post("/app/login", data={
-        "username": accounts["editor"].name, "password": accounts["editor"].password, "csrf_token": "forged",
-    }, follow_redirects=False)
+    answer = web_client.post(
+        "/app/login",
+        data={
+            "username": accounts["editor"].name,
+            "password": accounts["editor"].password,
+            "csrf_token": "forged",
+        },
+        follow_redirects=False,
+    )
     assert answer.status_code == 403 and "đã cũ" in answer.text
 
 
@@ -97,8 +114,9 @@ def test_changes_without_the_csrf_token_are_refused(web_client: TestClient, acco
     csrf = sign_in(web_client, accounts["editor"])
     form = web_client.post("/app/documents", data={"text": "Điều 1. Thử\nNội dung."}, follow_redirects=False)
     assert form.status_code == 403 and "CSRF" in form.text and "<h1>Yêu cầu bị từ chối</h1>" in form.text
-    htmx = web_client.post("/app/speech/preview", data={"row": "0", "text-0": "Xin chào"},
-                           headers={"HX-Request": "true", "X-CSRF-Token": "forged"})
+    htmx = web_client.post(
+        "/app/speech/preview", data={"row": "0", "text-0": "Xin chào"}, headers={"HX-Request": "true", "X-CSRF-Token": "forged"}
+    )
     assert htmx.status_code == 403 and htmx.headers["HX-Retarget"] == "#thong-bao" and 'role="alert"' in htmx.text
     good = web_client.post("/app/speech/preview", data={"row": "0", "text-0": "Xin chào"}, headers={"X-CSRF-Token": csrf})
     assert good.status_code == 200 and "Xin chào" in good.text
@@ -115,8 +133,15 @@ def test_cli_creates_a_user_with_a_password_from_stdin_and_resets_it(web_client:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
 
     def run(*args: str, password: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cli", "user", *args], input=password + "\n", capture_output=True,
-                              text=True, env=env, cwd=ROOT, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "cli", "user", *args],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
 
     made = run("create", "web-cli-user", "--role", "editor", "--password-stdin", password="mat-khau-tu-cli")
     assert made.returncode == 0, made.stderr + made.stdout

@@ -47,12 +47,40 @@ from studio.engine.render._ffmpeg_run import (
 )
 
 __all__ = [
-    "BED_FADE_S", "COMPRESSOR_MAKEUP_DB", "DUAL_MONO_DB", "INTERSAMPLE_MARGIN_DB", "MIX_RATE", "R128",
-    "Cancelled", "Encode", "FFmpegError", "Mix", "NarrationSource", "Processing", "Segment",
-    "bed_envelope", "codec_args", "codec_probe_args", "decode_length_args", "encode_args", "ffmpeg_exe",
-    "level_pair_args", "loudnorm_options", "measure_args", "measure_file_args", "mix_args", "narration_args",
-    "needs_limiter", "parse_ebur128", "parse_loudnorm_json", "parse_out_time", "pcm_decode_args", "run", "run_piped",
-    "sine_args", "tone_args",
+    "BED_FADE_S",
+    "COMPRESSOR_MAKEUP_DB",
+    "DUAL_MONO_DB",
+    "INTERSAMPLE_MARGIN_DB",
+    "MIX_RATE",
+    "R128",
+    "Cancelled",
+    "Encode",
+    "FFmpegError",
+    "Mix",
+    "NarrationSource",
+    "Processing",
+    "Segment",
+    "bed_envelope",
+    "codec_args",
+    "codec_probe_args",
+    "decode_length_args",
+    "encode_args",
+    "ffmpeg_exe",
+    "level_pair_args",
+    "loudnorm_options",
+    "measure_args",
+    "measure_file_args",
+    "mix_args",
+    "narration_args",
+    "needs_limiter",
+    "parse_ebur128",
+    "parse_loudnorm_json",
+    "parse_out_time",
+    "pcm_decode_args",
+    "run",
+    "run_piped",
+    "sine_args",
+    "tone_args",
 ]
 
 MIX_RATE = 48000
@@ -62,6 +90,7 @@ COMPRESSOR_MAKEUP_DB = 10.5
 
 
 # --- narration --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -133,7 +162,9 @@ def _meter(stream: Stream, name: str, framelog: str = "quiet") -> Stream:
     return stream.filter(f"ebur128@{name}", framelog=framelog, peak="sample")
 
 
-def measure_args(sources: Sequence[NarrationSource], extras: dict[str, Path], bandlimit: tuple[int, int] | None = None) -> list[str]:
+def measure_args(
+    sources: Sequence[NarrationSource], extras: dict[str, Path], bandlimit: tuple[int, int] | None = None
+) -> list[str]:
     """Measure each section's narration (`ebur128@s<k>`; mono, add DUAL_MONO_DB) and each extra as mixed (`ebur128@<name>`), with sample peaks."""
     outputs = []
     for number, source in enumerate(sources):
@@ -149,6 +180,7 @@ def measure_args(sources: Sequence[NarrationSource], extras: dict[str, Path], ba
 
 
 # --- mix --------------------------------------------------------------------------------------
+
 
 def bed_envelope(ranges: Sequence[tuple[float, float]], fade_s: float, origin: float = 0.0) -> str:
     """volume expression: 1 inside each (start, end) range, linear fades of fade_s outside it, else 0.
@@ -205,10 +237,16 @@ def _ducked_bed(mix: Mix, path: Path, key: Stream, start: int, stop: int, around
     if 0 < mix.bed_samples < length:
         bed = bed.filter("aloop", loop=-1, size=mix.bed_samples)
     envelope = bed_envelope([around], BED_FADE_S, origin=start / MIX_RATE)
-    bed = bed.filter("atrim", end_sample=length).filter("volume", volume=f"{mix.bed_gain:.3f}dB").filter("volume", volume=envelope, eval="frame")
+    bed = (
+        bed.filter("atrim", end_sample=length)
+        .filter("volume", volume=f"{mix.bed_gain:.3f}dB")
+        .filter("volume", volume=envelope, eval="frame")
+    )
     key = key.filter("atrim", start_sample=start, end_sample=stop).filter("asetpts", expr="PTS-STARTPTS")
     # Threshold and ratio duck the bed about 10-12 dB under speech at -20 LUFS; RMS detection follows syllables.
-    ducked = ffmpeg.filter([bed, key], "sidechaincompress", threshold=0.02, ratio=5, attack=15, release=350, level_sc=f"{mix.duck_key_gain:.4f}")
+    ducked = ffmpeg.filter(
+        [bed, key], "sidechaincompress", threshold=0.02, ratio=5, attack=15, release=350, level_sc=f"{mix.duck_key_gain:.4f}"
+    )
     return ducked.filter("adelay", delays=f"{start}S", all=1)
 
 
@@ -271,8 +309,15 @@ def _processed(stream: Stream, processing: Processing) -> Stream:
         # from TTS speech; the makeup gives that back plus what the peak limiter after it takes, so
         # the final loudness pass stays a cut.
         threshold = min(1.0, max(0.001, 10 ** ((processing.speech_lufs - 4) / 20)))
-        stream = stream.filter("acompressor", threshold=f"{threshold:.5f}", ratio=3, attack=5, release=120, knee=4,
-                               makeup=f"{10 ** (COMPRESSOR_MAKEUP_DB / 20):.3f}")
+        stream = stream.filter(
+            "acompressor",
+            threshold=f"{threshold:.5f}",
+            ratio=3,
+            attack=5,
+            release=120,
+            knee=4,
+            makeup=f"{10 ** (COMPRESSOR_MAKEUP_DB / 20):.3f}",
+        )
     if processing.limit:
         limit = min(1.0, max(0.0625, 10 ** (processing.ceiling_db / 20)))
         stream = stream.filter("alimiter", limit=f"{limit:.5f}", attack=2, release=60, level="false", latency="true")

@@ -38,9 +38,16 @@ def loudnorm_options(target: Encode, measured: R128) -> dict[str, str]:
     tp = min(0.0, max(target.true_peak, peak + gain + 0.05))
     lra = min(50.0, max(target.lra, measured.lra + 0.1))
     return {
-        "I": f"{target.lufs:.2f}", "TP": f"{tp:.2f}", "LRA": f"{lra:.1f}",
-        "measured_I": f"{measured.integrated:.2f}", "measured_TP": f"{peak:.2f}", "measured_LRA": f"{max(measured.lra, 0.01):.2f}",
-        "measured_thresh": f"{measured.threshold:.2f}", "offset": "0", "linear": "true", "print_format": "json",
+        "I": f"{target.lufs:.2f}",
+        "TP": f"{tp:.2f}",
+        "LRA": f"{lra:.1f}",
+        "measured_I": f"{measured.integrated:.2f}",
+        "measured_TP": f"{peak:.2f}",
+        "measured_LRA": f"{max(measured.lra, 0.01):.2f}",
+        "measured_thresh": f"{measured.threshold:.2f}",
+        "offset": "0",
+        "linear": "true",
+        "print_format": "json",
     }
 
 
@@ -61,7 +68,12 @@ def _played_in_a_row(mix_wavs: Sequence[Path | tuple[Path, float]]) -> Stream:
 
 
 def encode_args(
-    mix_wavs: Sequence[Path | tuple[Path, float]], target: Encode, measured: R128 | None, out_path: Path, *, section_gain_db: float | None = None
+    mix_wavs: Sequence[Path | tuple[Path, float]],
+    target: Encode,
+    measured: R128 | None,
+    out_path: Path,
+    *,
+    section_gain_db: float | None = None,
 ) -> list[str]:
     """Loudness pass 2 (linear), resample, a peak limiter only if needed, encode, cut to the exact duration.
 
@@ -119,11 +131,13 @@ def codec_options(target: Encode) -> dict[str, str]:
 def codec_probe_args(target: Encode, reference: Path, coded: Path) -> list[str]:
     """A 3 s 1 kHz tone, as float WAV and through the profile's encoder, to learn the level the codec takes away."""
     layout = "mono" if target.channels == 1 else "stereo"
-    graph = ",".join((
-        source("sine", frequency=1000, sample_rate=target.sample_rate, duration=3),
-        source("volume", volume="-12dB"),
-        source("aformat", channel_layouts=layout),
-    ))
+    graph = ",".join(
+        (
+            source("sine", frequency=1000, sample_rate=target.sample_rate, duration=3),
+            source("volume", volume="-12dB"),
+            source("aformat", channel_layouts=layout),
+        )
+    )
     tone = open_input(graph, f="lavfi")["a"]
     return compile_args(
         ffmpeg.output(tone, str(reference), f="wav", **{"c:a": "pcm_f32le"}),

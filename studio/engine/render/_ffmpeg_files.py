@@ -29,7 +29,9 @@ def decode_length_args(path: Path) -> list[str]:
     return compile_args(null_output(open_input(path)["a:0"]))
 
 
-def tone_args(expression: str, duration_s: float, out_path: Path, *, post: str = "", rate: int = 48000) -> list[str]:  # 48000: MIX_RATE
+def tone_args(
+    expression: str, duration_s: float, out_path: Path, *, post: str = "", rate: int = 48000
+) -> list[str]:  # 48000: MIX_RATE
     """Synthesize audio from an aevalsrc expression (stereo: 'left|right') into a FLAC file; `post` is a filter chain after it."""
     graph = source("aevalsrc", exprs=expression, s=rate, d=f"{duration_s:.3f}")
     tone = open_input(f"{graph},{post}" if post else graph, f="lavfi")

@@ -43,6 +43,7 @@ def ffmpeg_exe() -> str:
 
 # --- runner -----------------------------------------------------------------------------------
 
+
 def run(
     args: list[str] | Sequence[str],
     *,
@@ -82,7 +83,9 @@ def run_piped(args: list[str] | Sequence[str], data: bytes, *, timeout_s: float 
     """Run ffmpeg with `data` on its stdin (args read `pipe:0`, write `pipe:1`); return what it wrote, raise FFmpegError on failure."""
     command = [ffmpeg_exe(), "-hide_banner", "-y", *args]  # ffmpeg leaves stdin alone by itself when it is an input
     try:
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
     except OSError as exc:
         raise FFmpegError(f"ffmpeg could not run: {exc}") from exc
     try:
@@ -93,11 +96,16 @@ def run_piped(args: list[str] | Sequence[str], data: bytes, *, timeout_s: float 
         if proc.poll() is None:
             _kill(proc)
     if proc.returncode != 0 or not out:
-        raise FFmpegError(f"ffmpeg exited with {proc.returncode}" if proc.returncode else "ffmpeg wrote nothing", _tail(err.decode("utf-8", "replace")))
+        raise FFmpegError(
+            f"ffmpeg exited with {proc.returncode}" if proc.returncode else "ffmpeg wrote nothing",
+            _tail(err.decode("utf-8", "replace")),
+        )
     return out
 
 
-def _supervise(proc: subprocess.Popen[bytes], cancel: Callable[[], bool] | None, timeout_s: float | None, tick: Callable[[], None]) -> None:
+def _supervise(
+    proc: subprocess.Popen[bytes], cancel: Callable[[], bool] | None, timeout_s: float | None, tick: Callable[[], None]
+) -> None:
     started = time.monotonic()
     # Popen.wait(timeout) polls with sleeps of up to 50 ms; a blocking wait in a thread wakes the
     # moment ffmpeg exits, which matters when a render is a chain of short runs.
@@ -145,6 +153,7 @@ def _tail(text: str, lines: int = 15) -> str:
 
 
 # --- log parsers ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class R128:

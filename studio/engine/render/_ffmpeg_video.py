@@ -27,6 +27,7 @@ PRESET = "ultrafast"
 
 # --- slides -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TextBlock:
     """Text drawn from a UTF-8 file with drawtext."""
@@ -52,8 +53,14 @@ class Logo:
 
 def _drawtext(stream: Stream, block: TextBlock) -> Stream:
     options: dict[str, object] = {
-        "fontfile": str(block.font), "textfile": str(block.textfile), "expansion": "none", "fontsize": block.size,
-        "fontcolor": block.color, "line_spacing": max(2, block.size // 4), "x": block.x, "y": block.y,
+        "fontfile": str(block.font),
+        "textfile": str(block.textfile),
+        "expansion": "none",
+        "fontsize": block.size,
+        "fontcolor": block.color,
+        "line_spacing": max(2, block.size // 4),
+        "x": block.x,
+        "y": block.y,
     }
     if block.align != "left":
         options["text_align"] = {"center": "C", "right": "R"}[block.align]
@@ -83,6 +90,7 @@ def slide_args(
 
 
 # --- video ------------------------------------------------------------------------------------
+
 
 def frame_ranges(starts: Sequence[float], duration_s: float, fps: int = FPS) -> list[int]:
     """Frames each still is shown for: from its start to the next start, the last to the end."""
@@ -135,13 +143,16 @@ def video_args(
     picture = ffmpeg.filter(held, "concat", n=len(held), v=1, a=0) if len(held) > 1 else held[0]
     if ass is not None:
         picture = picture.filter("ass", filename=str(ass), **({"fontsdir": str(fonts_dir)} if fonts_dir is not None else {}))
-    sound: dict[str, object] = {"c:a": "copy"} if copy_audio else {"c:a": "aac", "aac_coder": "fast", "b:a": "128k", "ar": 48000, "ac": 2}
+    sound: dict[str, object] = (
+        {"c:a": "copy"} if copy_audio else {"c:a": "aac", "aac_coder": "fast", "b:a": "128k", "ar": 48000, "ac": 2}
+    )
     encoder = {"c:v": "libx264", "preset": preset, "pix_fmt": "yuv420p", "r": fps, **still_tuning(fps, crf)}
     out = ffmpeg.output(picture, open_input(audio)["a:0"], str(out_path), f="mp4", t=f"{duration_s:.3f}", **encoder, **sound)
     return compile_args(out, before=("-progress", "pipe:1", "-nostats") if progress else ())
 
 
 # --- probe ------------------------------------------------------------------------------------
+
 
 def probe_args(path: Path) -> list[str]:
     """Arguments that make ffmpeg print a file's streams (it then exits with 'no output')."""
@@ -159,8 +170,14 @@ _CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7
 def parse_probe(stderr: str) -> dict[str, object]:
     """Width, height, fps, codecs, sample rate, channels and duration from `ffmpeg -i` output."""
     info: dict[str, object] = {
-        "width": None, "height": None, "fps": None, "vcodec": None,
-        "acodec": None, "sample_rate": None, "channels": None, "duration_s": None,
+        "width": None,
+        "height": None,
+        "fps": None,
+        "vcodec": None,
+        "acodec": None,
+        "sample_rate": None,
+        "channels": None,
+        "duration_s": None,
     }
     duration = re.search(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)", stderr)
     if duration:

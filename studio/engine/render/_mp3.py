@@ -20,7 +20,13 @@ from studio.engine.render._mp3_frames import Stream, main_data_begin, read_strea
 from studio.engine.render._mp3_info import Cut, rewrite_info
 
 __all__ = [
-    "Stream", "crc16", "crc16_combine", "crc16_strip_tail", "main_data_begin", "read_stream", "splice",
+    "Stream",
+    "crc16",
+    "crc16_combine",
+    "crc16_strip_tail",
+    "main_data_begin",
+    "read_stream",
+    "splice",
 ]
 
 
@@ -43,7 +49,9 @@ def _check_compatible(streams: Sequence[Stream]) -> None:
         if stream.frame_count:
             own = _bitrate_mode(stream)
             if mode is not None and own != mode:
-                raise ValueError(f"stream {n} has a different bitrate mode or bitrate from the streams before it; they cannot be spliced")
+                raise ValueError(
+                    f"stream {n} has a different bitrate mode or bitrate from the streams before it; they cannot be spliced"
+                )
             mode = own
 
 

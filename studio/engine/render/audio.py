@@ -42,8 +42,17 @@ from studio.engine.render.section_store import MixedSection, SectionStore
 from studio.engine.render.tags import write_tags
 
 __all__ = [
-    "AudioResult", "Cancelled", "FFmpegError", "Loudness", "NarrationLine", "SectionStore", "Timed",
-    "default_asset", "measure_loudness", "probe_duration", "render_audio",
+    "AudioResult",
+    "Cancelled",
+    "FFmpegError",
+    "Loudness",
+    "NarrationLine",
+    "SectionStore",
+    "Timed",
+    "default_asset",
+    "measure_loudness",
+    "probe_duration",
+    "render_audio",
 ]
 
 
@@ -119,7 +128,9 @@ def render_audio(
         chapters = [(t.start_s, line.chapter) for t, line in zip(timings, programme.lines, strict=True) if line.chapter]
         duration_s = sum(m.samples for m in mixed) / MIX_RATE
         check_cancel(crew.stop)
-        write_tags(temp_out, kind=profile.extension, title=title, artist=artist, album=album, chapters=chapters, duration_s=duration_s)
+        write_tags(
+            temp_out, kind=profile.extension, title=title, artist=artist, album=album, chapters=chapters, duration_s=duration_s
+        )
         os.replace(temp_out, out_path)
         if cache_dir is not None:
             store.prune(cache_limit_mb * 1024 * 1024, {p for k in programme.keys for p in store.root.glob(f"{k}.*")})
@@ -175,9 +186,21 @@ class _Programme:
             key = section_key(section, self.lines, self.profile, self.assets)
             self.keys.append(key)
             found = self.store.load(key)
-            self.pending[number] = found if found is not None else self.crew.submit(
-                mix_section, section, key, self.profile, self.asset_levels, self.assets, self.scratch, self.store, self.crew.stop,
-                mix_progress.part(number, section.narration_samples),
+            self.pending[number] = (
+                found
+                if found is not None
+                else self.crew.submit(
+                    mix_section,
+                    section,
+                    key,
+                    self.profile,
+                    self.asset_levels,
+                    self.assets,
+                    self.scratch,
+                    self.store,
+                    self.crew.stop,
+                    mix_progress.part(number, section.narration_samples),
+                )
             )
         if not self.plan:
             raise ValueError("render_audio needs at least one narration line")
@@ -200,7 +223,9 @@ def _result(job: Future[MixedSection] | MixedSection) -> MixedSection:
     return job if isinstance(job, MixedSection) else job.result()
 
 
-def _timings(plan: Sequence[sections.Section], lines: Sequence[sections.Line], intro_samples: int, mixed: Sequence[MixedSection]) -> list[Timed]:
+def _timings(
+    plan: Sequence[sections.Section], lines: Sequence[sections.Line], intro_samples: int, mixed: Sequence[MixedSection]
+) -> list[Timed]:
     timings = []
     offset = 0
     for section, done in zip(plan, mixed, strict=True):

@@ -36,8 +36,15 @@ LOUDNESS_TOLERANCE_LU = 0.2
 def encode_target(profile: AudioProfile, lufs: float, duration_s: float) -> ff.Encode:
     """The profile's encoding at an integrated target and duration."""
     return ff.Encode(
-        lufs, profile.encoder_true_peak, profile.lra, profile.sample_rate, profile.channels,
-        profile.codec, profile.bitrate, profile.container, duration_s,
+        lufs,
+        profile.encoder_true_peak,
+        profile.lra,
+        profile.sample_rate,
+        profile.channels,
+        profile.codec,
+        profile.bitrate,
+        profile.container,
+        duration_s,
     )
 
 
@@ -152,13 +159,19 @@ class Splicer:
         self.predicted_cdb = self.encodes.gain_for(round((aim - guess.integrated) * 100))
         self.encodes.submit(list(enumerate(early)), self.predicted_cdb)
 
-    def splice(self, mixed: Sequence[MixedSection], measured: R128, target: ff.Encode, progress: Progress, out_file: Path) -> tuple[Loudness, int]:
+    def splice(
+        self, mixed: Sequence[MixedSection], measured: R128, target: ff.Encode, progress: Progress, out_file: Path
+    ) -> tuple[Loudness, int]:
         """Encode what is missing at the programme's gain and splice it into out_file; its loudness and how many sections were encoded."""
         codec_loss = self.loss.result()
         encodes = self.encodes or SectionEncodes(self.store, self.keys, target, self.crew)
         exact_cdb = round((target.lufs + codec_loss - measured.integrated) * 100)
         predicted = self.predicted_cdb
-        gain_cdb = predicted if predicted is not None and abs(predicted - exact_cdb) <= round(REUSE_GAIN_DB * 100) else encodes.gain_for(exact_cdb)
+        gain_cdb = (
+            predicted
+            if predicted is not None and abs(predicted - exact_cdb) <= round(REUSE_GAIN_DB * 100)
+            else encodes.gain_for(exact_cdb)
+        )
         encodes.reports = dict(enumerate(progress.stage("encode", [m.samples for m in mixed])))
         encodes.submit(list(enumerate(mixed)), gain_cdb)
         encodes.splice(mixed, gain_cdb, self.frame, out_file)
@@ -166,7 +179,13 @@ class Splicer:
 
 
 def encode_programme(
-    mixed: Sequence[MixedSection], profile: AudioProfile, splicer: Splicer | None, crew: Crew, progress: Progress, scratch: Path, out_file: Path
+    mixed: Sequence[MixedSection],
+    profile: AudioProfile,
+    splicer: Splicer | None,
+    crew: Crew,
+    progress: Progress,
+    scratch: Path,
+    out_file: Path,
 ) -> tuple[Loudness, int]:
     """The sections, at the loudness pooled from their blocks, encoded into out_file: spliced when the profile allows
     and no limiter is needed, else in one pass. Its loudness and how many sections were encoded."""
@@ -177,7 +196,9 @@ def encode_programme(
     if splicer is not None and measured is not None and not ff.needs_limiter(target, measured):
         return splicer.splice(mixed, measured, target, progress, out_file)
     wavs = [(m.wav, m.gain_db) for m in mixed]
-    return encode(wavs, target, measured, out_file, scratch=scratch, cancel=crew.stop, on_progress=progress.stage("encode", [1.0])[0]), 0
+    return encode(
+        wavs, target, measured, out_file, scratch=scratch, cancel=crew.stop, on_progress=progress.stage("encode", [1.0])[0]
+    ), 0
 
 
 def encode(
@@ -203,7 +224,9 @@ def encode(
     wanted = target.lufs + loss
     aim = wanted
     for attempt in range(2):
-        log = step(ff.encode_args(mix_wavs, replace(target, lufs=aim), measured, out_file), cancel, on_progress, target.duration_s)
+        log = step(
+            ff.encode_args(mix_wavs, replace(target, lufs=aim), measured, out_file), cancel, on_progress, target.duration_s
+        )
         stats = ff.parse_loudnorm_json(log)
         final = ff.parse_ebur128(log).get("ebur128@final")
         reached = final.integrated if final is not None else float(stats["output_i"])

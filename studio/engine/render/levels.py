@@ -117,7 +117,11 @@ def write_bundled_levels() -> dict[str, LevelEntry]:
     for name, path in paths.items():
         level = found[f"ebur128@{name}"]
         levels[path.name] = {
-            "sha256": _sha256(path), "integrated": level.integrated, "threshold": level.threshold, "lra": level.lra, "peak": level.peak,
+            "sha256": _sha256(path),
+            "integrated": level.integrated,
+            "threshold": level.threshold,
+            "lra": level.lra,
+            "peak": level.peak,
         }
     temp = LEVELS_FILE.with_name(f".{LEVELS_FILE.name}.part")
     temp.write_text(json.dumps(levels, indent=2, sort_keys=True) + "\n", encoding="utf-8")

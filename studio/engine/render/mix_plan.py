@@ -36,7 +36,13 @@ def reference_level(profile: AudioProfile) -> float:
     return profile.lufs + MIX_ABOVE_TARGET_LU
 
 
-def plan_mix(section: sections.Section, profile: AudioProfile, narration_level: R128 | None, levels: dict[str, R128], assets: dict[str, Path]) -> ff.Mix:
+def plan_mix(
+    section: sections.Section,
+    profile: AudioProfile,
+    narration_level: R128 | None,
+    levels: dict[str, R128],
+    assets: dict[str, Path],
+) -> ff.Mix:
     """Gains that put the section's narration at the target, jingles just under it and the bed well under it."""
     reference = reference_level(profile)
     return ff.Mix(
@@ -56,7 +62,9 @@ def plan_mix(section: sections.Section, profile: AudioProfile, narration_level: 
     )
 
 
-def mix_may_exceed(mix: ff.Mix, profile: AudioProfile, narration_level: R128 | None, levels: dict[str, R128], ceiling_db: float) -> bool:
+def mix_may_exceed(
+    mix: ff.Mix, profile: AudioProfile, narration_level: R128 | None, levels: dict[str, R128], ceiling_db: float
+) -> bool:
     """Whether a section's mix could pass the limiter's ceiling (else the limiter, a fifth of the mix's work, is left out).
 
     The bound adds the peak amplitudes of narration and bed (ducking only lowers the bed); the
@@ -71,18 +79,26 @@ def mix_may_exceed(mix: ff.Mix, profile: AudioProfile, narration_level: R128 | N
         return 10 ** ((level.peak + gain_db + RESAMPLED_PEAK_MARGIN_DB) / 20)
 
     body = amplitude(narration_level, mix.narration_gain) + (amplitude(levels.get("bed"), mix.bed_gain) if mix.bed else 0.0)
-    ends = [amplitude(levels.get(name), gain) for name, path, gain in (("intro", mix.intro, mix.intro_gain), ("outro", mix.outro, mix.outro_gain)) if path]
+    ends = [
+        amplitude(levels.get(name), gain)
+        for name, path, gain in (("intro", mix.intro, mix.intro_gain), ("outro", mix.outro, mix.outro_gain))
+        if path
+    ]
     return max([body, *ends]) >= 10 ** (ceiling_db / 20)
 
 
 def narration_only(section: sections.Section, profile: AudioProfile) -> bool:
     """Whether the section's mix is its narration alone through linear steps, so its gain may come after it."""
-    return not section.bed_ranges and not section.intro and not section.outro and not profile.compress and profile.bandlimit is None
+    return (
+        not section.bed_ranges and not section.intro and not section.outro and not profile.compress and profile.bandlimit is None
+    )
 
 
 def mix_processing(profile: AudioProfile, limit: bool) -> ff.Processing:
     """The profile's processing of a mix, its limiter on or off."""
-    return ff.Processing(profile.bandlimit, profile.compress, profile.channels, mix_ceiling(profile), reference_level(profile), limit)
+    return ff.Processing(
+        profile.bandlimit, profile.compress, profile.channels, mix_ceiling(profile), reference_level(profile), limit
+    )
 
 
 def mix_ceiling(profile: AudioProfile) -> float:
@@ -105,10 +121,19 @@ def narration_source(section: sections.Section, scratch: Path, tag: str) -> ff.N
 def section_key(section: sections.Section, lines: Sequence[sections.Line], profile: AudioProfile, assets: dict[str, Path]) -> str:
     """The cache key of a section's mix: its layout, its phrase files, the assets it uses and the profile's mix settings."""
     phrases = [file_key(Path(line.wav)) for line in lines[section.first : section.first + section.count]]
-    used = {name: file_key(path) for name, path in assets.items() if (name != "intro" or section.intro) and (name != "outro" or section.outro)}
+    used = {
+        name: file_key(path)
+        for name, path in assets.items()
+        if (name != "intro" or section.intro) and (name != "outro" or section.outro)
+    }
     context = {
-        "version": MIX_VERSION, "assets": used, "reference": reference_level(profile), "bandlimit": profile.bandlimit,
-        "compress": profile.compress, "channels": profile.channels, "ceiling": profile.encoder_true_peak,
+        "version": MIX_VERSION,
+        "assets": used,
+        "reference": reference_level(profile),
+        "bandlimit": profile.bandlimit,
+        "compress": profile.compress,
+        "channels": profile.channels,
+        "ceiling": profile.encoder_true_peak,
     }
     return sections.section_key(section, [json.dumps(p) for p in phrases], context)
 
@@ -127,4 +152,6 @@ def as_r128(programme: programme_loudness.Programme) -> R128 | None:
     if not math.isfinite(programme.integrated) or programme.integrated <= -70:
         return None
     # Rounded as loudnorm prints it, so the gain it applies is exactly the one chosen.
-    return R128(round(programme.integrated, 2), round(programme.threshold, 2), round(programme.lra, 1), round(programme.peak_dbfs, 2))
+    return R128(
+        round(programme.integrated, 2), round(programme.threshold, 2), round(programme.lra, 1), round(programme.peak_dbfs, 2)
+    )

@@ -35,8 +35,15 @@ def narration_level(source: ff.NarrationSource, profile: AudioProfile, stop: Cal
 
 
 def mix_section(
-    section: sections.Section, key: str, profile: AudioProfile, asset_levels: Future[dict[str, R128]],
-    assets: dict[str, Path], scratch: Path, store: SectionStore, stop: Callable[[], bool], report: Callable[[float], None],
+    section: sections.Section,
+    key: str,
+    profile: AudioProfile,
+    asset_levels: Future[dict[str, R128]],
+    assets: dict[str, Path],
+    scratch: Path,
+    store: SectionStore,
+    stop: Callable[[], bool],
+    report: Callable[[float], None],
 ) -> MixedSection:
     """Mix one section into the store; return it with its logged loudness.
 
@@ -51,7 +58,9 @@ def mix_section(
         blocks, spoken = run_mix(source, mix, mix_processing(profile, False), store.mix_path(key), stop, report)
         gain = gain_to(reference_level(profile), spoken)
         if blocks.peak_dbfs + gain + RESAMPLED_PEAK_MARGIN_DB < mix_ceiling(profile):
-            shifted = Blocks(tuple(v + gain for v in blocks.momentary), tuple(v + gain for v in blocks.short_term), blocks.peak_dbfs + gain)
+            shifted = Blocks(
+                tuple(v + gain for v in blocks.momentary), tuple(v + gain for v in blocks.short_term), blocks.peak_dbfs + gain
+            )
             return store.store(key, mix.total_samples, shifted, gain)
         level = spoken
     else:
@@ -63,7 +72,12 @@ def mix_section(
 
 
 def run_mix(
-    source: ff.NarrationSource, mix: ff.Mix, processing: ff.Processing, final: Path, stop: Callable[[], bool], report: Callable[[float], None]
+    source: ff.NarrationSource,
+    mix: ff.Mix,
+    processing: ff.Processing,
+    final: Path,
+    stop: Callable[[], bool],
+    report: Callable[[float], None],
 ) -> tuple[Blocks, R128]:
     """Run one mix into `final` (temp file, then rename); its logged blocks and summary."""
     temp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.part")

@@ -54,5 +54,11 @@ PROFILES: dict[str, AudioProfile] = {
 
 def mezzanine(profile: AudioProfile) -> AudioProfile:
     """The profile's loudness and headroom as 16-bit WAV, for a later encode (the video mux encodes AAC itself)."""
-    return replace(profile, name=f"{profile.name}_wav", codec="pcm_s16le", bitrate=None, extension="wav",
-                   headroom_db=profile.true_peak - profile.encoder_true_peak)
+    return replace(
+        profile,
+        name=f"{profile.name}_wav",
+        codec="pcm_s16le",
+        bitrate=None,
+        extension="wav",
+        headroom_db=profile.true_peak - profile.encoder_true_peak,
+    )

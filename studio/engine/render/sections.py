@@ -91,7 +91,9 @@ def plan(lines: Sequence[Line], *, grid: int = 1, intro_samples: int = 0, outro_
     return list(plan_stream(lines, grid=grid, intro_samples=intro_samples, outro_samples=outro_samples))
 
 
-def _section(lines: Sequence[Line], first: int, intro: bool, outro: bool, head: int, grid: int, lead: int, handed_on: int) -> Section:
+def _section(
+    lines: Sequence[Line], first: int, intro: bool, outro: bool, head: int, grid: int, lead: int, handed_on: int
+) -> Section:
     """Lay out one section: `lead` samples of silence first, and `handed_on` samples of its last pause left to the next section."""
     starts, segments = [], []
     clock = 0.0

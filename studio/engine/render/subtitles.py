@@ -54,7 +54,9 @@ def _groups(words: list[str], count: int) -> list[str]:
         target = total * part / count
         candidates = range(start + 1, len(words) - (count - part) + 1)
         # a clause break within a fifth of the target beats an exact split in mid-phrase
-        cut = min(candidates, key=lambda i: abs(ends[i - 1] - target) - (total / count * 0.2 if words[i - 1][-1] in ",;:.!?" else 0))
+        cut = min(
+            candidates, key=lambda i: abs(ends[i - 1] - target) - (total / count * 0.2 if words[i - 1][-1] in ",;:.!?" else 0)
+        )
         groups.append(" ".join(words[start:cut]))
         start = cut
     groups.append(" ".join(words[start:]))

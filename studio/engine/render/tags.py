@@ -64,13 +64,23 @@ def chapter_frames(chapters: Sequence[tuple[float, str]], duration_s: float) -> 
     end_ms = round(duration_s * 1000)
     ids = [f"chp{index}" for index in range(len(chapters))]
     frames: list[CTOC | CHAP] = [
-        CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids, sub_frames=[TIT2(encoding=3, text="Mục lục")])
+        CTOC(
+            element_id="toc",
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=ids,
+            sub_frames=[TIT2(encoding=3, text="Mục lục")],
+        )
     ]
     for index, (start, name) in enumerate(chapters):
         start_ms = round(start * 1000)
         stop_ms = round(chapters[index + 1][0] * 1000) if index + 1 < len(chapters) else end_ms
         frames.append(
-            CHAP(element_id=ids[index], start_time=start_ms, end_time=max(start_ms, stop_ms), sub_frames=[TIT2(encoding=3, text=name)])
+            CHAP(
+                element_id=ids[index],
+                start_time=start_ms,
+                end_time=max(start_ms, stop_ms),
+                sub_frames=[TIT2(encoding=3, text=name)],
+            )
         )
     return frames
 

@@ -17,7 +17,15 @@ from studio.engine.text._legal_header import _is_caps
 PROVISION_KINDS = ("phan", "chuong", "muc", "tieu_muc", "dieu", "khoan", "diem")
 POINT_LETTERS = "abcdđeghiklmnopqrstuvxy"
 _LEVEL = {kind: i for i, kind in enumerate(PROVISION_KINDS)}
-_LABEL = {"phan": "Phần", "chuong": "Chương", "muc": "Mục", "tieu_muc": "Tiểu mục", "dieu": "Điều", "khoan": "Khoản", "diem": "Điểm"}
+_LABEL = {
+    "phan": "Phần",
+    "chuong": "Chương",
+    "muc": "Mục",
+    "tieu_muc": "Tiểu mục",
+    "dieu": "Điều",
+    "khoan": "Khoản",
+    "diem": "Điểm",
+}
 
 
 @dataclass
@@ -43,8 +51,18 @@ class Provision:
 
 _ROMAN = r"[IVXLC]+"
 _ORDINALS = {
-    "nhất": 1, "một": 1, "hai": 2, "ba": 3, "tư": 4, "bốn": 4, "năm": 5, "sáu": 6, "bảy": 7,
-    "tám": 8, "chín": 9, "mười": 10,
+    "nhất": 1,
+    "một": 1,
+    "hai": 2,
+    "ba": 3,
+    "tư": 4,
+    "bốn": 4,
+    "năm": 5,
+    "sáu": 6,
+    "bảy": 7,
+    "tám": 8,
+    "chín": 9,
+    "mười": 10,
 }
 _TAIL = r"(?:\s*[.:–-]\s*(?P<title>.*))?$"
 _RE_PHAN = re.compile(r"^phần\s+(?P<num>thứ\s+(?:mười\s+)?\w+|" + _ROMAN + r"|\d+)" + _TAIL, re.IGNORECASE)
@@ -60,9 +78,7 @@ _OPEN_QUOTES = ('"', "“")
 _QUOTE_CHARS = ('"', "“", "”")
 _CLOSING_QUOTE_END = re.compile(r"[\"”][.;,:)]*$")
 _OPENS_QUOTE = re.compile(r":\s*[\"“][^\"“”]*$")  # a colon, then a quotation left open at the line end
-_ADOPTED = re.compile(
-    r"^(?:luật|bộ luật|pháp lệnh|nghị quyết|hiến pháp)\s+này\s+(?:đã\s+)?được\b.*\bthông qua\b", re.IGNORECASE
-)
+_ADOPTED = re.compile(r"^(?:luật|bộ luật|pháp lệnh|nghị quyết|hiến pháp)\s+này\s+(?:đã\s+)?được\b.*\bthông qua\b", re.IGNORECASE)
 _SIGNATURE = re.compile(
     r"^(?:(?:TM|KT|TL|TUQ|Q|T/M|K/T)\.?\s+\S.*"
     r"|(?:PHÓ\s+)?(?:CHỦ TỊCH|BỘ TRƯỞNG|THỨ TRƯỞNG|THỦ TƯỚNG|GIÁM ĐỐC|CHÁNH ÁN|VIỆN TRƯỞNG|TỔNG GIÁM ĐỐC"
@@ -181,9 +197,7 @@ def _continues(previous: str, line: str) -> bool:
         return True
     # A page wraps long lines only (short ones are table cells or list entries); a heading (also a quoted
     # one, "… như sau: “Điều 26b. Lưu trữ") or a capitalised title ends its line.
-    return len(previous) >= _WRAPPED_MIN and not (
-        _ENDS_IN_HEADING.search(previous) or _is_caps(previous) or _is_caps(line)
-    )
+    return len(previous) >= _WRAPPED_MIN and not (_ENDS_IN_HEADING.search(previous) or _is_caps(previous) or _is_caps(line))
 
 
 def _join_lines(lines: list[str]) -> str:

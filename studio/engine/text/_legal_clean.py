@@ -31,17 +31,11 @@ _PAGE_LINE = re.compile(
     r"|\d{1,4}\s*/\s*\d{1,4})$",
     re.IGNORECASE,
 )
-_STRUCTURAL_START = re.compile(
-    r"^(?:phần|chương|mục|tiểu mục|điều)\s+\S|^\d+[a-zđ]?\.\s|^[a-zđ]\)\s", re.IGNORECASE
-)
+_STRUCTURAL_START = re.compile(r"^(?:phần|chương|mục|tiểu mục|điều)\s+\S|^\d+[a-zđ]?\.\s|^[a-zđ]\)\s", re.IGNORECASE)
 
 
 def _is_furniture_candidate(line: str) -> bool:
-    return (
-        0 < len(line) <= 100
-        and not _STRUCTURAL_START.match(line)
-        and not line.endswith((".", ";", ":", ",", '"', "”"))
-    )
+    return 0 < len(line) <= 100 and not _STRUCTURAL_START.match(line) and not line.endswith((".", ";", ":", ",", '"', "”"))
 
 
 def _drop_wrapped_notes(text: str) -> str:
@@ -78,9 +72,6 @@ def clean_text(text: str) -> str:
     counts = Counter(re.sub(r"\d+", "#", line) for line in lines if _is_furniture_candidate(line))
     repeated = {key for key, n in counts.items() if n >= 3}
     if repeated:
-        lines = [
-            line for line in lines
-            if not (_is_furniture_candidate(line) and re.sub(r"\d+", "#", line) in repeated)
-        ]
+        lines = [line for line in lines if not (_is_furniture_candidate(line) and re.sub(r"\d+", "#", line) in repeated)]
     out = "\n".join(lines)
     return re.sub(r"\n\n\n+", "\n\n", out).strip()

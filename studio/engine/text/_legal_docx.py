@@ -56,16 +56,20 @@ def entry_count(data: bytes) -> int | None:
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
     if end < 0 or end + 22 > len(data):
         return None
-    return int.from_bytes(data[end + 10:end + 12], "little")
+    return int.from_bytes(data[end + 10 : end + 12], "little")
 
 
 def _check_directory(infos: list[zipfile.ZipInfo], max_unpacked: int) -> None:
     """Refuse a package by its central directory alone: member count, unpacked size, compression ratio."""
     if len(infos) > MAX_MEMBERS:
-        raise ZipBomb(f"có {len(infos):,} tệp thành phần, tối đa {MAX_MEMBERS:,}", f"{len(infos):,} members, limit {MAX_MEMBERS:,}")
+        raise ZipBomb(
+            f"có {len(infos):,} tệp thành phần, tối đa {MAX_MEMBERS:,}", f"{len(infos):,} members, limit {MAX_MEMBERS:,}"
+        )
     total = sum(info.file_size for info in infos)
     if total > max_unpacked:
-        raise ZipBomb(f"giải nén ra {total:,} byte, tối đa {max_unpacked:,}", f"unpacks to {total:,} bytes, limit {max_unpacked:,}")
+        raise ZipBomb(
+            f"giải nén ra {total:,} byte, tối đa {max_unpacked:,}", f"unpacks to {total:,} bytes, limit {max_unpacked:,}"
+        )
     for info in infos:
         # bzip2 and LZMA members are inflated without an output bound, chunk by chunk; Word writes neither.
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -123,8 +127,21 @@ class _Level:
 
 def _roman(n: int) -> str:
     out = ""
-    for value, symbol in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"),
-                          (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+    for value, symbol in (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ):
         count, n = divmod(n, value)
         out += symbol * count
     return out
@@ -136,9 +153,14 @@ def _letters(n: int) -> str:
 
 
 _FORMATS: dict[str, Callable[[int], str]] = {
-    "decimal": str, "decimalZero": lambda n: f"{n:02d}", "lowerLetter": _letters,
-    "upperLetter": lambda n: _letters(n).upper(), "lowerRoman": lambda n: _roman(n).lower(), "upperRoman": _roman,
-    "none": lambda n: "", "bullet": lambda n: "-",
+    "decimal": str,
+    "decimalZero": lambda n: f"{n:02d}",
+    "lowerLetter": _letters,
+    "upperLetter": lambda n: _letters(n).upper(),
+    "lowerRoman": lambda n: _roman(n).lower(),
+    "upperRoman": _roman,
+    "none": lambda n: "",
+    "bullet": lambda n: "-",
 }
 
 
@@ -161,7 +183,8 @@ class _Numbering:
         for node in root.findall(W + "abstractNum"):
             abstract[node.get(W + "abstractNumId")] = {
                 int(lvl.get(W + "ilvl", "0")): _Level(
-                    int(_val(lvl, "start", "1") or 1), _val(lvl, "numFmt", "decimal") or "decimal",
+                    int(_val(lvl, "start", "1") or 1),
+                    _val(lvl, "numFmt", "decimal") or "decimal",
                     _val(lvl, "lvlText", "") or "",
                 )
                 for lvl in node.findall(W + "lvl")

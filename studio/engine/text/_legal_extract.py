@@ -37,16 +37,23 @@ class DocumentError(ValueError):
 # --- type detection ----------------------------------------------------------------------------
 
 _EXTENSIONS = {
-    "txt": "txt", "text": "txt", "md": "txt",
+    "txt": "txt",
+    "text": "txt",
+    "md": "txt",
     "docx": "docx",
     "pdf": "pdf",
-    "html": "html", "htm": "html", "xhtml": "html",
+    "html": "html",
+    "htm": "html",
+    "xhtml": "html",
 }
 _CONTENT_TYPES = {
-    "text/plain": "txt", "text/markdown": "txt",
+    "text/plain": "txt",
+    "text/markdown": "txt",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/pdf": "pdf", "application/x-pdf": "pdf",
-    "text/html": "html", "application/xhtml+xml": "html",
+    "application/pdf": "pdf",
+    "application/x-pdf": "pdf",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
 }
 _VAGUE_CONTENT_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/unknown"}
 
@@ -83,7 +90,9 @@ def detect_kind(data: bytes, filename: str | None, content_type: str | None) -> 
     if head.startswith(b"PK\x03\x04"):
         members = entry_count(data)
         if members is not None and members > MAX_MEMBERS:  # before zipfile makes an object for each
-            raise zip_bomb(f"có {members:,} tệp thành phần, tối đa {MAX_MEMBERS:,}", f"{members:,} members, limit {MAX_MEMBERS:,}")
+            raise zip_bomb(
+                f"có {members:,} tệp thành phần, tối đa {MAX_MEMBERS:,}", f"{members:,} members, limit {MAX_MEMBERS:,}"
+            )
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 if "word/document.xml" in zf.namelist():
@@ -103,9 +112,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def _undecodable(vietnamese: str, english: str) -> DocumentError:
-    return DocumentError(
-        "undecodable", f"Không đọc được nội dung văn bản: {vietnamese} (cannot read the text: {english})"
-    )
+    return DocumentError("undecodable", f"Không đọc được nội dung văn bản: {vietnamese} (cannot read the text: {english})")
 
 
 def _decode_txt(data: bytes) -> str:
@@ -157,9 +164,7 @@ def _pdf_text(data: bytes, max_text_bytes: int) -> str:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentError(
-                "unsupported", "PDF có mật khẩu, không đọc được (password-protected PDF)"
-            )
+            raise DocumentError("unsupported", "PDF có mật khẩu, không đọc được (password-protected PDF)")
         pages: list[str] = []
         size = 0
         for page in reader.pages:
@@ -208,9 +213,42 @@ def _strip_running_lines(pages: list[str], edge: int = 2) -> list[str]:
 
 
 _BLOCK_TAGS = {
-    "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "div", "dl", "dt",
-    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-    "main", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "br",
+    "caption",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 }
 _DROP_TAGS = {"script", "style", "nav", "noscript", "template", "head", "iframe", "svg", "button", "select"}
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.IGNORECASE)
@@ -274,8 +312,10 @@ def _html_text(data: bytes) -> str:
 
 
 # Invisible characters, C0 and C1 controls (but tab and line feed, already unified) and bidi overrides.
-_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b-\x1f\x7f-\x9f"
-                        r"\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_INVISIBLE = re.compile(
+    r"[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b-\x1f\x7f-\x9f"
+    r"\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
+)
 _ODD_SPACE = re.compile(r"[\t\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 
 
@@ -327,7 +367,11 @@ def check_text(text: str, max_text_bytes: int) -> str:
 
 
 def extract_text(
-    data: bytes, filename: str | None = None, content_type: str | None = None, *, max_bytes: int = 5_000_000,
+    data: bytes,
+    filename: str | None = None,
+    content_type: str | None = None,
+    *,
+    max_bytes: int = 5_000_000,
     max_text_bytes: int | None = None,
 ) -> str:
     """Plain NFC text of an uploaded .txt/.docx/.pdf/.html file; raises DocumentError.

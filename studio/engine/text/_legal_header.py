@@ -15,36 +15,82 @@ _MOTTO = re.compile(  # case-sensitive on purpose: "Căn cứ Hiến pháp nư�
     r"|(?:Độc\s+lập|ĐỘC\s+LẬP)\s*[-–—]\s*(?:Tự\s+do|TỰ\s+DO)\s*[-–—]\s*(?:Hạnh\s+phúc|HẠNH\s+PHÚC)"
 )
 _RULE = re.compile(r"^[-–—_=.*~\s]*$")
-_NUMBER = re.compile(r"(?:^|\b(?:luật|bộ luật|pháp lệnh|nghị quyết|nghị định)\s+)số\s*[:.]?\s*(?P<num>[0-9][\w./\-–]*)", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"(?:^|\b(?:luật|bộ luật|pháp lệnh|nghị quyết|nghị định)\s+)số\s*[:.]?\s*(?P<num>[0-9][\w./\-–]*)", re.IGNORECASE
+)
 _DMY = r"(?P<d>\d{1,2})\s*[/.\-]\s*(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{4})"
 _WORDY = r"(?P<d2>\d{1,2})\s+tháng\s+(?P<m2>\d{1,2})\s+năm\s+(?P<y2>\d{4})"
 _DATE = r"(?:" + _DMY + "|" + _WORDY + ")"
 _PLACE_DATE = re.compile(r"(?P<place>[^\W\d_][^,\d:;]{0,50}?)\s*,\s*ngày\s+(?:" + _DATE + r"|[\s.…_]*tháng)", re.IGNORECASE)
 _EFFECTIVE = re.compile(r"có\s+hiệu\s+lực(?:\s+thi\s+hành)?(?:\s+kể)?\s+từ\s+ngày\s+" + _DATE, re.IGNORECASE)
 _DOC_TYPES = (
-    "THÔNG TƯ LIÊN TỊCH", "NGHỊ QUYẾT LIÊN TỊCH", "VĂN BẢN HỢP NHẤT", "BỘ LUẬT", "NGHỊ ĐỊNH", "NGHỊ QUYẾT",
-    "THÔNG TƯ", "QUYẾT ĐỊNH", "CHỈ THỊ", "PHÁP LỆNH", "HIẾN PHÁP", "LUẬT", "LỆNH", "KẾ HOẠCH", "HƯỚNG DẪN",
-    "THÔNG BÁO", "QUY ĐỊNH", "QUY CHẾ", "CÔNG VĂN",
+    "THÔNG TƯ LIÊN TỊCH",
+    "NGHỊ QUYẾT LIÊN TỊCH",
+    "VĂN BẢN HỢP NHẤT",
+    "BỘ LUẬT",
+    "NGHỊ ĐỊNH",
+    "NGHỊ QUYẾT",
+    "THÔNG TƯ",
+    "QUYẾT ĐỊNH",
+    "CHỈ THỊ",
+    "PHÁP LỆNH",
+    "HIẾN PHÁP",
+    "LUẬT",
+    "LỆNH",
+    "KẾ HOẠCH",
+    "HƯỚNG DẪN",
+    "THÔNG BÁO",
+    "QUY ĐỊNH",
+    "QUY CHẾ",
+    "CÔNG VĂN",
 )
 _TYPE_BY_CODE = {
-    "QH": "Luật", "NĐ": "Nghị định", "NQ": "Nghị quyết", "QĐ": "Quyết định", "TT": "Thông tư",
-    "TTLT": "Thông tư liên tịch", "CT": "Chỉ thị", "PL": "Pháp lệnh", "KH": "Kế hoạch", "L": "Lệnh",
+    "QH": "Luật",
+    "NĐ": "Nghị định",
+    "NQ": "Nghị quyết",
+    "QĐ": "Quyết định",
+    "TT": "Thông tư",
+    "TTLT": "Thông tư liên tịch",
+    "CT": "Chỉ thị",
+    "PL": "Pháp lệnh",
+    "KH": "Kế hoạch",
+    "L": "Lệnh",
 }
-_AUTHORITY = re.compile(
-    r"^(?:HỘI ĐỒNG NHÂN DÂN|[ỦU]Y BAN|QUỐC HỘI|CHÍNH PHỦ|THỦ TƯỚNG|BỘ TRƯỞNG|CHỦ TỊCH|GIÁM ĐỐC|CHỦ NHIỆM)\b"
-)
+_AUTHORITY = re.compile(r"^(?:HỘI ĐỒNG NHÂN DÂN|[ỦU]Y BAN|QUỐC HỘI|CHÍNH PHỦ|THỦ TƯỚNG|BỘ TRƯỞNG|CHỦ TỊCH|GIÁM ĐỐC|CHỦ NHIỆM)\b")
 _UNIT = re.compile(r"\b(TỈNH|THÀNH PHỐ|HUYỆN|QUẬN|THỊ XÃ|XÃ|PHƯỜNG|THỊ TRẤN|ĐẶC KHU)\s+(\S.*)$")
 _ORG_NAMES = {
-    "HỘI ĐỒNG NHÂN DÂN": "Hội đồng nhân dân", "ỦY BAN NHÂN DÂN": "Ủy ban nhân dân",
-    "UỶ BAN NHÂN DÂN": "Ủy ban nhân dân", "QUỐC HỘI": "Quốc hội", "CHÍNH PHỦ": "Chính phủ",
-    "THỦ TƯỚNG CHÍNH PHỦ": "Thủ tướng Chính phủ", "ỦY BAN THƯỜNG VỤ QUỐC HỘI": "Ủy ban Thường vụ Quốc hội",
+    "HỘI ĐỒNG NHÂN DÂN": "Hội đồng nhân dân",
+    "ỦY BAN NHÂN DÂN": "Ủy ban nhân dân",
+    "UỶ BAN NHÂN DÂN": "Ủy ban nhân dân",
+    "QUỐC HỘI": "Quốc hội",
+    "CHÍNH PHỦ": "Chính phủ",
+    "THỦ TƯỚNG CHÍNH PHỦ": "Thủ tướng Chính phủ",
+    "ỦY BAN THƯỜNG VỤ QUỐC HỘI": "Ủy ban Thường vụ Quốc hội",
     "BỘ CÔNG THƯƠNG": "Bộ Công Thương",
 }
 _MAX_ISSUER_LINE = 120
 _AGENCY = re.compile(r"^(BỘ|SỞ|CỤC|TỔNG CỤC|CHI CỤC|BAN|TRUNG TÂM|VĂN PHÒNG|THANH TRA)\s+(.+)$")
 _ACRONYMS = {
-    "HĐND", "UBND", "PBGDPL", "GDPL", "CNTT", "MTTQ", "ASEAN", "COVID-19", "TTHC", "ĐBQH", "BHXH", "BHYT",
-    "THCS", "THPT", "TW", "QR", "VNEID", "KT-XH", "QNR1", "QTV1",
+    "HĐND",
+    "UBND",
+    "PBGDPL",
+    "GDPL",
+    "CNTT",
+    "MTTQ",
+    "ASEAN",
+    "COVID-19",
+    "TTHC",
+    "ĐBQH",
+    "BHXH",
+    "BHYT",
+    "THCS",
+    "THPT",
+    "TW",
+    "QR",
+    "VNEID",
+    "KT-XH",
+    "QNR1",
+    "QTV1",
 }
 
 
@@ -69,7 +115,7 @@ def _doc_type_of(line: str) -> tuple[str, str] | None:
         return None
     for kind in _DOC_TYPES:
         if line == kind or line.startswith(kind + " "):
-            return kind.capitalize(), line[len(kind):].strip()
+            return kind.capitalize(), line[len(kind) :].strip()
     return None
 
 
@@ -85,7 +131,9 @@ def _org_case(org: str) -> str:
         return org
     m = _AGENCY.match(org)
     if m:
-        rest = re.sub(r"(^|\bVÀ\s+|[,\-–]\s*)(\w)", lambda x: x.group(1) + x.group(2).upper(), m.group(2).lower().replace("và ", "VÀ "))
+        rest = re.sub(
+            r"(^|\bVÀ\s+|[,\-–]\s*)(\w)", lambda x: x.group(1) + x.group(2).upper(), m.group(2).lower().replace("và ", "VÀ ")
+        )
         return m.group(1).capitalize() + " " + rest.replace("VÀ ", "và ")
     return org.capitalize()
 
@@ -94,7 +142,7 @@ def _split_unit(text: str) -> tuple[str, str | None, str | None]:
     """'HỘI ĐỒNG NHÂN DÂN TỈNH QUẢNG NINH' -> ('HỘI ĐỒNG NHÂN DÂN', 'tỉnh', 'Quảng Ninh')."""
     for m in _UNIT.finditer(text):
         if m.start() > 0 or text.startswith(("TỈNH", "THÀNH PHỐ", "HUYỆN", "QUẬN", "XÃ", "PHƯỜNG")):
-            return text[:m.start()].strip(), m.group(1).lower(), _cap_words(m.group(2))
+            return text[: m.start()].strip(), m.group(1).lower(), _cap_words(m.group(2))
     return text, None, None
 
 
@@ -117,7 +165,7 @@ def _sentence_case(title: str, names: list[str]) -> str:
         return title
     words = []
     for word in title.split():
-        core = word.strip(",.;:()\"“”")
+        core = word.strip(',.;:()"“”')
         keep = core in _ACRONYMS or any(c.isdigit() for c in core) or ("/" in core)
         words.append(word if keep else word.lower())
     out = " ".join(words)
@@ -201,7 +249,9 @@ def _scan_top(lines: list[str]) -> _Top:
             break
         # The issuing body is written in capitals (Decree 30/2020/NĐ-CP, Appendix I); prose is not an issuer.
         if (
-            not (number or place_date or issuer_done) and len(top.issuer_lines) < 3 and _is_caps(line)
+            not (number or place_date or issuer_done)
+            and len(top.issuer_lines) < 3
+            and _is_caps(line)
             and len(line) <= _MAX_ISSUER_LINE
         ):
             top.issuer_lines.append(line)
@@ -220,8 +270,12 @@ def _title_lines(lines: list[str], type_at: int | None) -> tuple[list[str], int]
     while j < len(lines):
         line = lines[j]
         if (
-            not line or _RULE.match(line) or line.startswith("(") or line.lower().startswith("căn cứ")
-            or (title and _AUTHORITY.match(line)) or (title and _is_caps(" ".join(title)) and not _is_caps(line))
+            not line
+            or _RULE.match(line)
+            or line.startswith("(")
+            or line.lower().startswith("căn cứ")
+            or (title and _AUTHORITY.match(line))
+            or (title and _is_caps(" ".join(title)) and not _is_caps(line))
         ):
             break
         title.append(line)
@@ -256,6 +310,6 @@ def _legal_bases(lines: list[str]) -> tuple[str, ...]:
 def _effective_on(full_text: str) -> date_type | None:
     """The date the document takes effect: its own ("... này có hiệu lực từ ngày ..."), else the first one named."""
     matches = list(_EFFECTIVE.finditer(full_text))
-    own = [m for m in matches if "này" in full_text[max(0, m.start() - 60):m.start()].split("\n")[-1]]
+    own = [m for m in matches if "này" in full_text[max(0, m.start() - 60) : m.start()].split("\n")[-1]]
     chosen = (own or matches)[:1]
     return _date(chosen[0]) if chosen else None

@@ -40,7 +40,7 @@ class Ctx:
 
 
 def _join_and(items: list[str]) -> str:
-    """"a", "a và b", "a, b và c"."""
+    """ "a", "a và b", "a, b và c"."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " và " + items[-1]
 
 
@@ -73,26 +73,27 @@ def _code_parts(ctx: Ctx, code: str, start: int, typed: bool = True) -> tuple[st
 
 def _type_named_before(ctx: Ctx, start: int, doc_type: str) -> bool:
     """Whether the words just before a citation already name its document type."""
-    before = " ".join(ctx.text[max(0, start - 40):start].lower().split())
+    before = " ".join(ctx.text[max(0, start - 40) : start].lower().split())
     before = re.sub(r"[\s:]*(?:số)?[\s:]*$", "", before)
     return before.endswith(doc_type)
 
 
 def _issuer_named_after(ctx: Ctx, end: int, names: list[str], codes: list[str]) -> bool:
     """Whether the same clause names every issuer after "của" (so the code need not)."""
-    clause = re.split(r"[;\n]|\.(?:\s|$)", ctx.text[end:end + 120])[0].lower()
+    clause = re.split(r"[;\n]|\.(?:\s|$)", ctx.text[end : end + 120])[0].lower()
     at = clause.find("của ")
     if at < 0 or not names:
         return False
     tail = clause[at:]
     # "24/2018/QH14 ... của Quốc hội": the clause names the issuer, if not its term.
     names = [ISSUERS[m[1]] if (m := _QH.fullmatch(c)) else n for n, c in zip(names, codes, strict=True)]
-    return all(re.search(rf"(?<!\w)(?:{re.escape(n.lower())}|{re.escape(c.lower())})(?!\w)", tail)
-               for n, c in zip(names, codes, strict=True))
+    return all(
+        re.search(rf"(?<!\w)(?:{re.escape(n.lower())}|{re.escape(c.lower())})(?!\w)", tail)
+        for n, c in zip(names, codes, strict=True)
+    )
 
 
-def _citation_words(ctx: Ctx, start: int, end: int, doc_type: str | None, names: list[str],
-                    codes: list[str]) -> str:
+def _citation_words(ctx: Ctx, start: int, end: int, doc_type: str | None, names: list[str], codes: list[str]) -> str:
     """The type and issuer part of a citation, following the module docstring."""
     show_type = bool(doc_type) and not _type_named_before(ctx, start, doc_type or "")
     show_issuer = bool(names) and not _issuer_named_after(ctx, end, names, codes)

@@ -18,10 +18,39 @@ DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tá
 
 # Names used when a letter stands alone (điểm a, điểm đ, hạng B, Điều 3a) or an acronym is spelled.
 LETTERS = {
-    "a": "a", "ă": "á", "â": "ớ", "b": "bê", "c": "xê", "d": "dê", "đ": "đê", "e": "e", "ê": "ê",
-    "f": "ép", "g": "giê", "h": "hát", "i": "i", "j": "gi", "k": "ca", "l": "e lờ", "m": "em mờ",
-    "n": "en nờ", "o": "o", "ô": "ô", "ơ": "ơ", "p": "pê", "q": "quy", "r": "e rờ", "s": "ét",
-    "t": "tê", "u": "u", "ư": "ư", "v": "vê", "w": "vê kép", "x": "ích", "y": "i dài", "z": "dét",
+    "a": "a",
+    "ă": "á",
+    "â": "ớ",
+    "b": "bê",
+    "c": "xê",
+    "d": "dê",
+    "đ": "đê",
+    "e": "e",
+    "ê": "ê",
+    "f": "ép",
+    "g": "giê",
+    "h": "hát",
+    "i": "i",
+    "j": "gi",
+    "k": "ca",
+    "l": "e lờ",
+    "m": "em mờ",
+    "n": "en nờ",
+    "o": "o",
+    "ô": "ô",
+    "ơ": "ơ",
+    "p": "pê",
+    "q": "quy",
+    "r": "e rờ",
+    "s": "ét",
+    "t": "tê",
+    "u": "u",
+    "ư": "ư",
+    "v": "vê",
+    "w": "vê kép",
+    "x": "ích",
+    "y": "i dài",
+    "z": "dét",
 }
 
 _ROMAN = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
@@ -38,9 +67,7 @@ _DATE_BEFORE = re.compile(
     rf"(?:(?i:{_DAY_KEYWORDS})\s+\d{{1,2}}/\d{{1,2}}|\d{{1,2}}/\d{{1,2}}/\d{{4}})"
     r"(?:\s*(?:,|và|hoặc)\s*\d{1,2}/\d{1,2}(?:/\d{4})?)*\s*(?:,|và|hoặc|đến|tới)\s*$"
 )
-_DAY_SPAN = re.compile(
-    rf"((?i:{_DAY_KEYWORDS}))\s+(\d{{1,2}})\s*[-–]\s*(\d{{1,2}})/(\d{{1,2}})(?:/(\d{{4}}))?(?![\w/])"
-)
+_DAY_SPAN = re.compile(rf"((?i:{_DAY_KEYWORDS}))\s+(\d{{1,2}})\s*[-–]\s*(\d{{1,2}})/(\d{{1,2}})(?:/(\d{{4}}))?(?![\w/])")
 _BARE_DAY_MONTH = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?![\w/])")
 _DATE_RANGE_TAIL = re.compile(r"\s*[-–]\s*(?:(?i:ngày)\s+)?(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?![\w/])")
 _TIME_OF_DAY = {"sáng", "trưa", "chiều", "tối", "đêm", "khuya", "hôm"}
@@ -61,9 +88,7 @@ _TIME_DASH = re.compile(r"\s*[-–]\s*(?=\d)")
 _ZERO_MINUTES = re.compile(r"\s*(?i:phút)(?![\w])")
 _TIME_COLON = re.compile(r"(\d{1,2}):(\d{2})(?![\d:])")
 _MONEY_PREFIX = re.compile(rf"\$\s?({_NUM})(?![\w])")
-_NUMBER = re.compile(
-    rf"(?P<a>{_NUM})(?:(?P<sep>\s*[-–]\s*|/)(?P<b>{_NUM}))?(?:\s?(?P<unit>{UNIT_RE}))?(?![\w])"
-)
+_NUMBER = re.compile(rf"(?P<a>{_NUM})(?:(?P<sep>\s*[-–]\s*|/)(?P<b>{_NUM}))?(?:\s?(?P<unit>{UNIT_RE}))?(?![\w])")
 
 
 def _units_word(unit: int, tens: int) -> str:
@@ -169,13 +194,13 @@ def month(n: int) -> str:
 
 
 def date_words(day: int, month_no: int, year: int | None = None) -> str:
-    """"ngày tám tháng năm năm hai nghìn không trăm hai mươi"."""
+    """ "ngày tám tháng năm năm hai nghìn không trăm hai mươi"."""
     words = f"ngày {number_to_words(day)} tháng {month(month_no)}"
     return words + (f" năm {number_to_words(year)}" if year is not None else "")
 
 
 def time_words(hour: int, minute: int) -> str:
-    """"mười chín giờ ba mươi"; a zero minute is not read ("sáu giờ")."""
+    """ "mười chín giờ ba mươi"; a zero minute is not read ("sáu giờ")."""
     return f"{number_to_words(hour)} giờ" + (f" {number_to_words(minute)}" if minute else "")
 
 
@@ -238,8 +263,9 @@ def read_date(text: str, pos: int) -> tuple[int, str] | None:
         else:  # "từ ngày ...", but "sáng mười lăm tháng ba" as newsreaders say it
             words = keyword(m[1]) + " " + (words[5:] if kw in _TIME_OF_DAY else words)
     elif (
-        (m := _BARE_DAY_MONTH.match(text, pos)) and is_date(int(m[1]), int(m[2]))
-        and _DATE_BEFORE.search(text[max(0, pos - 80):pos])
+        (m := _BARE_DAY_MONTH.match(text, pos))
+        and is_date(int(m[1]), int(m[2]))
+        and _DATE_BEFORE.search(text[max(0, pos - 80) : pos])
     ):
         words = date_words(int(m[1]), int(m[2]), int(m[3]) if m[3] else None)
     else:

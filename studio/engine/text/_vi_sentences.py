@@ -12,23 +12,69 @@ import unicodedata
 
 MAX_SENTENCE = 200
 
-_ABBREVIATIONS_WITH_DOT = {"TP", "Tp", "TX", "Tx", "TT", "Q", "P", "X", "H", "TS", "ThS", "PGS", "GS", "BS", "KS",
-                           "Th", "St", "v.v", "Mr", "Ms", "TM", "KT", "TL", "TUQ"}
+_ABBREVIATIONS_WITH_DOT = {
+    "TP",
+    "Tp",
+    "TX",
+    "Tx",
+    "TT",
+    "Q",
+    "P",
+    "X",
+    "H",
+    "TS",
+    "ThS",
+    "PGS",
+    "GS",
+    "BS",
+    "KS",
+    "Th",
+    "St",
+    "v.v",
+    "Mr",
+    "Ms",
+    "TM",
+    "KT",
+    "TL",
+    "TUQ",
+}
 _SENTENCE_END = re.compile(r"[.!?…]+[\"”»')\]]*(?=\s+[\"“«(\-–]?[\w])")
 _ENUMERATOR = re.compile(r"(?:(?i:điều|chương|mục|phần)\s+)?(?:\d+[a-zđ]?|[IVXL]+|[a-zđ])\.")
-_KEEP_WITH_NEXT = {"số", "ngày", "tháng", "năm", "điều", "khoản", "điểm", "chương", "phần", "mục", "lúc", "từ",
-                   "đến", "thứ", "khóa", "khoá", "quý", "luật", "nghị", "quyết", "thông", "tờ"}
+_KEEP_WITH_NEXT = {
+    "số",
+    "ngày",
+    "tháng",
+    "năm",
+    "điều",
+    "khoản",
+    "điểm",
+    "chương",
+    "phần",
+    "mục",
+    "lúc",
+    "từ",
+    "đến",
+    "thứ",
+    "khóa",
+    "khoá",
+    "quý",
+    "luật",
+    "nghị",
+    "quyết",
+    "thông",
+    "tờ",
+}
 
 
 def _sentence_ends(line: str) -> list[int]:
     """Offsets just after each sentence-final mark that is not an abbreviation's dot."""
     ends: list[int] = []
     for m in _SENTENCE_END.finditer(line):
-        word = re.search(r"[\w.]*$", line[:m.start()])
+        word = re.search(r"[\w.]*$", line[: m.start()])
         before = word[0] if word else ""
         if m[0].startswith(".") and (before in _ABBREVIATIONS_WITH_DOT or re.fullmatch(r"[A-ZĐ]", before)):
             continue
-        if _ENUMERATOR.fullmatch(line[ends[-1] if ends else 0:m.end()].strip()):
+        if _ENUMERATOR.fullmatch(line[ends[-1] if ends else 0 : m.end()].strip()):
             continue
         ends.append(m.end())
     return ends
@@ -79,4 +125,3 @@ def split_sentences(text: str) -> list[str]:
                 out.extend(_split_long(sentence))
             start = end
     return out
-

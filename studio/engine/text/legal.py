@@ -30,8 +30,18 @@ from studio.engine.text._legal_extract import DocumentError, check_text, extract
 from studio.engine.text._legal_header import DocumentMeta, parse_header
 
 __all__ = [
-    "PROVISION_KINDS", "DocumentError", "DocumentMeta", "ParsedDocument", "Provision",
-    "check_text", "clean_text", "extract_text", "parse_document", "text_too_large", "too_large", "too_many_provisions",
+    "PROVISION_KINDS",
+    "DocumentError",
+    "DocumentMeta",
+    "ParsedDocument",
+    "Provision",
+    "check_text",
+    "clean_text",
+    "extract_text",
+    "parse_document",
+    "text_too_large",
+    "too_large",
+    "too_many_provisions",
 ]
 
 

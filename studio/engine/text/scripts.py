@@ -23,7 +23,11 @@ BED_BREATH_MS = 1200
 LOUDSPEAKER_PLAN_S = LOUDSPEAKER_MAX_S - 15.0  # room for an engine that reads slower than planned
 VIDEO_MIN_S, VIDEO_MAX_S = 60.0, 90.0
 VIDEO_TARGET_S = 82.0  # planned length of a sketch, inside 60-90 s with room for a slower reader
-LENGTH_LIMITS_S = {"radio": (RADIO_MIN_S, RADIO_MAX_S), "loudspeaker": (0.0, LOUDSPEAKER_MAX_S), "video": (VIDEO_MIN_S, VIDEO_MAX_S)}
+LENGTH_LIMITS_S = {
+    "radio": (RADIO_MIN_S, RADIO_MAX_S),
+    "loudspeaker": (0.0, LOUDSPEAKER_MAX_S),
+    "video": (VIDEO_MIN_S, VIDEO_MAX_S),
+}
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,7 @@ def loudspeaker_parts(doc: DocumentInfo, provisions: Sequence[ProvisionText], *,
     a single provision that cannot fit is refused with the reason. An emergency bulletin is
     introduced and closed as an emergency announcement, not as the routine legal bulletin.
     """
+
     def planned(group: Sequence[ProvisionText]) -> float:
         return estimate_seconds(_bulletin(doc, group, " Phần 9/9.", emergency=emergency), jingles=True)
 
@@ -256,7 +261,9 @@ def _answer(prov: ProvisionText, name: str, text: str) -> ScriptLine:
     return ScriptLine("expert", f"Theo {prov.label} {name}: {text}", 500, prov.id, "answer")
 
 
-def _fits(before: Sequence[ScriptLine], answer: Callable[[str], ScriptLine], outro: ScriptLine, target_s: float, text: str) -> bool:
+def _fits(
+    before: Sequence[ScriptLine], answer: Callable[[str], ScriptLine], outro: ScriptLine, target_s: float, text: str
+) -> bool:
     """Whether the sketch, answered with text after `before` and closed by the outro, is planned within target_s."""
     return estimate_seconds([*before, answer(text), outro], jingles=True) <= target_s
 
@@ -269,7 +276,9 @@ def video_script(doc: DocumentInfo, provisions: Sequence[ProvisionText], *, targ
     lines = [title]
     for prov in provisions:
         heading = prov.heading or prov.label
-        question = ScriptLine("citizen", f"Thưa luật sư, {heading[:1].lower() + heading[1:]} được quy định thế nào?", 300, prov.id, "question")
+        question = ScriptLine(
+            "citizen", f"Thưa luật sư, {heading[:1].lower() + heading[1:]} được quy định thế nào?", 300, prov.id, "question"
+        )
         answer = partial(_answer, prov, name)
         body = _clipped(prov.body.strip() or heading, partial(_fits, [*lines, question], answer, outro, target_s))
         if body is None:

@@ -80,8 +80,28 @@ _URL = re.compile(
 _WORD = re.compile(r"[^\W_]+")
 _PAREN = re.compile(r"\(([^()\n]{2,120})\)")
 _BULLET = re.compile(r"[-–—•●▪◦+*]\s+")
-_PER_WORDS = {"người", "tháng", "năm", "ngày", "giờ", "tuần", "lần", "hộ", "ca", "suất", "chiếc", "con", "buổi",
-              "phút", "giây", "lượt", "xe", "lít", "tấn", "cây"}
+_PER_WORDS = {
+    "người",
+    "tháng",
+    "năm",
+    "ngày",
+    "giờ",
+    "tuần",
+    "lần",
+    "hộ",
+    "ca",
+    "suất",
+    "chiếc",
+    "con",
+    "buổi",
+    "phút",
+    "giây",
+    "lượt",
+    "xe",
+    "lít",
+    "tấn",
+    "cây",
+}
 _SLASH_UNIT = re.compile(rf"/({vi.UNIT_RE}|[^\W\d_]+)(?![\w])")
 _KEEP_PUNCT = set(".,;:!?…()[]\"'“”‘’«»")
 
@@ -91,9 +111,9 @@ _KEEP_PUNCT = set(".,;:!?…()[]\"'“”‘’«»")
 
 def _phone_context(ctx: _Ctx, pos: int, token: str) -> bool:
     """Whether a short number follows a phone keyword (gọi, đường dây nóng ...) or another phone number."""
-    if ctx.last_phone_end >= 0 and re.fullmatch(r"\s*(?:,|hoặc|và|/)\s*", ctx.text[ctx.last_phone_end:pos]):
+    if ctx.last_phone_end >= 0 and re.fullmatch(r"\s*(?:,|hoặc|và|/)\s*", ctx.text[ctx.last_phone_end : pos]):
         return True
-    before = ctx.text[max(0, pos - 40):pos]
+    before = ctx.text[max(0, pos - 40) : pos]
     if token in _EMERGENCY and re.search(r"(?i:số)\s*$", before):
         return True
     return bool(_PHONE_KEYWORD.search(before))
@@ -145,7 +165,7 @@ def _rule_plate(ctx: _Ctx, pos: int) -> tuple[int, str] | None:
 
 
 def _rule_address(ctx: _Ctx, pos: int) -> tuple[int, str] | None:
-    """"Q.1" "quận một", "P.Bạch Đằng" "phường Bạch Đằng" (with no space, a capital is a place name)."""
+    """ "Q.1" "quận một", "P.Bạch Đằng" "phường Bạch Đằng" (with no space, a capital is a place name)."""
     if not (m := _ADDRESS.match(ctx.text, pos)):
         return None
     following = ctx.text[m.end()]
@@ -194,10 +214,20 @@ def _rule_url(ctx: _Ctx, pos: int) -> tuple[int, str] | None:
     token = m[0].rstrip(".,;:!?)]}'\"")
     scheme = re.match(r"https?://", token)
     start = pos + (len(scheme[0]) if scheme else 0)
-    seps = {".": "chấm", "/": "gạch chéo", "-": "gạch ngang", "_": "gạch dưới", "@": "a còng",
-            "?": "chấm hỏi", "=": "bằng", "&": "và", ":": "hai chấm", "#": "thăng"}
+    seps = {
+        ".": "chấm",
+        "/": "gạch chéo",
+        "-": "gạch ngang",
+        "_": "gạch dưới",
+        "@": "a còng",
+        "?": "chấm hỏi",
+        "=": "bằng",
+        "&": "và",
+        ":": "hai chấm",
+        "#": "thăng",
+    }
     words = []
-    for piece in re.finditer(r"[A-Za-z0-9]+|.", ctx.text[start:pos + len(token)]):
+    for piece in re.finditer(r"[A-Za-z0-9]+|.", ctx.text[start : pos + len(token)]):
         if piece[0][0].isalnum():
             words.append(_url_word(ctx, piece[0], start + piece.start()))
         elif piece[0] in seps:
@@ -245,19 +275,19 @@ def _char(ctx: _Ctx, pos: int) -> tuple[int, str]:
     at_line_start = not text[:pos].strip(" \t") or text[:pos].rstrip(" \t").endswith("\n")
     if at_line_start and (m := _BULLET.match(text, pos)):
         return m.end(), ""
-    if char == "-" and (pos == 0 or text[pos - 1].isspace()) and text[pos + 1:pos + 2].isdecimal():
+    if char == "-" and (pos == 0 or text[pos - 1].isspace()) and text[pos + 1 : pos + 2].isdecimal():
         return pos + 1, "âm "
     if char in "-–—":
         spaced = pos > 0 and text[pos - 1].isspace() and pos + 1 < len(text) and text[pos + 1].isspace()
         return pos + 1, "," if spaced else " "
     if char == "/":
-        if text[max(0, pos - 2):pos] == "và" and text.startswith("/hoặc", pos):
+        if text[max(0, pos - 2) : pos] == "và" and text.startswith("/hoặc", pos):
             return pos + len("/hoặc"), " hoặc"
         if (m := _SLASH_UNIT.match(text, pos)) and (m[1] in UNITS or m[1] in _PER_WORDS):
             return m.end(), " một " + UNITS.get(m[1], m[1])
-        between = pos > 0 and text[pos - 1].isalpha() and text[pos + 1:pos + 2].isalpha()
-        return pos + 1, " hoặc " if between else " trên " if text[pos + 1:pos + 2].isalnum() else " "
-    if char == ":" and text[pos - 1:pos].isdecimal() and text[pos + 1:pos + 2].isdecimal():
+        between = pos > 0 and text[pos - 1].isalpha() and text[pos + 1 : pos + 2].isalpha()
+        return pos + 1, " hoặc " if between else " trên " if text[pos + 1 : pos + 2].isalnum() else " "
+    if char == ":" and text[pos - 1 : pos].isdecimal() and text[pos + 1 : pos + 2].isdecimal():
         ctx.flag(char, pos, REASON_RATIO)  # "tỷ số 1:2", "tỷ lệ 1:500": score or scale, not a time
         return pos + 1, " : "
     if char in _KEEP_PUNCT:
@@ -274,9 +304,21 @@ def _pure(read: Callable[[str, int], tuple[int, str] | None]) -> Rule:
 
 
 _RULES: tuple[Rule, ...] = (
-    _rule_url, _rule_paren_abbreviation, _rule_plate, rule_citation, _pure(vi.read_date), _pure(vi.read_time),
-    _pure(vi.read_month), _pure(vi.read_ordinal), _pure(vi.read_roman), _pure(vi.read_struct), _rule_phone,
-    _rule_lexicon, _rule_address, rule_compound, _pure(vi.read_quantity),
+    _rule_url,
+    _rule_paren_abbreviation,
+    _rule_plate,
+    rule_citation,
+    _pure(vi.read_date),
+    _pure(vi.read_time),
+    _pure(vi.read_month),
+    _pure(vi.read_ordinal),
+    _pure(vi.read_roman),
+    _pure(vi.read_struct),
+    _rule_phone,
+    _rule_lexicon,
+    _rule_address,
+    rule_compound,
+    _pure(vi.read_quantity),
 )
 
 
@@ -341,8 +383,9 @@ def _nfc_with_index(text: str) -> tuple[str, list[int]]:
 def normalize(text: str, lexicon: Mapping[str, str] | None = None) -> Spoken:
     """Spoken form of Vietnamese text; `lexicon` entries extend and override DEFAULT_LEXICON."""
     nfc, index = _nfc_with_index(text)
-    user = {unicodedata.normalize("NFC", k.strip()): unicodedata.normalize("NFC", v)
-            for k, v in (lexicon or {}).items() if k.strip()}
+    user = {
+        unicodedata.normalize("NFC", k.strip()): unicodedata.normalize("NFC", v) for k, v in (lexicon or {}).items() if k.strip()
+    }
     ctx = _Ctx(nfc, user, {**DEFAULT_LEXICON, **user})
     _scan(ctx)
     flags = sorted({Flag(t, index[s], index[e], r) for t, s, e, r in ctx.flags}, key=lambda f: (f.start, f.end))

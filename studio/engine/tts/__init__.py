@@ -49,6 +49,18 @@ def build_engines(
 
 
 __all__ = [
-    "ENGINE_NAMES", "LAWCAST_VOICES", "CachedPhrase", "Engine", "EngineError", "EspeakEngine", "GttsEngine",
-    "PhraseCache", "PiperEngine", "Synthesis", "TransientEngineError", "build_engines", "engine_voice", "speak",
+    "ENGINE_NAMES",
+    "LAWCAST_VOICES",
+    "CachedPhrase",
+    "Engine",
+    "EngineError",
+    "EspeakEngine",
+    "GttsEngine",
+    "PhraseCache",
+    "PiperEngine",
+    "Synthesis",
+    "TransientEngineError",
+    "build_engines",
+    "engine_voice",
+    "speak",
 ]

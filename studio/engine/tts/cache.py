@@ -29,8 +29,12 @@ class CachedPhrase:
     def record(self) -> dict[str, object]:
         """Who spoke this line, as JSON-ready data for a render's per-line speech log."""
         return {
-            "engine": self.engine, "voice": self.voice, "fallback_from": list(self.fallback_from),
-            "cached": self.hit, "duration_s": round(self.duration_s, 6), "phrase": self.key,
+            "engine": self.engine,
+            "voice": self.voice,
+            "fallback_from": list(self.fallback_from),
+            "cached": self.hit,
+            "duration_s": round(self.duration_s, 6),
+            "phrase": self.key,
         }
 
 
@@ -58,8 +62,13 @@ class PhraseCache:
             if not wav.is_file():
                 return None
             return CachedPhrase(
-                path=wav, duration_s=float(meta["duration_s"]), sample_rate=int(meta["sample_rate"]),
-                engine=str(meta["engine"]), voice=str(meta["voice"]), key=key, hit=True,
+                path=wav,
+                duration_s=float(meta["duration_s"]),
+                sample_rate=int(meta["sample_rate"]),
+                engine=str(meta["engine"]),
+                voice=str(meta["voice"]),
+                key=key,
+                hit=True,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -69,14 +78,22 @@ class PhraseCache:
         wav = self.wav_path(key)
         wav.parent.mkdir(parents=True, exist_ok=True)
         meta = {
-            "engine": synthesis.engine, "voice": synthesis.voice, "sample_rate": synthesis.sample_rate,
-            "duration_s": synthesis.duration_s, "bytes": len(synthesis.pcm),
+            "engine": synthesis.engine,
+            "voice": synthesis.voice,
+            "sample_rate": synthesis.sample_rate,
+            "duration_s": synthesis.duration_s,
+            "bytes": len(synthesis.pcm),
         }
         _write_atomic(wav, synthesis.wav_bytes())
         _write_atomic(wav.with_suffix(".json"), json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8"))
         return CachedPhrase(
-            path=wav, duration_s=synthesis.duration_s, sample_rate=synthesis.sample_rate,
-            engine=synthesis.engine, voice=synthesis.voice, key=key, hit=False,
+            path=wav,
+            duration_s=synthesis.duration_s,
+            sample_rate=synthesis.sample_rate,
+            engine=synthesis.engine,
+            voice=synthesis.voice,
+            key=key,
+            hit=False,
         )
 
 

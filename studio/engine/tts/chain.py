@@ -60,4 +60,6 @@ def _all_failed(text: str, errors: dict[str, EngineError]) -> EngineError:
     """One error naming every engine's failure; transient if any of them may recover."""
     detail = "; ".join(f"{name}: {exc}" for name, exc in errors.items())
     kind = TransientEngineError if any(isinstance(exc, Transient) for exc in errors.values()) else EngineError
-    return kind(f"all speech engines failed for {text[:60]!r} ({detail})", causes={name: str(exc) for name, exc in errors.items()})
+    return kind(
+        f"all speech engines failed for {text[:60]!r} ({detail})", causes={name: str(exc) for name, exc in errors.items()}
+    )

@@ -139,9 +139,7 @@ class GttsEngine:
                 delay = self._backoff(attempt, outcome.retry_after_s)
                 log.info("gtts: %s; retry %d/%d in %.2fs", outcome.reason, attempt + 1, self.retries, delay)
                 time.sleep(delay)
-        raise TransientEngineError(
-            f"gtts: {self.host} failed after {len(failures)} attempts: {'; '.join(failures)}", engine=NAME
-        )
+        raise TransientEngineError(f"gtts: {self.host} failed after {len(failures)} attempts: {'; '.join(failures)}", engine=NAME)
 
     def _attempt(self, body: str) -> bytes | _Failure:
         try:

@@ -71,7 +71,9 @@ class CTOC(Frame):
     ) -> None: ...
 
 class ID3(ID3Tags):
-    def __init__(self, filething: _FileThing | None = None, known_frames: object = None, translate: bool = True, v2_version: int = 4) -> None: ...
+    def __init__(
+        self, filething: _FileThing | None = None, known_frames: object = None, translate: bool = True, v2_version: int = 4
+    ) -> None: ...
     def save(
         self,
         filething: _FileThing | None = None,
