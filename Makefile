@@ -15,11 +15,11 @@ PIP_QUIET = $(PY) -m pip install --quiet --no-warn-script-location --progress-ba
 pip_install = $(PIP_QUIET) $(1) >>$(PIP_LOG) 2>&1 || { cat $(PIP_LOG); echo "pip install thất bại (pip install failed); nhật ký (log): $(PIP_LOG)"; exit 1; }
 
 $(PY):
-	@echo "Tạo môi trường ảo $(VENV) (creating the virtualenv)"
+	@echo "Tạo môi trường ảo $(VENV) (creating the virtualenv)" >&2
 	@$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
-	@echo "Cài đặt các gói Python, xin chờ (installing packages; log: $(PIP_LOG))"
+	@echo "Cài đặt các gói Python, xin chờ (installing packages; log: $(PIP_LOG))" >&2
 	@: >$(PIP_LOG)
 	@$(call pip_install,--upgrade pip)
 	@$(call pip_install,-e '$(DEV_EXTRAS)')

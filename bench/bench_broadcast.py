@@ -115,6 +115,8 @@ def _setup(window_start: datetime) -> dict[str, float]:
                 status="approved",
                 author_id=user.id,
                 approved_at=cand.approved_at,
+                approved_version=1,  # the scheduler takes only outputs of the approved version
+                legal_approved_version=1,
             )
             session.add(production)
             session.flush()
@@ -232,6 +234,8 @@ def run_tier(database_url: str) -> None:
         occurrences = session.scalar(select(func.count()).select_from(Occurrence))
         rows = session.scalar(select(func.count()).select_from(Airing))
         links = session.scalar(select(func.count()).select_from(OccurrencePlan))
+    if not summary.placed:  # a fill that places nothing is fast and means nothing: the seed is not eligible
+        raise SystemExit("bench_broadcast: the fill placed nothing; the seeded productions are not eligible for air")
     figures.update(
         {
             "stations": STATIONS,
