@@ -95,11 +95,13 @@ def create_app() -> FastAPI:
     app.include_router(web_router)  # the staff web application under /app (HTML pages, session sign-in)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install(app)  # the OpenAPI document says what the app answers: ErrorOut for every error status
-    # Inside the fast paths (they answer GETs without a body), outside everything that reads one.
+    # The last added runs first. The fast paths answer polls from memory, so they come first: a path with NUL
+    # only misses their caches, and RefuseNulInPath stops it before any route queries the database with it.
+    # BodyLimit is inside them (they answer GETs without a body) and outside everything that reads a body.
+    app.add_middleware(RefuseNulInPath)
     app.add_middleware(BodyLimit)
     app.add_middleware(FeedFastPath)
     app.add_middleware(StationFastPath)
-    app.add_middleware(RefuseNulInPath)  # outermost: the fast paths look paths up too
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
