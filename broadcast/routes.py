@@ -171,9 +171,10 @@ def list_occurrences(
 
 @router.post("/schedule/fill", response_model=FillOut)
 def fill(body: FillIn, session: SessionDep, user: Scheduler) -> FillOut:
-    """Fill occurrences in a window with approved content; returns what was placed and the under-filled slots."""
+    """Fill occurrences in a window (a scoped user: those in their area) with approved content; what was placed, and gaps."""
     freshness = body.freshness_days if body.freshness_days is not None else get_settings().freshness_days
-    result = airings_service.fill(session, start=body.start, end=body.end, freshness_days=freshness)
+    only = area_scope.occurrence_ids(session, area_scope.of(session, user), body.start, body.end)  # a scoped user: their area
+    result = airings_service.fill(session, start=body.start, end=body.end, freshness_days=freshness, occurrence_ids=only)
     session.commit()
     gaps = sorted(result.underfilled, key=lambda g: (g.underfill.occurrence_start, g.underfill.slot_id))
     return FillOut(

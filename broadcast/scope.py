@@ -9,13 +9,14 @@ so "beneath" is one prefix match.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from auth import User
-from broadcast.models import Area, Channel, ChannelKind, Slot, Station
+from broadcast.models import Area, Channel, ChannelKind, Occurrence, Slot, Station
 from errors import NotFound
 
 
@@ -73,6 +74,21 @@ def slot_filter(scope: Scope) -> ColumnElement[bool] | None:
         and_(Slot.target_kind == "area", Slot.target_id.in_(area_ids(scope))),
         and_(Slot.target_kind == "station", Slot.target_id.in_(station_ids(scope))),
     )
+
+
+def occurrence_ids(session: Session, scope: Scope, start: datetime, end: datetime) -> list[int] | None:
+    """Occurrences in [start, end) on the scope's areas and stations: what a scoped scheduler may fill (None: all)."""
+    if scope.path is None:
+        return None
+    query = select(Occurrence.id).where(
+        Occurrence.start >= start,
+        Occurrence.start < end,
+        or_(
+            and_(Occurrence.target_kind == "area", Occurrence.target_id.in_(area_ids(scope))),
+            and_(Occurrence.target_kind == "station", Occurrence.target_id.in_(station_ids(scope))),
+        ),
+    )
+    return list(session.scalars(query))
 
 
 def _outside(what: str, ident: int) -> NotFound:

@@ -3,19 +3,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request, Response
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from apitypes import Id
 from broadcast import airings as airings_service
 from broadcast import scope as area_scope
 from broadcast import service as broadcast_service
-from broadcast.models import Area, Occurrence, Slot, Station
+from broadcast.models import Area, Slot, Station
 from broadcast.schedule_types import clock
 from db import SessionDep, utcnow
 from errors import Invalid
@@ -150,22 +150,6 @@ def _day(value: str, who: Viewer) -> date:
         raise Invalid(who._("Ngày phải có dạng năm-tháng-ngày.")) from None
 
 
-def occurrences_within(session: Session, user_scope: area_scope.Scope, start: datetime, end: datetime) -> list[int]:
-    """Occurrences in [start, end) on the scope's areas and stations (what a scoped scheduler may fill)."""
-    return list(
-        session.scalars(
-            select(Occurrence.id).where(
-                Occurrence.start >= start,
-                Occurrence.start < end,
-                or_(
-                    and_(Occurrence.target_kind == "area", Occurrence.target_id.in_(area_scope.area_ids(user_scope))),
-                    and_(Occurrence.target_kind == "station", Occurrence.target_id.in_(area_scope.station_ids(user_scope))),
-                ),
-            )
-        )
-    )
-
-
 def _gaps(session: Session, summary: airings_service.FillSummary) -> list[dict[str, Any]]:
     gaps = sorted(summary.underfilled, key=lambda g: (g.underfill.occurrence_start, g.underfill.slot_id))[:UNDERFILLED_SHOWN]
     slots = {s.id: s for s in session.scalars(select(Slot).where(Slot.id.in_({g.underfill.slot_id for g in gaps} or {-1})))}
@@ -201,7 +185,7 @@ def fill(
     begin = wk.local_midnight(first, zone())
     finish = wk.local_midnight(last + timedelta(days=1), zone())
     user_scope = area_scope.of(session, who.user)
-    only = None if user_scope.everywhere else occurrences_within(session, user_scope, begin, finish)
+    only = area_scope.occurrence_ids(session, user_scope, begin, finish)
     freshness = get_settings().freshness_days
     summary = airings_service.fill(session, start=begin, end=finish, freshness_days=freshness, occurrence_ids=only)
     session.commit()

@@ -106,6 +106,25 @@ def test_the_api_shows_an_officer_only_their_commune(api: TestClient, stack: Sta
     assert {s["id"] for s in everyone["items"]} == {c[k]["id"] for c in (a, b) for k in ("station", "silent")}
 
 
+def test_the_api_fills_an_officer_s_commune_only(api: TestClient, stack: Stack, two_communes: dict[str, Any]) -> None:
+    a, b, mine = two_communes["a"], two_communes["b"], two_communes["headers"]
+    first = api.get("/api/occurrences", params={"slot_id": a["slot"]["id"], "limit": 1}, headers=mine).json()[0]
+    at = datetime.fromisoformat(first["start"])
+    span = {"start": (at - timedelta(minutes=1)).isoformat(), "end": (at + timedelta(minutes=1)).isoformat()}
+    before_b = {
+        x["id"] for x in api.get("/api/airings", params={"area_id": b["area"]["id"]}, headers=stack.headers("scheduler")).json()
+    }
+    everywhere = api.get("/api/occurrences", params={**span, "limit": 5000}, headers=stack.headers("scheduler")).json()
+    assert {a["slot"]["id"], b["slot"]["id"]} <= {o["slot_id"] for o in everywhere}  # B's occurrence is in the window too
+    filled = api.post("/api/schedule/fill", json=span, headers=mine)
+    assert filled.status_code == 200, filled.json()
+    assert filled.json()["occurrences"] == 1  # commune A's only
+    after_b = {
+        x["id"] for x in api.get("/api/airings", params={"area_id": b["area"]["id"]}, headers=stack.headers("scheduler")).json()
+    }
+    assert after_b == before_b  # nothing placed in commune B
+
+
 def test_the_pages_show_an_officer_only_their_commune(two_communes: dict[str, Any]) -> None:
     from app import create_app
 
