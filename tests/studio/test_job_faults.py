@@ -521,27 +521,38 @@ def test_a_database_restart_during_renders_fails_nothing_and_needs_no_reaper(
     def connect() -> None:
         psycopg2.connect(host=url.host, port=url.port, user=url.username, dbname=url.database, connect_timeout=1).close()
 
+    def ctl(action: str) -> None:
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action], check=True, timeout=120, capture_output=True
+        )
+
     hit = [job_id for job_id in ids if _row(job_id)["status"] == "running"]
     with Outage(connect) as outage:
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-            check=True,
-            timeout=120,
-            capture_output=True,
-        )
+        ctl("stop")
+        try:
+            # Down until a running render has failed to save its progress: a restart of a fraction of a second
+            # can fall between two of its writes, and then it would test nothing.
+            wait_until(
+                lambda: "progress not saved, database unreachable" in _log_since(stack, offset),
+                timeout_s=30,
+                what="a running render to find the database gone",
+                every_s=0.05,
+            )
+        finally:
+            ctl("start")
         down_s = outage.wait_up()
     rows = [_wait_status(job_id, ENDED, timeout_s=300) for job_id in ids]
     assert outage.up_at is not None
     last = max(r["finished_at"] for r in rows)
     print(
-        f"\nPostgreSQL restart: no connection for {down_s:.1f} s while 2 renders ran and 4 waited; "
+        f"\nPostgreSQL stopped and started: no connection for {down_s:.1f} s while 2 renders ran and 4 waited; "
         f"the last of 6 jobs succeeded {(last - outage.up_at).total_seconds():.1f} s after it answered again; renders "
         f"{_durations([r for r in rows if r['id'] in hit])} s long for those it hit, {_durations([r for r in rows if r['id'] not in hit])} s "
         "for the others"
     )
     assert [r["status"] for r in rows] == ["succeeded"] * 6, rows
     assert [r["attempts"] for r in rows] == [1] * 6  # no job waited for the reaper, none was claimed twice
-    assert "progress not saved, database unreachable" in _log_since(stack, offset)  # the renders did hit the restart
+    assert "progress not saved, database unreachable" in _log_since(stack, offset)  # the renders did hit the outage
     _check_one_set_of_outputs(ids)
 
 
