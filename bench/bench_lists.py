@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -115,13 +115,10 @@ class Writer:
         self.conn.close()
 
 
-def seed(url: str) -> dict[str, float]:
-    """Bulk-insert the data set; returns the seconds each part took."""
+def seed_studio(w: Writer, *, output_profile: Callable[[int], str]) -> None:
+    """Documents, productions, script versions, jobs and outputs (output i of profile `output_profile(i)`)."""
     rng = random.Random(20261207)
-    w = Writer(url)
     m, f = w.moment, w.flag
-    took: dict[str, float] = {}
-    began = time.perf_counter()
     w.rows(
         "documents",
         ["id", "title", "doc_type", "number", "status", "text", "legal_bases", "created_at", "updated_at"],
@@ -227,10 +224,18 @@ def seed(url: str) -> dict[str, float]:
             "created_at",
         ],
         (
-            (i, i, i, 1, FORMATS[i % 3], "audio", f"bench/{i}.mp3", "audio/mpeg", 100_000, f"{i:064x}", 120.0, m(BASE))
+            (i, i, i, 1, output_profile(i), "audio", f"bench/{i}.mp3", "audio/mpeg", 100_000, f"{i:064x}", 120.0, m(BASE))
             for i in range(1, OUTPUTS + 1)
         ),
     )
+
+
+def seed(url: str) -> dict[str, float]:
+    """Bulk-insert the data set; returns the seconds each part took."""
+    w = Writer(url)
+    took: dict[str, float] = {}
+    began = time.perf_counter()
+    seed_studio(w, output_profile=lambda i: FORMATS[i % 3])
     took["studio_s"] = time.perf_counter() - began
     began = time.perf_counter()
     _seed_broadcast(w)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench.bench_lists import BASE, FORMATS, J_STATUSES, P_STATUSES, STATUSES, TOPICS, Writer, _doc_text
+from bench.bench_lists import BASE, Writer, seed_studio
 
 ROOT = Path(__file__).resolve().parents[1]
 LINES = [
@@ -115,122 +115,6 @@ def nghe_thu() -> dict[str, object]:
 
 
 # --- the seeded database -------------------------------------------------------------------------------
-
-
-def _seed_studio(w: Writer) -> None:
-    import random
-
-    rng = random.Random(20261207)
-    m, f = w.moment, w.flag
-    w.rows(
-        "documents",
-        ["id", "title", "doc_type", "number", "status", "text", "legal_bases", "created_at", "updated_at"],
-        (
-            (
-                i,
-                f"{TOPICS[i % len(TOPICS)]} (sửa đổi {i})",
-                "Luật",
-                f"{i}/2025/QH15",
-                STATUSES[i % len(STATUSES)],
-                _doc_text(i, rng),
-                "[]",
-                m(BASE + timedelta(minutes=50 * i)),
-                m(BASE + timedelta(minutes=50 * i)),
-            )
-            for i in range(1, DOCUMENTS + 1)
-        ),
-    )
-    w.rows(
-        "productions",
-        [
-            "id",
-            "document_id",
-            "format",
-            "title",
-            "status",
-            "provision_ids",
-            "channel_slug",
-            "source_repealed",
-            "current_version",
-            "created_at",
-            "updated_at",
-        ],
-        (
-            (
-                i,
-                1 + i % DOCUMENTS,
-                FORMATS[i % 3],
-                f"Bản tin {TOPICS[i % len(TOPICS)]} số {i}",
-                P_STATUSES[i % 7],
-                "[]",
-                f"kenh-{i % 5}",
-                f(False),
-                1 + i % 3,
-                m(BASE + timedelta(minutes=10 * i)),
-                m(BASE + timedelta(minutes=10 * i + 5)),
-            )
-            for i in range(1, PRODUCTIONS + 1)
-        ),
-    )
-    w.rows(
-        "render_jobs",
-        [
-            "id",
-            "production_id",
-            "script_version",
-            "profile",
-            "content_hash",
-            "status",
-            "progress",
-            "stage",
-            "attempts",
-            "queue",
-            "cancel_requested",
-            "engines_used",
-            "created_at",
-            "sends",
-        ],
-        (
-            (
-                i,
-                i,
-                1,
-                FORMATS[i % 3],
-                f"{i:064x}",
-                J_STATUSES[i % len(J_STATUSES)],
-                1.0,
-                "done",
-                1,
-                "render",
-                f(False),
-                "[]",
-                m(BASE + timedelta(minutes=10 * i + 1)),
-                1,
-            )
-            for i in range(1, JOBS + 1)
-        ),
-    )
-    w.rows(
-        "outputs",
-        [
-            "id",
-            "job_id",
-            "production_id",
-            "script_version",
-            "profile",
-            "kind",
-            "media_key",
-            "mime_type",
-            "bytes",
-            "sha256",
-            "duration_s",
-            "created_at",
-        ],
-        (
-            (i, i, i, 1, "loudspeaker", "audio", f"bench/{i}.mp3", "audio/mpeg", 100_000, f"{i:064x}", 120.0, m(BASE))
-            for i in range(1, OUTPUTS + 1)
-        ),
-    )
 
 
 def _utc(day: date, hour: int, minute: int) -> datetime:
@@ -471,7 +355,7 @@ def run_tier(database_url: str) -> None:
     figures: dict[str, Any] = {"tier": "sqlite" if database_url.startswith("sqlite") else "postgresql"}
     began = time.perf_counter()
     w = Writer(database_url)
-    _seed_studio(w)
+    seed_studio(w, output_profile=lambda _i: "loudspeaker")
     ids = _seed_broadcast(w)
     w.close()
     with db.session_scope() as session:
