@@ -11,18 +11,14 @@ PostgreSQL when LAWCAST_BENCH_PG_URL (default: the local lc_bench database) answ
 from __future__ import annotations
 
 import json
-import os
 import resource
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench._tiers import both_tiers
+
 STATIONS = 10_000
 STATIONS_PER_COMMUNE = 20
 DAYS = 30
@@ -30,7 +26,6 @@ CANDIDATES = 40
 SLOT_TIMES = (clock_time(6, 0), clock_time(17, 30))
 SLOT_S = 15 * 60
 PULLS = 400
-PG_DEFAULT = "postgresql+psycopg2://postgres@127.0.0.1:5432/lc_bench"
 
 
 def _setup(window_start: datetime) -> dict[str, float]:
@@ -272,69 +267,9 @@ def _exclusion_constraint() -> None:
                 session.execute(text(statement))
 
 
-def _create_database(url: str) -> None:
-    """Create the bench's own database when the server answers but it does not exist yet."""
-    from sqlalchemy import create_engine, make_url, text
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    with admin.connect() as conn:
-        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}) is None:
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-
-
-def _pg_reachable(url: str) -> bool:
-    from sqlalchemy import create_engine, text
-
-    try:
-        _create_database(url)
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
-def _tier(database_url: str, data_dir: Path) -> dict[str, object]:
-    env = dict(
-        os.environ,
-        LAWCAST_DATA_DIR=str(data_dir),
-        LAWCAST_DATABASE_URL=database_url,
-        PYTHONPATH=str(ROOT),
-        LAWCAST_BASE_URL="http://bench",
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", f"from bench.bench_broadcast import run_tier; run_tier({database_url!r})"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-6:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     """Print one JSON object: figures per tier."""
-    out: dict[str, object] = {}
-    with tempfile.TemporaryDirectory(prefix="lawcast-bench-broadcast-") as tmp:
-        sqlite_dir = Path(tmp) / "sqlite"
-        sqlite_dir.mkdir()
-        out["sqlite"] = _tier(f"sqlite:///{sqlite_dir / 'lawcast.sqlite'}", sqlite_dir)
-        pg_url = os.environ.get("LAWCAST_BENCH_PG_URL", PG_DEFAULT)
-        if _pg_reachable(pg_url):
-            pg_dir = Path(tmp) / "pg"
-            pg_dir.mkdir()
-            out["postgresql"] = _tier(pg_url, pg_dir)
-        else:
-            out["postgresql"] = {"skipped": f"{pg_url} not reachable"}
-    print(json.dumps(out, ensure_ascii=False))
+    print(json.dumps(both_tiers("bench_broadcast", timeout_s=1800), ensure_ascii=False))
 
 
 if __name__ == "__main__":

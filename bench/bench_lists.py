@@ -14,16 +14,13 @@ import io
 import json
 import os
 import random
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench._tiers import both_tiers
+
 DOCUMENTS, PRODUCTIONS, JOBS, AIRINGS = 10_000, 50_000, 50_000, 1_000_000
 DISTRICTS, COMMUNES, STATIONS = 10, 500, 10_000
 CHANNELS, OUTPUTS = 5, 1_000
@@ -478,38 +475,9 @@ def run_tier(database_url: str) -> None:
     print(json.dumps(figures, ensure_ascii=False))
 
 
-def _tier(database_url: str, data_dir: Path) -> dict[str, object]:
-    env = dict(os.environ, LAWCAST_DATA_DIR=str(data_dir), LAWCAST_DATABASE_URL=database_url, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(
-        [sys.executable, "-c", f"from bench.bench_lists import run_tier; run_tier({database_url!r})"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-6:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     """Print one JSON object: figures per tier."""
-    from bench.bench_broadcast import PG_DEFAULT, _pg_reachable
-
-    out: dict[str, object] = {}
-    with tempfile.TemporaryDirectory(prefix="lawcast-bench-lists-") as tmp:
-        sqlite_dir = Path(tmp) / "sqlite"
-        sqlite_dir.mkdir()
-        out["sqlite"] = _tier(f"sqlite:///{sqlite_dir / 'lawcast.sqlite'}", sqlite_dir)
-        pg_url = os.environ.get("LAWCAST_BENCH_PG_URL", PG_DEFAULT)
-        if pg_url and _pg_reachable(pg_url):
-            pg_dir = Path(tmp) / "pg"
-            pg_dir.mkdir()
-            out["postgresql"] = _tier(pg_url, pg_dir)
-        else:
-            out["postgresql"] = {"skipped": f"{pg_url or 'LAWCAST_BENCH_PG_URL empty'} not reachable"}
-    print(json.dumps(out, ensure_ascii=False))
+    print(json.dumps(both_tiers("bench_lists", timeout_s=1800), ensure_ascii=False))
 
 
 if __name__ == "__main__":

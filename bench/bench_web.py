@@ -20,20 +20,17 @@ import os
 import re
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench._tiers import both_tiers
 from bench.bench_lists import BASE, Writer, seed_studio
 
-ROOT = Path(__file__).resolve().parents[1]
 LINES = [
     "Kính thưa quý vị thính giả, chào mừng quý vị đến với chuyên mục Tìm hiểu pháp luật.",
     "Theo Nghị định 15/2020/NĐ-CP, mức phạt có thể lên tới 1.500.000 đồng.",
@@ -385,44 +382,9 @@ def run_tier(database_url: str) -> None:
     print(json.dumps(figures, ensure_ascii=False))
 
 
-def _tier(database_url: str, data_dir: Path) -> dict[str, object]:
-    env = dict(
-        os.environ,
-        LAWCAST_DATA_DIR=str(data_dir),
-        LAWCAST_DATABASE_URL=database_url,
-        PYTHONPATH=str(ROOT),
-        LAWCAST_BASE_URL="http://bench",
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", f"from bench.bench_web import run_tier; run_tier({database_url!r})"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3000,
-    )
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-6:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def pages() -> dict[str, object]:
     """Page timings per tier (SQLite always, PostgreSQL when reachable)."""
-    from bench.bench_broadcast import PG_DEFAULT, _pg_reachable
-
-    out: dict[str, object] = {}
-    with tempfile.TemporaryDirectory(prefix="lawcast-bench-web-pages-") as tmp:
-        sqlite_dir = Path(tmp) / "sqlite"
-        sqlite_dir.mkdir()
-        out["sqlite"] = _tier(f"sqlite:///{sqlite_dir / 'lawcast.sqlite'}", sqlite_dir)
-        pg_url = os.environ.get("LAWCAST_BENCH_PG_URL", PG_DEFAULT)
-        if pg_url and _pg_reachable(pg_url):
-            pg_dir = Path(tmp) / "pg"
-            pg_dir.mkdir()
-            out["postgresql"] = _tier(pg_url, pg_dir)
-        else:
-            out["postgresql"] = {"skipped": f"{pg_url or 'LAWCAST_BENCH_PG_URL empty'} not reachable"}
-    return out
+    return both_tiers("bench_web", timeout_s=3000)
 
 
 def main() -> None:
