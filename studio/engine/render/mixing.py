@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -53,39 +52,43 @@ def mix_section(
     """
     source = narration_source(section, scratch, key)
     levels = asset_levels.result()
-    if narration_only(section, profile):
-        mix = plan_mix(section, profile, None, levels, assets)
-        blocks, spoken = run_mix(source, mix, mix_processing(profile, False), store.mix_path(key), stop, report)
-        gain = gain_to(reference_level(profile), spoken)
-        if blocks.peak_dbfs + gain + RESAMPLED_PEAK_MARGIN_DB < mix_ceiling(profile):
-            shifted = Blocks(
-                tuple(v + gain for v in blocks.momentary), tuple(v + gain for v in blocks.short_term), blocks.peak_dbfs + gain
-            )
-            return store.store(key, mix.total_samples, shifted, gain)
-        level = spoken
-    else:
-        level = narration_level(source, profile, stop)
-    mix = plan_mix(section, profile, level, levels, assets)
-    limit = mix_may_exceed(mix, profile, level, levels, mix_ceiling(profile))
-    blocks, _ = run_mix(source, mix, mix_processing(profile, limit), store.mix_path(key), stop, report)
-    return store.store(key, mix.total_samples, blocks)
+    final = store.mix_path(key)
+    # Only the mix that is kept is renamed into place: a trial at unity under the final name could be read by
+    # another render of the same section paired with the kept mix's sidecar, unlimited and louder than it says.
+    temp = store.temp(final)
+    try:
+        if narration_only(section, profile):
+            mix = plan_mix(section, profile, None, levels, assets)
+            blocks, spoken = run_mix(source, mix, mix_processing(profile, False), temp, stop, report)
+            gain = gain_to(reference_level(profile), spoken)
+            if blocks.peak_dbfs + gain + RESAMPLED_PEAK_MARGIN_DB < mix_ceiling(profile):
+                shifted = Blocks(
+                    tuple(v + gain for v in blocks.momentary), tuple(v + gain for v in blocks.short_term), blocks.peak_dbfs + gain
+                )
+                os.replace(temp, final)
+                return store.store(key, mix.total_samples, shifted, gain)
+            level = spoken
+        else:
+            level = narration_level(source, profile, stop)
+        mix = plan_mix(section, profile, level, levels, assets)
+        limit = mix_may_exceed(mix, profile, level, levels, mix_ceiling(profile))
+        blocks, _ = run_mix(source, mix, mix_processing(profile, limit), temp, stop, report)
+        os.replace(temp, final)
+        return store.store(key, mix.total_samples, blocks)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def run_mix(
     source: ff.NarrationSource,
     mix: ff.Mix,
     processing: ff.Processing,
-    final: Path,
+    out: Path,
     stop: Callable[[], bool],
     report: Callable[[float], None],
 ) -> tuple[Blocks, R128]:
-    """Run one mix into `final` (temp file, then rename); its logged blocks and summary."""
-    temp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.part")
-    try:
-        log = step(ff.mix_args(source, mix, processing, temp), stop, report, mix.total_samples / MIX_RATE)
-        os.replace(temp, final)
-    finally:
-        temp.unlink(missing_ok=True)
+    """Run one mix into `out` (a temp name the caller renames if it keeps the mix); its logged blocks and summary."""
+    log = step(ff.mix_args(source, mix, processing, out), stop, report, mix.total_samples / MIX_RATE)
     momentary, short_term = parse_frames(log, "ebur128@mix")
     summary = ff.parse_ebur128(log)["ebur128@mix"]
     peak = summary.peak if summary.peak is not None else float("-inf")
