@@ -14,7 +14,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 
@@ -27,6 +27,7 @@ M = TypeVar("M", bound=BaseModel)
 PER_PAGE_DEFAULT = 50
 PER_PAGE_MAX = 200
 PAGE_MAX = 1_000_000  # keeps OFFSET inside 64 bits whatever per_page is
+DEEP_OFFSET = 1000  # from this many rows skipped, a page reads its keys first, then its rows by key
 
 
 # Free text in a query string (search words, slugs, names): NUL is a 422 (PostgreSQL refuses it in any string).
@@ -161,13 +162,40 @@ def fetch(
     order: Sequence[ColumnElement[Any]],
     *,
     total: int | None = None,
+    load: AnySelect | None = None,
 ) -> Listing[Any]:
-    """Run a filtered query for one page, and count every row it matches (unless the caller knows `total`)."""
+    """Run a filtered query for one page, and count every row it matches (unless the caller knows `total`).
+
+    `load`: how a deep page's rows are loaded by key (the entity with the query's loader options, no filters).
+    """
     total = count(session, query) if total is None else total
-    rows: list[Any] = []
-    if params.offset < total:
-        rows = list(session.scalars(query.order_by(*order).offset(params.offset).limit(params.per_page)))
-    return Listing(rows, total)
+    if params.offset >= total:
+        return Listing([], total)
+    paged = query.order_by(*order).offset(params.offset).limit(params.per_page)
+    key = _entity_key(query)
+    if params.offset < DEEP_OFFSET or key is None:
+        return Listing(list(session.scalars(paged)), total)
+    # A deep page skips its offset in the sort key's index, which also holds the key: reading whole rows there
+    # would fetch every skipped row from the table (15,000 for page 300, 60 ms of 80 on PostgreSQL).
+    keys = list(session.scalars(paged.with_only_columns(key)))
+    entity, name = query.column_descriptions[0]["entity"], key.key
+    rows = {
+        getattr(row, name): row for row in session.scalars((load if load is not None else select(entity)).where(key.in_(keys)))
+    }
+    return Listing([rows[k] for k in keys if k in rows], total)
+
+
+def _entity_key(query: AnySelect) -> QueryableAttribute[Any] | None:
+    """The primary-key attribute of the one entity a query selects, or None (several columns, a composite key)."""
+    described = query.column_descriptions
+    entity = described[0]["entity"] if len(described) == 1 else None
+    if entity is None or described[0]["expr"] is not entity:
+        return None
+    mapper = inspect(entity)
+    if len(mapper.primary_key) != 1:
+        return None
+    attribute: QueryableAttribute[Any] = getattr(entity, mapper.get_property_by_column(mapper.primary_key[0]).key)
+    return attribute
 
 
 def page_of(model: type[M], listing: Listing[Any], params: PageParams, convert: Callable[[Any], M] | None = None) -> Page[M]:

@@ -48,19 +48,20 @@ def _page(
     order: list[Any],
     *,
     filtered: bool,
+    load: Select[Any],
 ) -> Listing[Any]:
     """One page of the query, restricted to rows whose search entry holds every word of `q` (if it has words).
 
     `filtered`: the query has other conditions, which then lead the plan. Without them the search index alone
-    counts the matches, and the page walks the sort key's index.
+    counts the matches, and the page walks the sort key's index. `load` reads a deep page's rows by key.
     """
     words = search.query_words(q)
     if not words:
-        return fetch(session, query, params, order)
+        return fetch(session, query, params, order, load=load)
     if filtered:
-        return fetch(session, query.where(search.matches(session, kind, column, words)), params, order)
+        return fetch(session, query.where(search.matches(session, kind, column, words)), params, order, load=load)
     paged = query.where(search.matches(session, kind, column, words, paging=True))
-    return fetch(session, paged, params, order, total=search.count(session, kind, words))
+    return fetch(session, paged, params, order, total=search.count(session, kind, words), load=load)
 
 
 def list_documents(
@@ -73,12 +74,13 @@ def list_documents(
     status: Sequence[str] | None = None,
 ) -> Listing[Document]:
     """Documents (without their text) matching a search, legal statuses and a creation window."""
-    query = select(Document).options(defer(Document.text), defer(Document.legal_bases))
+    load = select(Document).options(defer(Document.text), defer(Document.legal_bases))
+    query = load
     if status:
         query = query.where(Document.status.in_(list(status)))
     query = within(query, Document.created_at, window)
     order = order_by(sort, DOCUMENT_SORTS, Document.id)
-    return _page(session, query, Document.id, "documents", q, params, order, filtered=bool(status) or window.bounded)
+    return _page(session, query, Document.id, "documents", q, params, order, filtered=bool(status) or window.bounded, load=load)
 
 
 def list_productions(
@@ -95,7 +97,8 @@ def list_productions(
     channel: str | None = None,
 ) -> Listing[Production]:
     """Productions matching a search and filters; `language` other than Vietnamese matches none yet."""
-    query = select(Production).options(defer(Production.provision_ids))
+    load = select(Production).options(defer(Production.provision_ids))
+    query = load
     if status:
         query = query.where(Production.status.in_(list(status)))
     if format is not None:
@@ -109,7 +112,7 @@ def list_productions(
     query = within(query, Production.created_at, window)
     order = order_by(sort, PRODUCTION_SORTS, Production.id)
     filtered = bool(status) or window.bounded or any(v is not None for v in (format, document_id, channel))
-    return _page(session, query, Production.id, "productions", q, params, order, filtered=filtered)
+    return _page(session, query, Production.id, "productions", q, params, order, filtered=filtered, load=load)
 
 
 def list_jobs(

@@ -1,0 +1,80 @@
+"""Deep pages over the API: past pagination.DEEP_OFFSET a page reads its keys first, then its rows by key.
+
+Checked against the database's own order on each tier, so the two paths must agree row for row at their border.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.sql.elements import ColumnElement
+
+from pagination import DEEP_OFFSET
+from tests.conftest import Stack
+
+PER_PAGE = 50
+SEEDED = 2 * (DEEP_OFFSET + 3 * PER_PAGE)  # half of them editors: a filtered list has deep pages too
+
+
+def _seed_users(count: int) -> None:
+    """Enough users for pages past DEEP_OFFSET (set-up through the models, not under test)."""
+    import auth
+    from db import session_scope
+
+    with session_scope() as session:
+        if session.scalar(select(auth.User).where(auth.User.name == "page-0000")) is None:
+            roles = ("editor", "producer")
+            session.add_all(auth.User(name=f"page-{n:04d}", role=roles[n % 2], display_name=f"Trang {n}") for n in range(count))
+
+
+def _expected(sort: tuple[ColumnElement[Any], ...], offset: int, limit: int, role: str | None = None) -> list[str]:
+    import auth
+    from db import session_scope
+
+    with session_scope() as session:
+        query = select(auth.User.name).order_by(*sort).offset(offset).limit(limit)
+        if role is not None:
+            query = query.where(auth.User.role == role)
+        return list(session.scalars(query))
+
+
+def test_a_deep_page_is_the_database_s_slice_and_meets_the_shallow_one(client: TestClient, stack: Stack) -> None:
+    import auth
+
+    _seed_users(SEEDED)
+    admin = stack.headers("admin")
+    border = DEEP_OFFSET // PER_PAGE  # the last page read in one query; the next one skips DEEP_OFFSET rows
+    cases: list[tuple[str, tuple[ColumnElement[Any], ...]]] = [
+        ("name", (auth.User.name.asc(), auth.User.id.asc())),
+        ("-created_at", (auth.User.created_at.desc(), auth.User.id.desc())),
+        ("-name", (auth.User.name.desc(), auth.User.id.desc())),
+    ]
+    for sort, order in cases:
+        pages = []
+        for page in (border, border + 1, border + 2):
+            response = client.get("/api/users", params={"sort": sort, "page": page, "per_page": PER_PAGE}, headers=admin)
+            assert response.status_code == 200, response.json()
+            body = response.json()
+            assert body["page"] == page and body["total"] > DEEP_OFFSET + PER_PAGE
+            pages.append([item["name"] for item in body["items"]])
+        together = [name for names in pages for name in names]
+        assert together == _expected(order, (border - 1) * PER_PAGE, 3 * PER_PAGE), sort
+        assert len(set(together)) == len(together) == 3 * PER_PAGE
+
+
+def test_a_deep_filtered_page_keeps_the_filter_and_its_fields(client: TestClient, stack: Stack) -> None:
+    import auth
+
+    _seed_users(SEEDED)
+    admin = stack.headers("admin")
+    page = DEEP_OFFSET // PER_PAGE + 2  # past DEEP_OFFSET among the editors alone
+    response = client.get("/api/users", params={"role": "editor", "page": page, "per_page": PER_PAGE}, headers=admin)
+    body = response.json()
+    assert response.status_code == 200 and body["total"] >= SEEDED // 2
+    names = [item["name"] for item in body["items"]]
+    assert len(names) == PER_PAGE
+    assert names == _expected((auth.User.name.asc(), auth.User.id.asc()), (page - 1) * PER_PAGE, PER_PAGE, "editor")
+    assert {item["role"] for item in body["items"]} == {"editor"}
+    assert all(item["display_name"].startswith("Trang ") for item in body["items"] if item["name"].startswith("page-"))
