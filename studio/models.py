@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db import Base, utcnow
@@ -106,6 +106,7 @@ class Production(Base):
     season: Mapped[int | None]
     episode: Mapped[int | None]
     source_repealed: Mapped[bool] = mapped_column(default=False)
+    emergency: Mapped[bool] = mapped_column(default=False, server_default=false())  # an emergency bulletin (migration 0008)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     current_version: Mapped[int] = mapped_column(default=1)
     # The script version each approval was given to; an edit clears both, so an approval never outlives its text.

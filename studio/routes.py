@@ -194,6 +194,7 @@ def production_out(
         title=production.title,
         status=production.status,
         source_repealed=production.source_repealed,
+        emergency=production.emergency,
         channel=production.channel_slug,
         part=production.part,
         parts=production.parts,

@@ -250,6 +250,7 @@ class ProductionOut(BaseModel):
     title: str
     status: str
     source_repealed: bool = False
+    emergency: bool = False
     channel: str | None
     part: int | None
     parts: int | None

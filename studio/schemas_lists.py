@@ -36,6 +36,7 @@ class ProductionSummaryOut(BaseModel):
     title: str
     status: str
     source_repealed: bool
+    emergency: bool = False
     channel: str | None = Field(validation_alias="channel_slug")
     part: int | None
     parts: int | None

@@ -97,6 +97,7 @@ def create_production(
             season=season,
             episode=episode,
             author_id=user.id,
+            emergency=emergency,
         )
         session.add(production)
         session.flush()

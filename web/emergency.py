@@ -23,7 +23,7 @@ from studio import jobs, scripting, service, workflow
 from studio.models import JobStatus, Output, Production, ProductionStatus, RenderJob
 from timeutil import aware_utc
 
-PREFIX = "Khẩn cấp: "  # the title of a production written on the emergency page starts with this
+PREFIX = "Khẩn cấp: "  # the title of a production written on the emergency page starts with this, for people
 ON_AIR = (ProductionStatus.approved.value, ProductionStatus.published.value)
 IN_WORKFLOW = (
     ProductionStatus.draft.value,
@@ -99,14 +99,13 @@ class Progress:
 
 
 def in_progress(session: Session) -> list[Progress]:
-    """Productions written on the emergency page that are not on air yet (last week), newest first."""
+    """Emergency bulletins (written on the emergency page or through the API) not on air yet (last week), newest first."""
     since = utcnow() - RECENT
     rows = list(
         session.scalars(
             select(Production)
             .where(
-                Production.title.startswith(PREFIX, autoescape=True),
-                Production.format == "loudspeaker",
+                Production.emergency.is_(True),
                 Production.status.in_(IN_WORKFLOW),
                 Production.updated_at >= since,
             )

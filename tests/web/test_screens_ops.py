@@ -328,6 +328,7 @@ def test_a_short_text_goes_through_four_eyes_then_is_broadcast_and_watched(
         production = service.get_production(session, production_id)
         lines = service.script_version(session, production).lines
         assert production.title == "Khẩn cấp: Phòng chống bão số 3" and production.status == "in_review"
+        assert production.emergency is True
         assert lines[0].text.startswith("Thông báo khẩn cấp! Thông báo khẩn cấp!")
         assert not any(line.text.startswith("Điều 1") for line in lines) and "Bão số 3 sắp đổ bộ" in lines[1].text
     for role, action in (("legal_reviewer", "approve_legal"), ("producer", "approve")):
@@ -384,6 +385,27 @@ def test_broadcast_needs_a_ready_production_and_an_area(accounts: dict[str, Acco
         assert web.post("/app/emergency", data={"csrf_token": csrf, "production_id": draft}).status_code == 404
     with signed_client(accounts["editor"]) as (web, csrf):  # writes notices, does not broadcast them
         assert web.get("/app/emergency/confirm", params={"production_id": draft}).status_code == 403
+
+
+def test_an_emergency_bulletin_is_known_by_its_mark_not_its_title(
+    client: TestClient, stack: Stack, accounts: dict[str, Account]
+) -> None:
+    editor = stack.headers("editor")
+    doc = client.post("/api/documents", json={"text": TINY_LAW, "title": "Luật đê điều khẩn"}, headers=editor).json()
+    made = {}
+    for name, title, emergency in (("marked", "Nước lên nhanh ở đê tả Hồng", True), ("titled", "Khẩn cấp: chỉ là tên", False)):
+        body = {"document_id": doc["id"], "format": "loudspeaker", "title": title, "emergency": emergency}
+        response = client.post("/api/productions", json=body, headers=editor)
+        assert response.status_code == 201, response.json()
+        made[name] = response.json()
+    assert made["marked"]["emergency"] is True and made["titled"]["emergency"] is False
+    assert made["marked"]["script"][0]["text"].startswith("Thông báo khẩn cấp!")
+    listed = client.get("/api/productions", params={"q": "de ta hong"}, headers=editor).json()["items"]
+    assert [(item["id"], item["emergency"]) for item in listed] == [(made["marked"]["id"], True)]
+    with signed_client(accounts["editor"]) as (web, _csrf):
+        board = web.get("/app/emergency").text
+    assert f"/app/productions/{made['marked']['id']}/review" in board
+    assert f"/app/productions/{made['titled']['id']}/review" not in board
 
 
 # --- in a real browser -----------------------------------------------------------------------------------------------
