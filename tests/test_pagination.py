@@ -5,10 +5,12 @@ Checked against the database's own order on each tier, so the two paths must agr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from pagination import DEEP_OFFSET
@@ -18,15 +20,18 @@ PER_PAGE = 50
 SEEDED = 2 * (DEEP_OFFSET + 3 * PER_PAGE)  # half of them editors: a filtered list has deep pages too
 
 
-def _seed_users(count: int) -> None:
-    """Enough users for pages past DEEP_OFFSET (set-up through the models, not under test)."""
+@pytest.fixture(scope="module")
+def deep_users(stack: Stack) -> Iterator[None]:
+    """Enough users for pages past DEEP_OFFSET, removed afterwards: other tests look for their users on page 1."""
     import auth
     from db import session_scope
 
+    roles = ("editor", "producer")
     with session_scope() as session:
-        if session.scalar(select(auth.User).where(auth.User.name == "page-0000")) is None:
-            roles = ("editor", "producer")
-            session.add_all(auth.User(name=f"page-{n:04d}", role=roles[n % 2], display_name=f"Trang {n}") for n in range(count))
+        session.add_all(auth.User(name=f"page-{n:04d}", role=roles[n % 2], display_name=f"Trang {n}") for n in range(SEEDED))
+    yield
+    with session_scope() as session:
+        session.execute(delete(auth.User).where(auth.User.name.startswith("page-")))
 
 
 def _expected(sort: tuple[ColumnElement[Any], ...], offset: int, limit: int, role: str | None = None) -> list[str]:
@@ -40,10 +45,11 @@ def _expected(sort: tuple[ColumnElement[Any], ...], offset: int, limit: int, rol
         return list(session.scalars(query))
 
 
-def test_a_deep_page_is_the_database_s_slice_and_meets_the_shallow_one(client: TestClient, stack: Stack) -> None:
+def test_a_deep_page_is_the_database_s_slice_and_meets_the_shallow_one(
+    client: TestClient, stack: Stack, deep_users: None
+) -> None:
     import auth
 
-    _seed_users(SEEDED)
     admin = stack.headers("admin")
     border = DEEP_OFFSET // PER_PAGE  # the last page read in one query; the next one skips DEEP_OFFSET rows
     cases: list[tuple[str, tuple[ColumnElement[Any], ...]]] = [
@@ -64,10 +70,9 @@ def test_a_deep_page_is_the_database_s_slice_and_meets_the_shallow_one(client: T
         assert len(set(together)) == len(together) == 3 * PER_PAGE
 
 
-def test_a_deep_filtered_page_keeps_the_filter_and_its_fields(client: TestClient, stack: Stack) -> None:
+def test_a_deep_filtered_page_keeps_the_filter_and_its_fields(client: TestClient, stack: Stack, deep_users: None) -> None:
     import auth
 
-    _seed_users(SEEDED)
     admin = stack.headers("admin")
     page = DEEP_OFFSET // PER_PAGE + 2  # past DEEP_OFFSET among the editors alone
     response = client.get("/api/users", params={"role": "editor", "page": page, "per_page": PER_PAGE}, headers=admin)
