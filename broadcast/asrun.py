@@ -12,10 +12,12 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from broadcast import bulk, reach
@@ -118,76 +120,153 @@ def _allowed(session: Session, station: Station, airings: Sequence[Airing]) -> s
     return ok
 
 
-def coverage(session: Session, *, start: datetime, end: datetime, area_id: int | None = None) -> list[dict[str, object]]:
-    """Scheduled against aired per area, station and production in a window."""
-    stations = list(session.scalars(select(Station).order_by(Station.id)))
-    if area_id is not None:
-        allowed = set(broadcast_service.stations_under(session, broadcast_service.get_area(session, area_id)))
-        stations = [s for s in stations if s.id in allowed]
-    areas = {a.id: a for a in session.scalars(select(Area))}
-    titles = dict(session.execute(select(Production.id, Production.title)).all())
-    aired: dict[tuple[int, int], int] = defaultdict(int)
-    for station_id, production_id in session.execute(
-        select(PlayReport.station_id, PlayReport.production_id).where(
-            PlayReport.scheduled_start >= start, PlayReport.scheduled_start < end, PlayReport.outcome.in_(AIRED)
-        )
-    ):
-        aired[(station_id, production_id)] += 1
-    counts = reach.scheduled_counts(session, start=start, end=end)
+@dataclass(frozen=True)
+class CoverageRow:
+    """Scheduled against aired for one station and production in a window."""
+
+    area_id: int
+    area: str
+    station_id: int
+    station: str
+    production_id: int
+    production: str
+    scheduled: int
+    aired: int
+    missing: int
+
+
+@dataclass(frozen=True)
+class CoverageTotal:
+    """Coverage rows summed over one key: an area, a station or a production (their ids), or a channel (its slug)."""
+
+    key: int | str
+    name: str
+    scheduled: int
+    aired: int
+    missing: int
+
+
+Dimension = Literal["area", "station", "production"]
+_DIMENSIONS: dict[Dimension, Callable[[CoverageRow], tuple[int, str]]] = {
+    "area": lambda row: (row.area_id, row.area),
+    "station": lambda row: (row.station_id, row.station),
+    "production": lambda row: (row.production_id, row.production),
+}
+
+
+def coverage(session: Session, *, start: datetime, end: datetime, area_id: int | None = None) -> list[CoverageRow]:
+    """Scheduled against aired per area, station and production in a window: every station's, or those under an area."""
+    stations = select(Station.id, Station.name, Station.area_id).join(Area, Station.area_id == Area.id).order_by(Station.id)
+    areas = select(Area)
     network = broadcast_service.loudspeaker_channel_ids(session)
+    in_scope: Select[int] | None = None  # the stations under the area (None: every station)
+    targets: list[tuple[str, Sequence[int] | Select[int]]] | None = None  # what sounds at them (None: every target)
+    if area_id is not None:
+        area = broadcast_service.get_area(session, area_id)
+        under = Area.path.startswith(area.path)
+        stations, areas = stations.where(under), areas.where(under)
+        in_scope = select(Station.id).join(Area, Station.area_id == Area.id).where(under)
+        # A station's areas are this area's ancestors or lie beneath it; the network's channels reach every station.
+        reaching = select(Area.id).where(or_(Area.id.in_(broadcast_service.ancestor_ids(area)), under))
+        targets = [("station", in_scope), ("area", reaching), ("channel", network)]
+    found = session.execute(stations).tuples().all()
+    if not found:
+        return []
+    named = {a.id: a for a in session.scalars(areas)}
+    counts = reach.scheduled_counts(session, start=start, end=end, targets=targets)
+    aired = _aired(session, start=start, end=end, station_ids=in_scope)
+    scheduled = {
+        station_id: _scheduled(
+            counts,
+            [
+                ("station", station_id),
+                *(("area", a) for a in broadcast_service.ancestor_ids(named[station_area])),
+                *(("channel", c) for c in network),
+            ],
+        )
+        for station_id, _name, station_area in found
+    }
+    titles = _titles(session, {p for per in (*scheduled.values(), *aired.values()) for p in per})
     rows = []
-    for station in stations:
-        scheduled: dict[int, int] = defaultdict(int)
-        targets = [
-            ("station", station.id),
-            *(("area", a) for a in broadcast_service.ancestor_ids(areas[station.area_id])),
-            *(("channel", c) for c in network),
-        ]
-        for target in targets:
-            for production_id, count in counts.get(target, {}).items():
-                scheduled[production_id] += count
-        for production_id in sorted(set(scheduled) | {p for (s, p) in aired if s == station.id}):
-            done = aired.get((station.id, production_id), 0)
-            planned = scheduled.get(production_id, 0)
+    for station_id, station_name, station_area in found:
+        planned, done = scheduled[station_id], aired.get(station_id, {})
+        for production_id in sorted(set(planned) | set(done)):
+            expected, count = planned.get(production_id, 0), done.get(production_id, 0)
             rows.append(
-                {
-                    "area_id": station.area_id,
-                    "area": areas[station.area_id].name,
-                    "station_id": station.id,
-                    "station": station.name,
-                    "production_id": production_id,
-                    "production": titles.get(production_id, ""),
-                    "scheduled": planned,
-                    "aired": done,
-                    "missing": max(planned - done, 0),
-                }
+                CoverageRow(
+                    area_id=station_area,
+                    area=named[station_area].name,
+                    station_id=station_id,
+                    station=station_name,
+                    production_id=production_id,
+                    production=titles.get(production_id, ""),
+                    scheduled=expected,
+                    aired=count,
+                    missing=max(expected - count, 0),
+                )
             )
     return rows
 
 
-def totals(rows: Sequence[dict[str, object]], by: str) -> list[dict[str, object]]:
-    """Coverage rows summed by 'area' or 'production'."""
-    key_id, key_name = f"{by}_id", by
-    sums: dict[object, dict[str, object]] = {}
+def _scheduled(counts: dict[tuple[str, int], dict[int, int]], targets: Sequence[tuple[str, int]]) -> dict[int, int]:
+    """Scheduled airings per production at one station: the sum over the targets that sound there."""
+    out: dict[int, int] = defaultdict(int)
+    for target in targets:
+        for production_id, count in counts.get(target, {}).items():
+            out[production_id] += count
+    return out
+
+
+def _aired(session: Session, *, start: datetime, end: datetime, station_ids: Select[int] | None) -> dict[int, dict[int, int]]:
+    """Airings reported aired, by scheduled start in [start, end), per station and production (of every station or these)."""
+    query = (
+        select(PlayReport.station_id, PlayReport.production_id, func.count())
+        .where(PlayReport.scheduled_start >= start, PlayReport.scheduled_start < end, PlayReport.outcome.in_(AIRED))
+        .group_by(PlayReport.station_id, PlayReport.production_id)
+    )
+    if station_ids is not None:
+        query = query.where(PlayReport.station_id.in_(station_ids))
+    out: dict[int, dict[int, int]] = defaultdict(dict)
+    for station_id, production_id, count in session.execute(query).tuples():
+        out[station_id][production_id] = count
+    return out
+
+
+def _titles(session: Session, production_ids: set[int]) -> dict[int, str]:
+    """The current titles of these productions."""
+    titles: dict[int, str] = {}
+    for chunk in bulk.chunks(sorted(production_ids), bulk.IN_CHUNK):
+        titles.update(session.execute(select(Production.id, Production.title).where(Production.id.in_(chunk))).tuples().all())
+    return titles
+
+
+def totals(rows: Sequence[CoverageRow], by: Dimension) -> list[CoverageTotal]:
+    """Coverage rows summed by area, station or production, in the order each first appears."""
+    return totals_by(rows, _DIMENSIONS[by])
+
+
+def totals_by(rows: Sequence[CoverageRow], key: Callable[[CoverageRow], tuple[int | str, str]]) -> list[CoverageTotal]:
+    """Coverage rows summed by a key, named as its first row names it, in the order each key first appears."""
+    names: dict[int | str, str] = {}
+    sums: dict[int | str, list[int]] = {}
     for row in rows:
-        entry = sums.setdefault(
-            row[key_id], {key_id: row[key_id], key_name: row[key_name], "scheduled": 0, "aired": 0, "missing": 0}
-        )
-        for field in ("scheduled", "aired", "missing"):
-            entry[field] = _count(entry[field]) + _count(row[field])
-    return list(sums.values())
+        value, name = key(row)
+        entry = sums.get(value)
+        if entry is None:
+            names[value], entry = name, sums.setdefault(value, [0, 0, 0])
+        entry[0] += row.scheduled
+        entry[1] += row.aired
+        entry[2] += row.missing
+    return [CoverageTotal(value, names[value], scheduled, aired, missing) for value, (scheduled, aired, missing) in sums.items()]
 
 
-def _count(value: object) -> int:
-    """A count of a coverage row (plain dicts, so that a report can key them by any dimension)."""
-    if isinstance(value, int | float | str):
-        return int(value)
-    raise TypeError(f"a coverage count must be a number, not {value!r}")
-
-
-def coverage_csv(rows: Sequence[dict[str, object]]) -> str:
+def coverage_csv(rows: Sequence[CoverageRow]) -> str:
     """Coverage rows as CSV (UTF-8 with a header line)."""
-    return rows_csv(rows, COVERAGE_FIELDS)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COVERAGE_FIELDS)
+    writer.writerows([getattr(row, field) for field in COVERAGE_FIELDS] for row in rows)
+    return buffer.getvalue()
 
 
 ASRUN_FIELDS = [

@@ -123,9 +123,20 @@ def for_station(
     return placed(session, targets_of(session, station), start=start, end=end, include_withdrawn=include_withdrawn)
 
 
-def scheduled_counts(session: Session, *, start: datetime, end: datetime) -> dict[tuple[str, int], dict[int, int]]:
-    """Live airings starting in [start, end) per target and production (set-based, whatever the number of stations)."""
+def scheduled_counts(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    targets: Sequence[tuple[str, Sequence[int] | Select[int]]] | None = None,
+) -> dict[tuple[str, int], dict[int, int]]:
+    """Live and aired airings starting in [start, end) per target and production: every target's, or these targets' only."""
     out: dict[tuple[str, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    wanted = [
+        (kind, ids if isinstance(ids, Select) else list(ids)) for kind, ids in targets or () if isinstance(ids, Select) or ids
+    ]
+    if targets is not None and not wanted:
+        return out
     linked = (
         select(Occurrence.target_kind, Occurrence.target_id, Airing.production_id, func.count())
         .join(OccurrencePlan, OccurrencePlan.occurrence_id == Occurrence.id)
@@ -149,6 +160,9 @@ def scheduled_counts(session: Session, *, start: datetime, end: datetime) -> dic
         )
         .group_by(Airing.target_kind, Airing.target_id, Airing.production_id)
     )
+    if targets is not None:
+        linked = linked.where(or_(*(and_(Occurrence.target_kind == k, Occurrence.target_id.in_(ids)) for k, ids in wanted)))
+        direct = direct.where(or_(*(and_(Airing.target_kind == k, Airing.target_id.in_(ids)) for k, ids in wanted)))
     for query in (linked, direct):
         for kind, target_id, production_id, count in session.execute(query):
             # Airings outside a plan always name their target; the check only narrows the nullable columns.

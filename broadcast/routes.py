@@ -26,6 +26,8 @@ from broadcast.schemas import (
     ChannelIn,
     ChannelOut,
     CoverageOut,
+    CoverageRowOut,
+    CoverageTotalOut,
     EmergencyIn,
     FillIn,
     FillOut,
@@ -315,16 +317,24 @@ def coverage(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="coverage.csv"'},
         )
-    return CoverageOut.model_validate(
-        {
-            "start": start,
-            "end": end,
-            "area_id": area_id,
-            "rows": rows,
-            "by_area": asrun.totals(rows, "area"),
-            "by_production": asrun.totals(rows, "production"),
-        }
+    return CoverageOut(
+        start=start,
+        end=end,
+        area_id=area_id,
+        rows=[CoverageRowOut.model_validate(row, from_attributes=True) for row in rows],
+        by_area=_totals_out(asrun.totals(rows, "area"), "area"),
+        by_production=_totals_out(asrun.totals(rows, "production"), "production"),
     )
+
+
+def _totals_out(totals: list[asrun.CoverageTotal], by: str) -> list[CoverageTotalOut]:
+    """Totals as the API names them: `area_id` and `area`, or `production_id` and `production`."""
+    return [
+        CoverageTotalOut.model_validate(
+            {f"{by}_id": t.key, by: t.name, "scheduled": t.scheduled, "aired": t.aired, "missing": t.missing}
+        )
+        for t in totals
+    ]
 
 
 @router.get("/reports/asrun", response_model=None, responses={200: {"model": AsRunOut, **CSV}})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
@@ -36,6 +36,7 @@ MAX_DAYS = 366
 CHARTED = 12  # rows per chart (the largest by scheduled); the tables and the downloads have every row
 TABLED = 50
 NO_CHANNEL = N_("(chưa gắn kênh)")
+TOTALLED: tuple[asrun.Dimension, ...] = ("area", "station", "production")  # summed from the rows; channels need a lookup
 DIMENSIONS = (
     ("area", N_("Theo địa bàn")),
     ("station", N_("Theo trạm")),
@@ -51,18 +52,18 @@ class Coverage:
     first: date
     last: date
     area: Area | None
-    rows: list[dict[str, Any]]
-    totals: dict[str, list[dict[str, Any]]]
+    rows: list[asrun.CoverageRow]
+    totals: dict[str, list[asrun.CoverageTotal]]
 
     @property
     def scheduled(self) -> int:
         """Airings scheduled in all."""
-        return sum(int(r["scheduled"]) for r in self.rows)
+        return sum(r.scheduled for r in self.rows)
 
     @property
     def aired(self) -> int:
         """Airings reported aired in all."""
-        return sum(int(r["aired"]) for r in self.rows)
+        return sum(r.aired for r in self.rows)
 
 
 def _day(value: str | None, default: date, who: Viewer) -> date:
@@ -74,20 +75,17 @@ def _day(value: str | None, default: date, who: Viewer) -> date:
         raise Invalid(who._("Ngày phải có dạng năm-tháng-ngày.")) from None
 
 
-def _channel_totals(session: Session, rows: list[dict[str, Any]], who: Viewer) -> list[dict[str, Any]]:
+def _channel_totals(session: Session, rows: list[asrun.CoverageRow], who: Viewer) -> list[asrun.CoverageTotal]:
     """Coverage rows summed by the channel of each production (its channel slug, named by the channel table)."""
-    ids = {int(r["production_id"]) for r in rows}
+    ids = {r.production_id for r in rows}
     slugs = dict(session.execute(select(Production.id, Production.channel_slug).where(Production.id.in_(ids or {-1}))).all())
     names = dict(session.execute(select(Channel.slug, Channel.name)).all())
-    keyed = [
-        {
-            **r,
-            "channel_id": slugs.get(r["production_id"]) or "",
-            "channel": names.get(slugs.get(r["production_id"]) or "", slugs.get(r["production_id"]) or who._(NO_CHANNEL)),
-        }
-        for r in rows
-    ]
-    return asrun.totals(keyed, "channel")
+
+    def channel(row: asrun.CoverageRow) -> tuple[str, str]:
+        slug = slugs.get(row.production_id) or ""
+        return slug, names.get(slug, slug or who._(NO_CHANNEL))
+
+    return asrun.totals_by(rows, channel)
 
 
 def coverage(session: Session, who: Viewer, start: str | None, end: str | None, area_id: int | None) -> Coverage:
@@ -102,10 +100,10 @@ def coverage(session: Session, who: Viewer, start: str | None, end: str | None, 
     area = data.checked_area(session, who.user, area_id) if area_id is not None else root
     begin, finish = wk.local_midnight(first, zone()), wk.local_midnight(last + timedelta(days=1), zone())
     rows = asrun.coverage(session, start=begin, end=finish, area_id=area.id if area else None)
-    totals: dict[str, list[dict[str, Any]]] = {dim: asrun.totals(rows, dim) for dim in ("area", "station", "production")}
+    totals: dict[str, list[asrun.CoverageTotal]] = {dim: asrun.totals(rows, dim) for dim in TOTALLED}
     totals["channel"] = _channel_totals(session, rows, who)
     for dim_rows in totals.values():
-        dim_rows.sort(key=lambda r: (-int(r["scheduled"]), -int(r["aired"]), str(r[next(iter(r))])))
+        dim_rows.sort(key=lambda t: (-t.scheduled, -t.aired, str(t.key)))
     return Coverage(first, last, area, rows, totals)
 
 
@@ -128,7 +126,7 @@ def reports(
     scheduled_label, aired_label = who._("Đã xếp lịch"), who._("Đã phát")
     sections = []
     for dim, label in DIMENSIONS:
-        bars = [charts.Bar(str(r[dim]), int(r["scheduled"]), int(r["aired"])) for r in report.totals[dim]]
+        bars = [charts.Bar(t.name, t.scheduled, t.aired) for t in report.totals[dim]]
         chart = charts.bar_chart(bars[:CHARTED], title=who._(label), scheduled_label=scheduled_label, aired_label=aired_label)
         sections.append({"dim": dim, "label": label, "chart": chart, "bars": bars[:TABLED], "total": len(bars)})
     return page(
@@ -187,9 +185,9 @@ def coverage_xlsx(
     )
 
 
-def _share(row: dict[str, Any]) -> object:
+def _share(row: asrun.CoverageRow | asrun.CoverageTotal) -> float | str:
     """The aired share of a row's scheduled airings, blank when none was scheduled."""
-    return round(int(row["aired"]) / int(row["scheduled"]), 4) if int(row["scheduled"]) else ""
+    return round(row.aired / row.scheduled, 4) if row.scheduled else ""
 
 
 def _coverage_sheets(report: Coverage, _: Gettext) -> list[charts.Sheet]:
@@ -215,15 +213,15 @@ def _coverage_sheets(report: Coverage, _: Gettext) -> list[charts.Sheet]:
             [_("Mã địa bàn"), _("Địa bàn"), _("Mã trạm"), _("Trạm"), _("Mã sản phẩm"), _("Sản phẩm"), *figures],
             [
                 [
-                    r["area_id"],
-                    r["area"],
-                    r["station_id"],
-                    r["station"],
-                    r["production_id"],
-                    r["production"],
-                    r["scheduled"],
-                    r["aired"],
-                    r["missing"],
+                    r.area_id,
+                    r.area,
+                    r.station_id,
+                    r.station,
+                    r.production_id,
+                    r.production,
+                    r.scheduled,
+                    r.aired,
+                    r.missing,
                     _share(r),
                 ]
                 for r in report.rows
@@ -235,7 +233,7 @@ def _coverage_sheets(report: Coverage, _: Gettext) -> list[charts.Sheet]:
             charts.Sheet(
                 _(label),
                 [_("Mã"), _("Tên"), *figures],
-                [[r[f"{dim}_id"], r[dim], r["scheduled"], r["aired"], r["missing"], _share(r)] for r in report.totals[dim]],
+                [[t.key, t.name, t.scheduled, t.aired, t.missing, _share(t)] for t in report.totals[dim]],
             )
         )
     return sheets
