@@ -23,7 +23,7 @@ from studio import jobs, scripting, service, workflow
 from studio.models import JobStatus, Output, Production, ProductionStatus, RenderJob
 from timeutil import aware_utc
 
-PREFIX = "Khẩn cấp: "  # the title of a production written on the emergency page starts with this, for people
+PREFIX = "Khẩn cấp: "  # starts the title of a bulletin written here, for readers (the mark is Production.emergency)
 ON_AIR = (ProductionStatus.approved.value, ProductionStatus.published.value)
 IN_WORKFLOW = (
     ProductionStatus.draft.value,
