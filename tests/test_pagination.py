@@ -70,6 +70,26 @@ def test_a_deep_page_is_the_database_s_slice_and_meets_the_shallow_one(
         assert len(set(together)) == len(together) == 3 * PER_PAGE
 
 
+def test_pages_near_the_end_are_read_backwards_and_turned_round(client: TestClient, stack: Stack, deep_users: None) -> None:
+    import auth
+
+    admin = stack.headers("admin")
+    total = client.get("/api/users", params={"per_page": 1}, headers=admin).json()["total"]
+    last = -(-total // PER_PAGE)
+    middle = total // PER_PAGE // 2 + 1  # the first page whose rows after it are fewer than those before it
+    orders: dict[str, tuple[ColumnElement[Any], ...]] = {
+        "name": (auth.User.name.asc(), auth.User.id.asc()),
+        "-name": (auth.User.name.desc(), auth.User.id.desc()),
+        "role": (auth.User.role.asc(), auth.User.id.asc()),  # many ties: the key decides within each role
+    }
+    for sort, order in orders.items():
+        for page in (middle - 1, middle, middle + 1, last - 1, last):
+            response = client.get("/api/users", params={"sort": sort, "page": page, "per_page": PER_PAGE}, headers=admin)
+            names = [item["name"] for item in response.json()["items"]]
+            assert names == _expected(order, (page - 1) * PER_PAGE, PER_PAGE), (sort, page)
+            assert len(names) == (total - (last - 1) * PER_PAGE if page == last else PER_PAGE)
+
+
 def test_a_deep_filtered_page_keeps_the_filter_and_its_fields(client: TestClient, stack: Stack, deep_users: None) -> None:
     import auth
 
