@@ -184,7 +184,7 @@ def fetch(
     if skip < DEEP_OFFSET or key is None:
         rows = list(session.scalars(paged))
     else:
-        rows = _by_key(session, paged, key, load if load is not None else select(query.column_descriptions[0]["entity"]))
+        rows = _by_key(session, paged, key, load if load is not None else select(key.class_))
     return Listing(rows[::-1] if backwards else rows, total)
 
 
